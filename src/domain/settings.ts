@@ -1,0 +1,17 @@
+/** Settings of the windowing core, all durations in ms. */
+export interface EngineSettings {
+  /** Tumbling window sizes, each a whole number of seconds, aligned to the epoch. */
+  windowsMs: number[];
+  maxOutOfOrderMs: number;
+  allowedLatenessMs: number;
+  /** How long a reading holds its value at most; after that the meter is stale. */
+  maxHoldMs: number;
+  /** A partition quiet this long (processing time) advances on the processing clock. */
+  idleTimeoutMs: number;
+  /** Readings further ahead than this are rejected as from the future. */
+  maxClockSkewMs: number;
+  /** Below this completeness a node's headroom is reported as uncertain. */
+  completenessThreshold: number;
+  /** Number of recent windows used for the time-to-breach trend. */
+  trendWindows: number;
+}
