@@ -1,3 +1,4 @@
-// Public face of the pure core. (Engine implementation in progress: see window-engine.ts.)
-export { WindowEngine } from './window-engine.js';
+// Public face of the pure core: no I/O, no clock, no randomness.
+export { WindowEngine, SnapshotError } from './window-engine.js';
 export type { EngineOptions, EngineStats } from './window-engine.js';
+export { windowStartMs, monthStartUtcMs } from './time.js';

@@ -1,4 +1,7 @@
 import type { EngineSettings, Reading, RecordOutcome, Topology, WindowResult } from '../domain/index.js';
+import { buildSiteModel } from './site-model.js';
+import { SiteEngine } from './site-engine.js';
+import { exportSiteState, importSiteState } from './snapshot.js';
 
 export interface EngineOptions {
   /** Emit per-meter window records too (replay --meters). */
@@ -6,11 +9,11 @@ export interface EngineOptions {
 }
 
 export interface EngineStats {
-  /** Watermark per site, ms (NaN before the first reading). */
+  /** Watermark per site, ms (-Infinity before the first reading). */
   watermarkMs: Record<string, number>;
-  /** Readings dropped as late, per site then meter. */
+  /** Readings dropped as late, per site then meter (meters with none are left out). */
   lateBySiteMeter: Record<string, Record<string, number>>;
-  /** wattHours counter resets detected, per site. */
+  /** wattHours counter resets detected (in folded time), per site. */
   counterResetsBySite: Record<string, number>;
 }
 
@@ -21,35 +24,93 @@ export interface EngineStats {
  * - advance(nowMs): moves watermarks (idle partitions too) and returns closed windows,
  *   including re-emissions (revision + 1) of windows updated by late readings.
  * - drain(): closes every open window (end of input / shutdown).
+ * Each site is one watermark partition.
  */
 export class WindowEngine {
+  private readonly sites = new Map<string, SiteEngine>();
+  private readonly siteOrder: SiteEngine[] = [];
+
   constructor(
     readonly topology: Topology,
     readonly settings: EngineSettings,
     readonly options: EngineOptions = {},
-  ) {}
-
-  record(_reading: Reading, _nowMs: number): RecordOutcome {
-    return 'unknown_site';
+  ) {
+    for (const spec of topology.sites) {
+      const engine = new SiteEngine(buildSiteModel(spec), settings, options.emitMeters === true);
+      this.sites.set(spec.id, engine);
+      this.siteOrder.push(engine);
+    }
   }
 
-  advance(_nowMs: number): WindowResult[] {
-    return [];
+  record(reading: Reading, nowMs: number): RecordOutcome {
+    const site = this.sites.get(reading.site);
+    if (site === undefined) return 'unknown_site';
+    return site.record(reading, nowMs);
+  }
+
+  advance(nowMs: number): WindowResult[] {
+    const out: WindowResult[] = [];
+    for (const site of this.siteOrder) site.advance(nowMs, out);
+    return out;
   }
 
   drain(): WindowResult[] {
-    return [];
+    const out: WindowResult[] = [];
+    for (const site of this.siteOrder) site.drain(out);
+    return out;
   }
 
   stats(): EngineStats {
-    return { watermarkMs: {}, lateBySiteMeter: {}, counterResetsBySite: {} };
+    const stats: EngineStats = { watermarkMs: {}, lateBySiteMeter: {}, counterResetsBySite: {} };
+    for (const site of this.siteOrder) {
+      const id = site.model.spec.id;
+      stats.watermarkMs[id] = site.watermarkMs;
+      const late: Record<string, number> = {};
+      site.lateByMeter.forEach((n, m) => {
+        if (n > 0) late[site.model.meterIds[m]!] = n;
+      });
+      site.lateByGridMeter.forEach((n, g) => {
+        if (n > 0) late[site.model.gridMeterIds[g]!] = n;
+      });
+      stats.lateBySiteMeter[id] = late;
+      stats.counterResetsBySite[id] = site.counterResets;
+    }
+    return stats;
   }
 
+  /** Serialises the whole state (for checkpoints). */
   snapshot(): Uint8Array {
-    return new Uint8Array();
+    const state = { version: 1, sites: this.siteOrder.map((s) => exportSiteState(s)) };
+    return new TextEncoder().encode(JSON.stringify(state, encodeNonFinite));
   }
 
-  static restore(topology: Topology, settings: EngineSettings, _bytes: Uint8Array, options: EngineOptions = {}): WindowEngine {
-    return new WindowEngine(topology, settings, options);
+  /** Rebuilds an engine from a snapshot taken with the same topology and settings. */
+  static restore(topology: Topology, settings: EngineSettings, bytes: Uint8Array, options: EngineOptions = {}): WindowEngine {
+    const engine = new WindowEngine(topology, settings, options);
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes), decodeNonFinite);
+    if (typeof parsed !== 'object' || parsed === null || !('sites' in parsed) || !Array.isArray(parsed.sites)) {
+      throw new SnapshotError('snapshot has no sites');
+    }
+    const sites: unknown[] = parsed.sites;
+    if (sites.length !== engine.siteOrder.length) throw new SnapshotError('snapshot was taken with another topology');
+    sites.forEach((state, i) => importSiteState(engine.siteOrder[i]!, state));
+    return engine;
   }
+}
+
+/** A snapshot that does not fit this engine's topology or is corrupt. */
+export class SnapshotError extends Error {
+  override readonly name = 'SnapshotError';
+}
+
+function encodeNonFinite(_key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) return `#${String(value)}`;
+  return value;
+}
+
+function decodeNonFinite(_key: string, value: unknown): unknown {
+  if (value === '#NaN') return NaN;
+  if (value === '#Infinity') return Infinity;
+  if (value === '#-Infinity') return -Infinity;
+  return value;
 }

@@ -1,0 +1,310 @@
+import type { EngineSettings, MeterWindow, NodeWindow, SiteWindow } from '../domain/index.js';
+import type { SiteAggregates } from './aggregates.js';
+import type { SiteModel } from './site-model.js';
+import { MS_PER_HOUR, monthStartUtcMs, windowStartMs } from './time.js';
+
+/** Loads of recent windows per node, for ramp and time-to-breach. Fixed size per node. */
+export interface NodeHistory {
+  slots: number;
+  startMs: Float64Array;
+  loadWatts: Float64Array;
+}
+
+export function newNodeHistory(nodeCount: number, slots: number): NodeHistory {
+  return {
+    slots,
+    startMs: new Float64Array(nodeCount * slots).fill(NaN),
+    loadWatts: new Float64Array(nodeCount * slots),
+  };
+}
+
+/** Sample sums of grid signals in one window. */
+export interface GridSums {
+  hertzSum: number;
+  hertzCount: number;
+  voltsSum: number;
+  voltsCount: number;
+  priceSum: number;
+  priceCount: number;
+  carbonSum: number;
+  carbonCount: number;
+}
+
+export function newGridSums(): GridSums {
+  return { hertzSum: 0, hertzCount: 0, voltsSum: 0, voltsCount: 0, priceSum: 0, priceCount: 0, carbonSum: 0, carbonCount: 0 };
+}
+
+/** Per window size: facility energy of recent windows and complete demand intervals. */
+export interface DemandState {
+  /** window start → [facility energy (W·ms), covered ms]. */
+  windows: Map<number, [number, number]>;
+  /** demand interval start → average facility watts, for the current billing period. */
+  intervals: Map<number, number>;
+}
+
+export interface WindowContext {
+  model: SiteModel;
+  settings: EngineSettings;
+  windowMs: number;
+  startMs: number;
+  revision: number;
+  acc: SiteAggregates;
+  history: NodeHistory;
+  demand: DemandState;
+  grid: GridSums | undefined;
+  emitMeters: boolean;
+}
+
+const round = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(12)) : x);
+const wattMsToWh = (e: number): number => e / MS_PER_HOUR;
+
+/** Derives the meter, node and site records of one window. Returns [] when it has no data. */
+export function deriveWindow(ctx: WindowContext): (MeterWindow | NodeWindow | SiteWindow)[] {
+  const { model, acc, windowMs, startMs, revision, settings } = ctx;
+  const endMs = startMs + windowMs;
+  const site = model.spec.id;
+  const out: (MeterWindow | NodeWindow | SiteWindow)[] = [];
+
+  if (ctx.emitMeters) {
+    for (let m = 0; m < model.meterIds.length; m++) {
+      const cov = acc.coveredMs[m]!;
+      const count = acc.count[m]!;
+      if (cov === 0 && count === 0) continue;
+      out.push({
+        type: 'meter',
+        site,
+        meter: model.meterIds[m]!,
+        windowMs,
+        start: startMs,
+        end: endMs,
+        revision,
+        loadWatts: round(cov > 0 ? acc.energyWattMs[m]! / cov : 0),
+        energyWh: round(wattMsToWh(acc.energyWattMs[m]!)),
+        coverage: round(cov / windowMs),
+        count,
+        minWatts: Number.isFinite(acc.minWatts[m]!) ? acc.minWatts[m]! : null,
+        maxWatts: Number.isFinite(acc.maxWatts[m]!) ? acc.maxWatts[m]! : null,
+        lastWatts: Number.isFinite(acc.lastWatts[m]!) ? acc.lastWatts[m]! : null,
+        lastTsMs: Number.isFinite(acc.lastTsMs[m]!) ? acc.lastTsMs[m]! : null,
+        counterResets: acc.counterResets[m]!,
+      });
+    }
+  }
+
+  const nodeCount = model.nodes.length;
+  const load = new Float64Array(nodeCount);
+  const energy = new Float64Array(nodeCount);
+  const covered = new Int32Array(nodeCount);
+  for (let n = 0; n < nodeCount; n++) {
+    const set = model.meterSets[n]!;
+    let l = 0;
+    let e = 0;
+    let c = 0;
+    for (let j = 0; j < set.length; j++) {
+      const m = set[j]!;
+      const cov = acc.coveredMs[m]!;
+      if (cov > 0) {
+        l += acc.energyWattMs[m]! / cov;
+        e += acc.energyWattMs[m]!;
+        c++;
+      }
+    }
+    load[n] = l;
+    energy[n] = e;
+    covered[n] = c;
+  }
+
+  const usable = (n: number): number => model.nodes[n]!.ratingWatts * model.nodes[n]!.derate;
+  const { history } = ctx;
+  const slots = history.slots;
+  const k = Math.floor(startMs / windowMs);
+  for (let n = 0; n < nodeCount; n++) {
+    if (covered[n] === 0) continue;
+    const spec = model.nodes[n]!;
+    const usableWatts = usable(n);
+    const loadWatts = load[n]!;
+    const headroomWatts = usableWatts - loadWatts;
+    let failover: number | null = null;
+    const partner = model.pairOf[n]!;
+    if (partner >= 0) failover = usableWatts - (loadWatts + load[partner]!);
+    if (model.nPlusOne[n] === 1) {
+      let usableSum = 0;
+      let usableMax = 0;
+      let groupLoad = 0;
+      for (const c of model.children[n]!) {
+        const u = usable(c);
+        usableSum += u;
+        if (u > usableMax) usableMax = u;
+        groupLoad += load[c]!;
+      }
+      const g = usableSum - usableMax - groupLoad;
+      failover = failover === null ? g : Math.min(failover, g);
+    }
+    let childrenLoad: number | null = null;
+    if (model.hasMetersAndChildren[n] === 1) {
+      childrenLoad = 0;
+      for (const c of model.children[n]!) childrenLoad += load[c]!;
+    }
+
+    // History: ramp from the previous window, least-squares trend for time to breach.
+    const base = n * slots;
+    const slot = base + (k % slots);
+    history.startMs[slot] = startMs;
+    history.loadWatts[slot] = loadWatts;
+    const prevSlot = base + ((k - 1) % slots);
+    const ramp =
+      history.startMs[prevSlot] === startMs - windowMs
+        ? (loadWatts - history.loadWatts[prevSlot]!) / (windowMs / 1000)
+        : null;
+    const ttb = timeToBreachSeconds(history, n, startMs, windowMs, headroomWatts);
+
+    const peakRaw = acc.nodePeakWatts[n]!;
+    const minRaw = acc.nodeMinWatts[n]!;
+    const completeness = covered[n]! / model.meterSets[n]!.length;
+    out.push({
+      type: 'node',
+      site,
+      node: spec.id,
+      level: spec.level,
+      windowMs,
+      start: startMs,
+      end: endMs,
+      revision,
+      loadWatts: round(loadWatts),
+      peakWatts: round(Number.isFinite(peakRaw) ? peakRaw : loadWatts),
+      minWatts: round(Number.isFinite(minRaw) ? minRaw : loadWatts),
+      energyWh: round(wattMsToWh(energy[n]!)),
+      ratingWatts: spec.ratingWatts,
+      usableWatts: round(usableWatts),
+      headroomWatts: round(headroomWatts),
+      utilization: round(loadWatts / spec.ratingWatts),
+      failoverHeadroomWatts: failover === null ? null : round(failover),
+      completeness: round(completeness),
+      headroomCertain: completeness >= settings.completenessThreshold,
+      childrenLoadWatts: childrenLoad === null ? null : round(childrenLoad),
+      unmeteredWatts: childrenLoad === null ? null : round(loadWatts - childrenLoad),
+      rampWattsPerSecond: ramp === null ? null : round(ramp),
+      timeToBreachSeconds: ttb === null ? null : round(ttb),
+    });
+  }
+
+  const siteRecord = deriveSite(ctx, load, energy, covered);
+  if (out.length === 0 && siteRecord === null) return [];
+  if (siteRecord !== null) out.push(siteRecord);
+  return out;
+}
+
+function timeToBreachSeconds(
+  history: NodeHistory,
+  n: number,
+  startMs: number,
+  windowMs: number,
+  headroomWatts: number,
+): number | null {
+  const slots = history.slots;
+  const base = n * slots;
+  let count = 0;
+  let sx = 0;
+  let sy = 0;
+  let sxx = 0;
+  let sxy = 0;
+  for (let j = 0; j < slots; j++) {
+    const s = history.startMs[base + j]!;
+    if (!(s <= startMs && s > startMs - slots * windowMs)) continue;
+    const x = (s - startMs) / 1000;
+    const y = history.loadWatts[base + j]!;
+    count++;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  if (count < 3) return null;
+  const denom = count * sxx - sx * sx;
+  if (denom === 0) return null;
+  const slopeWattsPerSecond = (count * sxy - sx * sy) / denom;
+  if (!(slopeWattsPerSecond > 0)) return null;
+  if (headroomWatts <= 0) return 0;
+  return headroomWatts / slopeWattsPerSecond;
+}
+
+function deriveSite(ctx: WindowContext, load: Float64Array, energy: Float64Array, covered: Int32Array): SiteWindow | null {
+  const { model, windowMs, startMs, revision, grid, demand } = ctx;
+  const spec = model.spec;
+  const f = model.facilityNode;
+  const hasFacility = f >= 0 && covered[f]! > 0;
+  let itWatts: number | null = null;
+  let itEnergy = 0;
+  for (const n of model.itNodes) {
+    if (covered[n]! === 0) continue;
+    itWatts = (itWatts ?? 0) + load[n]!;
+    itEnergy += energy[n]!;
+  }
+  const anyNode = covered.some((c) => c > 0);
+  const hasGrid = grid !== undefined && grid.hertzCount + grid.voltsCount + grid.priceCount + grid.carbonCount > 0;
+  if (!anyNode && !hasGrid) return null;
+
+  const facilityWatts = hasFacility ? load[f]! : null;
+  const facilityEnergyWattMs = hasFacility ? energy[f]! : 0;
+
+  let demandWatts: number | null = null;
+  let demandIntervalStart: number | null = null;
+  let periodPeakWatts: number | null = null;
+  let periodStart: number | null = null;
+  const intervalMs = spec.demandIntervalMs;
+  if (hasFacility && windowMs <= intervalMs && intervalMs % windowMs === 0) {
+    const block = windowStartMs(startMs, intervalMs);
+    const facilityCoveredMs = facilityEnergyWattMs / load[f]! || windowMs;
+    demand.windows.set(startMs, [facilityEnergyWattMs, facilityCoveredMs]);
+    let e = 0;
+    let c = 0;
+    for (const [s, [we, wc]] of demand.windows) {
+      if (s < block - intervalMs) demand.windows.delete(s);
+      else if (s >= block && s <= startMs) {
+        e += we;
+        c += wc;
+      }
+    }
+    demandWatts = c > 0 ? e / c : null;
+    demandIntervalStart = block;
+    periodStart = monthStartUtcMs(startMs);
+    if (demandWatts !== null && startMs + windowMs === block + intervalMs) demand.intervals.set(block, demandWatts);
+    let peak = -Infinity;
+    for (const [b, d] of demand.intervals) {
+      if (b < periodStart) demand.intervals.delete(b);
+      else if (d > peak) peak = d;
+    }
+    periodPeakWatts = Number.isFinite(peak) ? peak : null;
+  }
+
+  const mean = (sum: number, count: number): number | null => (count > 0 ? sum / count : null);
+  const gridHertz = grid ? mean(grid.hertzSum, grid.hertzCount) : null;
+  const price = grid ? mean(grid.priceSum, grid.priceCount) : null;
+  const carbon = grid ? mean(grid.carbonSum, grid.carbonCount) : null;
+  const facilityWh = wattMsToWh(facilityEnergyWattMs);
+  const r = (x: number | null): number | null => (x === null ? null : round(x));
+  return {
+    type: 'site',
+    site: spec.id,
+    windowMs,
+    start: startMs,
+    end: startMs + windowMs,
+    revision,
+    facilityWatts: r(facilityWatts),
+    itWatts: r(itWatts),
+    pue: hasFacility && itEnergy > 0 ? round(facilityEnergyWattMs / itEnergy) : null,
+    contractWatts: spec.contractWatts ?? null,
+    contractHeadroomWatts:
+      spec.contractWatts !== undefined && facilityWatts !== null ? round(spec.contractWatts - facilityWatts) : null,
+    demandWatts: r(demandWatts),
+    demandIntervalStart,
+    periodPeakWatts: r(periodPeakWatts),
+    periodStart,
+    gridHertz: r(gridHertz),
+    hertzDeviation: gridHertz === null ? null : round(gridHertz - spec.nominalHertz),
+    pricePerMWh: r(price),
+    energyCost: price !== null && hasFacility ? round((price * facilityWh) / 1e6) : null,
+    carbonGramsPerKWh: r(carbon),
+    carbonGrams: carbon !== null && hasFacility ? round((carbon * facilityWh) / 1000) : null,
+  };
+}

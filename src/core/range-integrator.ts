@@ -1,0 +1,138 @@
+import { resetAggregates, type SiteAggregates } from './aggregates.js';
+import { effectiveWatts, isCounterReset, lastAtOrBefore, type MeterTail } from './meter-tail.js';
+import type { SiteModel } from './site-model.js';
+
+/** Longest sub-range integrated at once; bounds the per-node 1-second scratch. */
+export const MAX_RANGE_MS = 16_000;
+
+/**
+ * Integrates every meter of a site over [fromMs, toMs) into `out` (reset first): energy,
+ * covered time and raw-reading statistics per meter, and for every node the largest and
+ * smallest 1-second bucket sum of its meters' power. The range must not exceed
+ * MAX_RANGE_MS and must start on a whole second.
+ */
+export class RangeIntegrator {
+  private readonly bucketSum: Float64Array;
+  private readonly bucketCovered: Uint8Array;
+  private readonly bucketsPerRange = MAX_RANGE_MS / 1000;
+
+  constructor(private readonly model: SiteModel) {
+    this.bucketSum = new Float64Array(model.nodes.length * this.bucketsPerRange);
+    this.bucketCovered = new Uint8Array(model.nodes.length * this.bucketsPerRange);
+  }
+
+  integrate(tails: MeterTail[], fromMs: number, toMs: number, maxHoldMs: number, out: SiteAggregates): void {
+    resetAggregates(out, fromMs);
+    const { nodesOfMeter } = this.model;
+    const stride = this.bucketsPerRange;
+    const sum = this.bucketSum;
+    const covered = this.bucketCovered;
+    sum.fill(0);
+    covered.fill(0);
+    const firstSecond = Math.floor(fromMs / 1000);
+    const meterCount = tails.length;
+    let anyCovered = false;
+
+    for (let m = 0; m < meterCount; m++) {
+      const t = tails[m]!;
+      const len = t.tsMs.length;
+      if (t.head >= len) continue;
+      const ts = t.tsMs;
+      let i = lastAtOrBefore(t, fromMs);
+      if (i < t.head) i = t.head;
+      let energy = 0;
+      let cov = 0;
+      let count = 0;
+      let minW = Infinity;
+      let maxW = -Infinity;
+      let lastTs = -Infinity;
+      let lastW = NaN;
+      let resets = 0;
+      let bucket = -1;
+      let bucketEnergy = 0;
+      let bucketCov = 0;
+      const nodes = nodesOfMeter[m]!;
+      for (; i < len; i++) {
+        const ti = ts[i]!;
+        if (ti >= toMs) break;
+        const v = effectiveWatts(t, i);
+        if (ti >= fromMs) {
+          count++;
+          lastTs = ti;
+          lastW = v;
+          if (v < minW) minW = v;
+          if (v > maxW) maxW = v;
+          if (isCounterReset(t, i)) resets++;
+        }
+        if (v !== v) continue;
+        let segEnd = ti + maxHoldMs;
+        if (i + 1 < len && ts[i + 1]! < segEnd) segEnd = ts[i + 1]!;
+        let s0 = ti < fromMs ? fromMs : ti;
+        const s1 = segEnd > toMs ? toMs : segEnd;
+        if (s1 <= s0) continue;
+        energy += v * (s1 - s0);
+        cov += s1 - s0;
+        // Split the segment at 1-second boundaries into the meter's bucket means.
+        while (s0 < s1) {
+          const sec = Math.floor(s0 / 1000);
+          const secEnd = (sec + 1) * 1000;
+          const p1 = s1 < secEnd ? s1 : secEnd;
+          if (sec !== bucket) {
+            if (bucketCov > 0) {
+              addBucket(nodes, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
+            }
+            bucket = sec;
+            bucketEnergy = 0;
+            bucketCov = 0;
+          }
+          bucketEnergy += v * (p1 - s0);
+          bucketCov += p1 - s0;
+          s0 = p1;
+        }
+      }
+      if (bucketCov > 0) addBucket(nodes, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
+      if (cov > 0 || count > 0) {
+        out.energyWattMs[m] = energy;
+        out.coveredMs[m] = cov;
+        out.count[m] = count;
+        out.minWatts[m] = minW;
+        out.maxWatts[m] = maxW;
+        out.lastTsMs[m] = lastTs;
+        out.lastWatts[m] = lastW;
+        out.counterResets[m] = resets;
+        if (cov > 0) anyCovered = true;
+      }
+    }
+    if (!anyCovered) return;
+    const seconds = Math.ceil((toMs - fromMs) / 1000);
+    const nodeCount = this.model.nodes.length;
+    for (let n = 0; n < nodeCount; n++) {
+      const base = n * stride;
+      let peak = -Infinity;
+      let low = Infinity;
+      for (let k = 0; k < seconds; k++) {
+        if (covered[base + k] === 0) continue;
+        const s = sum[base + k]!;
+        if (s > peak) peak = s;
+        if (s < low) low = s;
+      }
+      out.nodePeakWatts[n] = peak;
+      out.nodeMinWatts[n] = low;
+    }
+  }
+}
+
+function addBucket(
+  nodes: Int32Array,
+  sum: Float64Array,
+  covered: Uint8Array,
+  stride: number,
+  offset: number,
+  meanWatts: number,
+): void {
+  for (let j = 0; j < nodes.length; j++) {
+    const idx = nodes[j]! * stride + offset;
+    sum[idx]! += meanWatts;
+    covered[idx] = 1;
+  }
+}

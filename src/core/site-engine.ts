@@ -1,0 +1,415 @@
+import type { EngineSettings, Reading, RecordOutcome, WindowResult } from '../domain/index.js';
+import { copyAggregates, mergeAggregates, newAggregates, resetAggregates, type SiteAggregates } from './aggregates.js';
+import {
+  deriveWindow,
+  newGridSums,
+  newNodeHistory,
+  type DemandState,
+  type GridSums,
+  type NodeHistory,
+} from './derive.js';
+import { earliestLiveMs, foldTail, insertReading, newMeterTail, type MeterTail } from './meter-tail.js';
+import { MAX_RANGE_MS, RangeIntegrator } from './range-integrator.js';
+import type { SiteModel } from './site-model.js';
+import { exportAggregates, importAggregates, type AggregatesState } from './snapshot.js';
+import { nextBoundaryMs, windowStartMs } from './time.js';
+
+/** A window that was passed by the watermark but may still be restated by late data. */
+interface OpenWindow {
+  startMs: number;
+  /** -1 while the window had no data and was never emitted. */
+  revision: number;
+}
+
+/** State of one window size within a site. */
+interface SizeState {
+  windowMs: number;
+  /** Start of the next window to be emitted for the first time. */
+  nextStartMs: number;
+  /** True once the watermark has passed a window of this size. */
+  started: boolean;
+  /** Frozen part (before the fold frontier) of the window containing the frontier. */
+  frozen: SiteAggregates;
+  open: OpenWindow[];
+  history: NodeHistory;
+  demand: DemandState;
+  /** window start → grid signal sums. */
+  grid: Map<number, GridSums>;
+}
+
+/**
+ * One site (one watermark partition). Readings enter a per-meter tail; windows are emitted
+ * when the watermark passes their end, restated while within allowed lateness, and the
+ * timeline before the lateness horizon is folded into fixed-size accumulators.
+ */
+export class SiteEngine {
+  readonly tails: MeterTail[];
+  private readonly integrator: RangeIntegrator;
+  private readonly scratch: SiteAggregates;
+  private readonly windowAcc: SiteAggregates;
+  private readonly sizes: SizeState[];
+  private readonly gridSeen: Set<number>[];
+  /** Everything before this time is folded and final. */
+  frontierMs = -Infinity;
+  maxTsMs = -Infinity;
+  watermarkMs = -Infinity;
+  lastActivityMs = -Infinity;
+  private dirtyFromMs = Infinity;
+  private closed = false;
+  readonly lateByMeter: Float64Array;
+  readonly lateByGridMeter: Float64Array;
+  counterResets = 0;
+
+  constructor(
+    readonly model: SiteModel,
+    private readonly settings: EngineSettings,
+    private readonly emitMeters: boolean,
+  ) {
+    const meters = model.meterIds.length;
+    const nodes = model.nodes.length;
+    this.tails = model.meterIds.map(() => newMeterTail());
+    this.integrator = new RangeIntegrator(model);
+    this.scratch = newAggregates(meters, nodes);
+    this.windowAcc = newAggregates(meters, nodes);
+    this.sizes = [...settings.windowsMs]
+      .sort((a, b) => a - b)
+      .map((windowMs) => ({
+        windowMs,
+        nextStartMs: NaN,
+        started: false,
+        frozen: newAggregates(meters, nodes),
+        open: [],
+        history: newNodeHistory(nodes, Math.max(2, settings.trendWindows)),
+        demand: { windows: new Map(), intervals: new Map() },
+        grid: new Map(),
+      }));
+    this.gridSeen = model.gridMeterIds.map(() => new Set<number>());
+    this.lateByMeter = new Float64Array(meters);
+    this.lateByGridMeter = new Float64Array(model.gridMeterIds.length);
+  }
+
+  record(r: Reading, nowMs: number): RecordOutcome {
+    const m = this.model.meterIndex.get(r.meter);
+    const g = m === undefined ? this.model.gridMeterIndex.get(r.meter) : undefined;
+    if (m === undefined && g === undefined) return 'unknown_meter';
+    const ts = r.tsMs;
+    if (ts > nowMs + this.settings.maxClockSkewMs) return 'future';
+    if (this.closed || ts < this.frontierMs) {
+      if (m !== undefined) this.lateByMeter[m]!++;
+      else this.lateByGridMeter[g!]!++;
+      return 'late';
+    }
+    if (m !== undefined) {
+      if (!insertReading(this.tails[m]!, ts, r.watts ?? NaN, r.wattHours ?? NaN)) return 'duplicate';
+    } else {
+      const seen = this.gridSeen[g!]!;
+      if (seen.has(ts)) return 'duplicate';
+      seen.add(ts);
+      for (const size of this.sizes) {
+        const start = windowStartMs(ts, size.windowMs);
+        let sums = size.grid.get(start);
+        if (sums === undefined) {
+          sums = newGridSums();
+          size.grid.set(start, sums);
+        }
+        addGrid(sums, r);
+      }
+    }
+    for (const size of this.sizes) {
+      // Until the first window of a size is passed, its first window follows the earliest reading.
+      if (!size.started && !(windowStartMs(ts, size.windowMs) >= size.nextStartMs)) {
+        size.nextStartMs = windowStartMs(ts, size.windowMs);
+      }
+    }
+    if (ts > this.maxTsMs) this.maxTsMs = ts;
+    this.lastActivityMs = nowMs;
+    let emitted = false;
+    for (const size of this.sizes) {
+      if (windowStartMs(ts, size.windowMs) < size.nextStartMs) emitted = true;
+    }
+    if (emitted) {
+      if (ts < this.dirtyFromMs) this.dirtyFromMs = ts;
+      return 'accepted_late';
+    }
+    return 'accepted';
+  }
+
+  /** Moves the watermark (idle partitions by the processing clock) and emits. */
+  advance(nowMs: number, out: WindowResult[]): void {
+    if (this.maxTsMs === -Infinity || this.closed) return;
+    const s = this.settings;
+    let wm = this.maxTsMs - s.maxOutOfOrderMs;
+    if (nowMs - this.lastActivityMs >= s.idleTimeoutMs) wm = Math.max(wm, nowMs - s.maxOutOfOrderMs);
+    if (wm > this.watermarkMs) this.watermarkMs = wm;
+    this.process(this.watermarkMs, this.acceptHorizonMs(this.watermarkMs), out);
+  }
+
+  /** Closes every window that holds data. The site accepts nothing afterwards. */
+  drain(out: WindowResult[]): void {
+    if (this.closed) return;
+    if (this.maxTsMs !== -Infinity) {
+      let endMs = -Infinity;
+      const reach = this.maxTsMs + this.settings.maxHoldMs;
+      for (const size of this.sizes) endMs = Math.max(endMs, windowStartMs(reach, size.windowMs) + size.windowMs);
+      this.watermarkMs = Math.max(this.watermarkMs, endMs);
+      this.process(this.watermarkMs, Infinity, out);
+    }
+    this.closed = true;
+  }
+
+  /** Earliest event time a reading may still have: later windows are all still open. */
+  private acceptHorizonMs(watermarkMs: number): number {
+    const x = watermarkMs - this.settings.allowedLatenessMs;
+    let a = -Infinity;
+    for (const size of this.sizes) a = Math.max(a, windowStartMs(x, size.windowMs));
+    return a;
+  }
+
+  private process(wm: number, acceptHorizonMs: number, out: WindowResult[]): void {
+    const finalBeforeMs = acceptHorizonMs === Infinity ? Infinity : wm - this.settings.allowedLatenessMs;
+    // 1. Restate windows changed by late readings.
+    if (this.dirtyFromMs !== Infinity) {
+      for (const size of this.sizes) {
+        for (const w of size.open) {
+          if (w.startMs + size.windowMs > this.dirtyFromMs) this.emit(size, w, out);
+        }
+      }
+      this.dirtyFromMs = Infinity;
+    }
+    // 2. Emit windows the watermark has passed, in order of end time, folding behind them.
+    let earliest = NaN;
+    for (;;) {
+      let endMs = Infinity;
+      for (const size of this.sizes) endMs = Math.min(endMs, size.nextStartMs + size.windowMs);
+      if (!(endMs <= wm)) break;
+      if (earliest !== earliest) earliest = this.earliestDataMs();
+      for (const size of this.sizes) {
+        if (size.nextStartMs + size.windowMs !== endMs) continue;
+        size.started = true;
+        const w: OpenWindow = { startMs: size.nextStartMs, revision: -1 };
+        if (endMs > earliest) this.emit(size, w, out);
+        if (endMs > finalBeforeMs) size.open.push(w);
+        size.nextStartMs += size.windowMs;
+        if (size.nextStartMs + size.windowMs <= earliest) {
+          // Skip a stretch without data; only windows still open to late data are kept.
+          const jumpMs = Math.min(
+            windowStartMs(earliest, size.windowMs),
+            Number.isFinite(finalBeforeMs) ? windowStartMs(finalBeforeMs, size.windowMs) : Infinity,
+          );
+          if (jumpMs > size.nextStartMs) size.nextStartMs = jumpMs;
+        }
+      }
+      this.fold(Math.min(acceptHorizonMs, this.foldLimitMs()));
+    }
+    this.fold(Math.min(acceptHorizonMs, this.foldLimitMs()));
+    // 3. Forget windows that can no longer change.
+    for (const size of this.sizes) {
+      if (size.open.length > 0) size.open = size.open.filter((w) => w.startMs + size.windowMs > finalBeforeMs);
+      for (const start of size.grid.keys()) {
+        if (start + size.windowMs <= finalBeforeMs || start + size.windowMs <= this.frontierMs) size.grid.delete(start);
+      }
+    }
+  }
+
+  private foldLimitMs(): number {
+    let limit = Infinity;
+    for (const size of this.sizes) limit = Math.min(limit, size.nextStartMs + size.windowMs);
+    return limit;
+  }
+
+  /** Earliest time any meter or grid sensor may contribute. */
+  private earliestDataMs(): number {
+    let earliest = Infinity;
+    for (const t of this.tails) {
+      const e = earliestLiveMs(t, this.frontierMs);
+      if (e < earliest) earliest = e;
+    }
+    for (const size of this.sizes) {
+      for (const start of size.grid.keys()) if (start < earliest) earliest = start;
+    }
+    return earliest;
+  }
+
+  /** Folds [frontier, toMs) into the frozen accumulators of every window size. */
+  private fold(toMs: number): void {
+    if (!(toMs > this.frontierMs)) return;
+    if (this.frontierMs === -Infinity) {
+      this.frontierMs = this.firstFrontier();
+      if (!(toMs > this.frontierMs)) return;
+    }
+    let a = this.frontierMs;
+    const earliest = this.earliestDataMs();
+    const windowSizes = this.sizes.map((s) => s.windowMs);
+    while (a < toMs) {
+      if (earliest > a) a = Math.min(toMs, Math.max(a, Math.floor(earliest / 1000) * 1000));
+      if (a >= toMs) break;
+      const b = Math.min(toMs, nextBoundaryMs(a, windowSizes), a + MAX_RANGE_MS);
+      this.integrator.integrate(this.tails, a, b, this.settings.maxHoldMs, this.scratch);
+      for (const size of this.sizes) {
+        const start = windowStartMs(a, size.windowMs);
+        if (size.frozen.startMs !== start) resetAggregates(size.frozen, start);
+        mergeAggregates(size.frozen, this.scratch);
+      }
+      for (let m = 0; m < this.tails.length; m++) this.counterResets += this.scratch.counterResets[m]!;
+      a = b;
+    }
+    this.frontierMs = toMs;
+    for (const t of this.tails) foldTail(t, toMs, this.settings.maxHoldMs);
+    for (const seen of this.gridSeen) for (const ts of seen) if (ts < toMs) seen.delete(ts);
+  }
+
+  /** The first frontier: the start of the earliest window of any size. */
+  private firstFrontier(): number {
+    let first = Infinity;
+    for (const size of this.sizes) first = Math.min(first, size.nextStartMs);
+    return first;
+  }
+
+  exportState(): SiteState {
+    return {
+      site: this.model.spec.id,
+      tails: this.tails.map((t) => ({
+        tsMs: t.tsMs.slice(t.head),
+        watts: t.watts.slice(t.head),
+        wattHours: t.wattHours.slice(t.head),
+        head: 0,
+      })),
+      frontierMs: this.frontierMs,
+      maxTsMs: this.maxTsMs,
+      watermarkMs: this.watermarkMs,
+      lastActivityMs: this.lastActivityMs,
+      dirtyFromMs: this.dirtyFromMs,
+      closed: this.closed,
+      lateByMeter: Array.from(this.lateByMeter),
+      lateByGridMeter: Array.from(this.lateByGridMeter),
+      counterResets: this.counterResets,
+      gridSeen: this.gridSeen.map((s) => [...s]),
+      sizes: this.sizes.map((size) => ({
+        windowMs: size.windowMs,
+        nextStartMs: size.nextStartMs,
+        started: size.started,
+        frozen: exportAggregates(size.frozen),
+        open: size.open.map((w) => ({ ...w })),
+        historyStartMs: Array.from(size.history.startMs),
+        historyLoadWatts: Array.from(size.history.loadWatts),
+        demandWindows: [...size.demand.windows],
+        demandIntervals: [...size.demand.intervals],
+        grid: [...size.grid],
+      })),
+    };
+  }
+
+  importState(raw: unknown): void {
+    const state = raw as SiteState;
+    if (state.site !== this.model.spec.id || state.tails.length !== this.tails.length) {
+      throw new Error(`snapshot of site '${String(state.site)}' does not fit site '${this.model.spec.id}'`);
+    }
+    state.tails.forEach((t, i) => Object.assign(this.tails[i]!, t));
+    this.frontierMs = state.frontierMs;
+    this.maxTsMs = state.maxTsMs;
+    this.watermarkMs = state.watermarkMs;
+    this.lastActivityMs = state.lastActivityMs;
+    this.dirtyFromMs = state.dirtyFromMs;
+    this.closed = state.closed;
+    this.lateByMeter.set(state.lateByMeter);
+    this.lateByGridMeter.set(state.lateByGridMeter);
+    this.counterResets = state.counterResets;
+    state.gridSeen.forEach((list, i) => {
+      this.gridSeen[i] = new Set(list);
+    });
+    if (state.sizes.length !== this.sizes.length) throw new Error('snapshot has other window sizes');
+    state.sizes.forEach((s, i) => {
+      const size = this.sizes[i]!;
+      if (s.windowMs !== size.windowMs) throw new Error('snapshot has other window sizes');
+      size.nextStartMs = s.nextStartMs;
+      size.started = s.started;
+      importAggregates(size.frozen, s.frozen);
+      size.open = s.open.map((w) => ({ ...w }));
+      size.history.startMs.set(s.historyStartMs);
+      size.history.loadWatts.set(s.historyLoadWatts);
+      size.demand.windows = new Map(s.demandWindows);
+      size.demand.intervals = new Map(s.demandIntervals);
+      size.grid = new Map(s.grid);
+    });
+  }
+
+  /** Computes one window from its frozen part and the live tail, and emits it if it has data. */
+  private emit(size: SizeState, w: OpenWindow, out: WindowResult[]): void {
+    const startMs = w.startMs;
+    const endMs = startMs + size.windowMs;
+    const acc = this.windowAcc;
+    if (size.frozen.startMs === startMs) copyAggregates(acc, size.frozen);
+    else resetAggregates(acc, startMs);
+    let a = Math.max(startMs, this.frontierMs);
+    const earliest = this.earliestDataMs();
+    if (earliest > a) a = Math.max(a, Math.floor(earliest / 1000) * 1000);
+    while (a < endMs) {
+      const b = Math.min(endMs, a + MAX_RANGE_MS);
+      this.integrator.integrate(this.tails, a, b, this.settings.maxHoldMs, this.scratch);
+      mergeAggregates(acc, this.scratch);
+      a = b;
+    }
+    const records = deriveWindow({
+      model: this.model,
+      settings: this.settings,
+      windowMs: size.windowMs,
+      startMs,
+      revision: w.revision + 1,
+      acc,
+      history: size.history,
+      demand: size.demand,
+      grid: size.grid.get(startMs),
+      emitMeters: this.emitMeters,
+    });
+    if (records.length === 0) return;
+    w.revision++;
+    for (const r of records) out.push(r);
+  }
+}
+
+/** Plain-data state of a site engine, for snapshots. */
+interface SiteState {
+  site: string;
+  tails: MeterTail[];
+  frontierMs: number;
+  maxTsMs: number;
+  watermarkMs: number;
+  lastActivityMs: number;
+  dirtyFromMs: number;
+  closed: boolean;
+  lateByMeter: number[];
+  lateByGridMeter: number[];
+  counterResets: number;
+  gridSeen: number[][];
+  sizes: {
+    windowMs: number;
+    nextStartMs: number;
+    started: boolean;
+    frozen: AggregatesState;
+    open: OpenWindow[];
+    historyStartMs: number[];
+    historyLoadWatts: number[];
+    demandWindows: [number, [number, number]][];
+    demandIntervals: [number, number][];
+    grid: [number, GridSums][];
+  }[];
+}
+
+function addGrid(sums: GridSums, r: Reading): void {
+  if (r.hertz !== undefined) {
+    sums.hertzSum += r.hertz;
+    sums.hertzCount++;
+  }
+  if (r.volts !== undefined) {
+    sums.voltsSum += r.volts;
+    sums.voltsCount++;
+  }
+  if (r.pricePerMWh !== undefined) {
+    sums.priceSum += r.pricePerMWh;
+    sums.priceCount++;
+  }
+  if (r.carbonGramsPerKWh !== undefined) {
+    sums.carbonSum += r.carbonGramsPerKWh;
+    sums.carbonCount++;
+  }
+}

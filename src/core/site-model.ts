@@ -1,0 +1,120 @@
+import type { NodeSpec, SiteSpec } from '../domain/index.js';
+
+/**
+ * The static, index-based model of one site, built once from its SiteSpec.
+ * Meters and nodes are addressed by dense integer indices so per-window state can live in
+ * typed arrays sized by the topology.
+ */
+export interface SiteModel {
+  spec: SiteSpec;
+  /** Power meters (owned by nodes), index → id. */
+  meterIds: string[];
+  meterIndex: Map<string, number>;
+  /** Grid sensors, index → id. */
+  gridMeterIds: string[];
+  gridMeterIndex: Map<string, number>;
+  nodes: NodeSpec[];
+  nodeIndex: Map<string, number>;
+  /** Children of each node. */
+  children: number[][];
+  /** Meter set per node: own meters, or the union of the children's sets. */
+  meterSets: Int32Array[];
+  /** For each meter, the nodes whose meter set contains it. */
+  nodesOfMeter: Int32Array[];
+  /** Index of the redundant partner, or -1. */
+  pairOf: Int32Array;
+  /** True where the node's children form an N+1 group. */
+  nPlusOne: Uint8Array;
+  /** True where the node has own meters and children (losses visible). */
+  hasMetersAndChildren: Uint8Array;
+  facilityNode: number;
+  itNodes: number[];
+}
+
+export function buildSiteModel(spec: SiteSpec): SiteModel {
+  const nodes = spec.nodes;
+  const nodeIndex = new Map<string, number>();
+  nodes.forEach((n, i) => nodeIndex.set(n.id, i));
+
+  const meterIds: string[] = [];
+  const meterIndex = new Map<string, number>();
+  const ownMeters: number[][] = nodes.map((n) =>
+    n.meters.map((m) => {
+      let idx = meterIndex.get(m);
+      if (idx === undefined) {
+        idx = meterIds.length;
+        meterIds.push(m);
+        meterIndex.set(m, idx);
+      }
+      return idx;
+    }),
+  );
+  const gridMeterIds = spec.gridMeters.map((g) => g.id);
+  const gridMeterIndex = new Map<string, number>();
+  gridMeterIds.forEach((g, i) => gridMeterIndex.set(g, i));
+
+  const children: number[][] = nodes.map(() => []);
+  nodes.forEach((n, i) => {
+    if (n.parent !== null) {
+      const p = nodeIndex.get(n.parent);
+      if (p !== undefined) children[p]!.push(i);
+    }
+  });
+
+  // Meter sets, computed depth-first with memoisation (the config loader rejects cycles;
+  // the visiting guard keeps this total even on a malformed topology).
+  const sets: (number[] | undefined)[] = nodes.map(() => undefined);
+  const visiting = new Uint8Array(nodes.length);
+  const setOf = (i: number): number[] => {
+    const done = sets[i];
+    if (done !== undefined) return done;
+    if (visiting[i] === 1) return [];
+    visiting[i] = 1;
+    let set: number[];
+    if (ownMeters[i]!.length > 0) set = ownMeters[i]!.slice();
+    else {
+      const seen = new Set<number>();
+      for (const c of children[i]!) for (const m of setOf(c)) seen.add(m);
+      set = [...seen].sort((a, b) => a - b);
+    }
+    sets[i] = set;
+    return set;
+  };
+  const meterSets = nodes.map((_, i) => Int32Array.from(setOf(i)));
+
+  const nodesOfMeterLists: number[][] = meterIds.map(() => []);
+  meterSets.forEach((set, n) => {
+    for (const m of set) nodesOfMeterLists[m]!.push(n);
+  });
+
+  const pairOf = new Int32Array(nodes.length).fill(-1);
+  const nPlusOne = new Uint8Array(nodes.length);
+  const hasMetersAndChildren = new Uint8Array(nodes.length);
+  let facilityNode = -1;
+  const itNodes: number[] = [];
+  nodes.forEach((n, i) => {
+    if (n.redundantWith !== undefined) pairOf[i] = nodeIndex.get(n.redundantWith) ?? -1;
+    if (n.redundancy === 'n+1' && children[i]!.length >= 2) nPlusOne[i] = 1;
+    if (ownMeters[i]!.length > 0 && children[i]!.length > 0) hasMetersAndChildren[i] = 1;
+    if (n.role === 'facility' && facilityNode < 0) facilityNode = i;
+    if (n.role === 'it') itNodes.push(i);
+  });
+
+  return {
+    spec,
+    meterIds,
+    meterIndex,
+    gridMeterIds,
+    gridMeterIndex,
+    nodes,
+    nodeIndex,
+    children,
+    meterSets,
+    nodesOfMeter: nodesOfMeterLists.map((l) => Int32Array.from(l)),
+    pairOf,
+    nPlusOne,
+    hasMetersAndChildren,
+    facilityNode,
+    itNodes,
+  };
+}

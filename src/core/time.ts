@@ -1,0 +1,50 @@
+/** Pure time arithmetic on ms since the Unix epoch (UTC). No clock is read here. */
+
+export const MS_PER_SECOND = 1000;
+export const MS_PER_HOUR = 3_600_000;
+
+/** Start of the epoch-aligned window of size `sizeMs` that contains `tsMs`. */
+export function windowStartMs(tsMs: number, sizeMs: number): number {
+  return Math.floor(tsMs / sizeMs) * sizeMs;
+}
+
+/** First boundary of any of the sizes strictly after `tsMs`. */
+export function nextBoundaryMs(tsMs: number, sizesMs: readonly number[]): number {
+  let next = Infinity;
+  for (const size of sizesMs) {
+    const b = windowStartMs(tsMs, size) + size;
+    if (b < next) next = b;
+  }
+  return next;
+}
+
+/** Days since the epoch → civil UTC year and month (Howard Hinnant's algorithm). */
+function civilFromDays(days: number): { year: number; month: number } {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  return { year, month };
+}
+
+/** Civil UTC year/month (month 1..12) → days since the epoch of its first day. */
+function daysFromCivil(year: number, month: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const mp = month > 2 ? month - 3 : month + 9;
+  const doy = Math.floor((153 * mp + 2) / 5);
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/** Start (ms) of the UTC calendar month containing `tsMs`. */
+export function monthStartUtcMs(tsMs: number): number {
+  const days = Math.floor(tsMs / 86_400_000);
+  const { year, month } = civilFromDays(days);
+  return daysFromCivil(year, month) * 86_400_000;
+}
