@@ -187,15 +187,17 @@ export class SiteEngine {
         if (size.nextStartMs + size.windowMs !== endMs) continue;
         size.started = true;
         const w: OpenWindow = { startMs: size.nextStartMs, revision: -1 };
-        if (endMs > earliest) this.emit(size, w, out);
+        // A window holds data if the live tails reach into it or its frozen part has some.
+        if (endMs > earliest || size.frozen.startMs === w.startMs) this.emit(size, w, out);
         if (endMs > finalBeforeMs) size.open.push(w);
         size.nextStartMs += size.windowMs;
         if (size.nextStartMs + size.windowMs <= earliest) {
           // Skip a stretch without data; only windows still open to late data are kept.
-          const jumpMs = Math.min(
+          let jumpMs = Math.min(
             windowStartMs(earliest, size.windowMs),
             Number.isFinite(finalBeforeMs) ? windowStartMs(finalBeforeMs, size.windowMs) : Infinity,
           );
+          if (size.frozen.startMs >= size.nextStartMs) jumpMs = Math.min(jumpMs, size.frozen.startMs);
           if (jumpMs > size.nextStartMs) size.nextStartMs = jumpMs;
         }
       }
@@ -234,7 +236,8 @@ export class SiteEngine {
   private fold(toMs: number): void {
     if (!(toMs > this.frontierMs)) return;
     if (this.frontierMs === -Infinity) {
-      this.frontierMs = this.firstFrontier();
+      // Never ahead of the lateness horizon: an earlier reading may still open earlier windows.
+      this.frontierMs = Math.min(this.firstFrontier(), toMs);
       if (!(toMs > this.frontierMs)) return;
     }
     let a = this.frontierMs;
