@@ -1,0 +1,5 @@
+// Public face of the codecs: bytes ↔ domain.
+export { decodeMessage, encodeReading, encodeReadingBytes, parseIsoTimestamp } from './reading-codec.js';
+export type { DecodeOptions } from './reading-codec.js';
+export { readNdjsonReadings, isGzipFile } from './ndjson.js';
+export type { NdjsonLine, NdjsonReadOptions } from './ndjson.js';

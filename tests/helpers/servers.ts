@@ -1,0 +1,428 @@
+/**
+ * Real servers for integration and e2e tests, from Debian packages, started on 127.0.0.1
+ * with random ports in a fresh temp dir, and torn down by `stop()` (SIGTERM, then SIGKILL
+ * after a timeout; awaits exit; removes the temp dir). A missing binary throws
+ * `MissingServerBinaryError` naming the Debian package: the run fails, it never skips.
+ *
+ *   const nats = await startNats({ jetstream: true });
+ *   try { ... connect({ servers: nats.url }) ... } finally { await nats.stop(); }
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+
+export class MissingServerBinaryError extends Error {
+  constructor(
+    readonly binary: string,
+    readonly debianPackage: string,
+  ) {
+    super(
+      `test server binary '${binary}' not found on PATH or in /usr/sbin, /usr/bin: ` +
+        `install the Debian package '${debianPackage}' (bash scripts/install-test-servers.sh)`,
+    );
+    this.name = 'MissingServerBinaryError';
+  }
+}
+
+export class ServerStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServerStartError';
+  }
+}
+
+const START_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 10_000;
+const POLL_INTERVAL_MS = 50;
+const OUTPUT_TAIL_CHARS = 4000;
+
+/** Locate a binary on PATH plus the sbin folders Debian uses (absent from non-root PATHs). */
+export function findBinary(binary: string, debianPackage: string): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/sbin', '/usr/bin', '/usr/local/bin', '/bin'];
+  for (const dir of dirs) {
+    if (dir === '') continue;
+    const candidate = join(dir, binary);
+    if (isExecutable(candidate)) return candidate;
+  }
+  throw new MissingServerBinaryError(binary, debianPackage);
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, fsConstants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A free TCP port on 127.0.0.1 (bind to port 0, read it, close). */
+export async function freePort(): Promise<number> {
+  return new Promise<number>((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error('could not read the port of a probe socket'));
+        return;
+      }
+      const { port } = address;
+      server.close((err) => (err ? reject(err) : resolvePort(port)));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Every child still alive is killed when the test process exits, whatever happens. */
+const liveChildren = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
+/** A spawned server process with captured output and exit tracking. */
+class ServerProcess {
+  private output = '';
+  readonly exited: Promise<void>;
+  private exitInfo: string | undefined;
+
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
+    liveChildren.add(child);
+    const onData = (chunk: Buffer): void => {
+      this.output = (this.output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    this.exited = new Promise<void>((resolveExit) => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = signal !== null ? `signal ${signal}` : `code ${String(code)}`;
+        liveChildren.delete(child);
+        resolveExit();
+      });
+      child.once('error', (err) => {
+        this.exitInfo = `spawn error: ${err.message}`;
+        liveChildren.delete(child);
+        resolveExit();
+      });
+    });
+  }
+
+  static spawn(name: string, binary: string, args: string[], cwd: string): ServerProcess {
+    const child = spawn(binary, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+    return new ServerProcess(name, child);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get hasExited(): boolean {
+    return this.exitInfo !== undefined;
+  }
+
+  outputTail(): string {
+    return this.output;
+  }
+
+  /** Poll `ready` until it returns a value; fail early if the process dies. */
+  async waitFor<T>(what: string, ready: () => Promise<T | undefined>, timeoutMs = START_TIMEOUT_MS): Promise<T> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if (this.hasExited) {
+        throw new ServerStartError(`${this.name} exited (${this.exitInfo ?? '?'}) before ${what}. Output:\n${this.output}`);
+      }
+      const value = await ready().catch(() => undefined);
+      if (value !== undefined) return value;
+      if (performance.now() > deadline) {
+        await this.stop();
+        throw new ServerStartError(`${this.name} not ready (${what}) after ${timeoutMs} ms. Output:\n${this.output}`);
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after the grace period; resolves once the process has exited. */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
+    if (this.hasExited) return;
+    this.child.kill('SIGTERM');
+    const timedOut = await Promise.race([this.exited.then(() => false), sleep(graceMs).then(() => true)]);
+    if (timedOut && !this.hasExited) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+}
+
+async function httpStatus(url: string): Promise<number | undefined> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+async function makeTempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `headroom-${prefix}-`));
+}
+
+async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+// ───────────────────────────── NATS ─────────────────────────────
+
+export interface StartNatsOptions {
+  /** Enable JetStream with its store in the temp dir (default true). */
+  jetstream?: boolean;
+  /** Enable the MQTT listener on a random port (implies JetStream and a server_name). */
+  mqtt?: boolean;
+  /** Extra nats-server config text, appended to the generated config file. */
+  extraConfig?: string;
+}
+
+export interface NatsServer {
+  /** nats://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  /** http://127.0.0.1:<port> (monitoring: /varz, /jsz, /connz). */
+  monitorUrl: string;
+  /** Set when started with `mqtt: true`. */
+  mqttPort?: number;
+  /** JetStream store dir (kept across restart). */
+  storeDir: string;
+  stop(): Promise<void>;
+  /** Stop and start again on the same ports and store dir (for resilience tests). */
+  restart(): Promise<void>;
+}
+
+interface NatsPortsFile {
+  nats?: string[];
+  monitoring?: string[];
+}
+
+export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer> {
+  const binary = findBinary('nats-server', 'nats-server');
+  const jetstream = opts.jetstream ?? true;
+  const dir = await makeTempDir('nats');
+  const storeDir = join(dir, 'js');
+  const portsDir = join(dir, 'ports');
+  await mkdir(storeDir, { recursive: true });
+  await mkdir(portsDir, { recursive: true });
+
+  let mqttPort: number | undefined;
+  let configFile: string | undefined;
+  if (opts.mqtt === true || opts.extraConfig !== undefined) {
+    const lines: string[] = [];
+    if (opts.mqtt === true) {
+      mqttPort = await freePort();
+      // MQTT needs a server_name and JetStream (nats-server 2.9).
+      lines.push(`server_name: headroom_test_${mqttPort}`, `mqtt { listen: "127.0.0.1:${mqttPort}" }`);
+    }
+    if (opts.extraConfig !== undefined) lines.push(opts.extraConfig);
+    configFile = join(dir, 'nats.conf');
+    await writeFile(configFile, `${lines.join('\n')}\n`);
+  }
+  const useJetstream = jetstream || opts.mqtt === true;
+
+  const argsFor = (port: number, monitorPort: number): string[] => {
+    const args: string[] = [];
+    if (configFile !== undefined) args.push('-c', configFile);
+    args.push('-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '--ports_file_dir', portsDir);
+    if (useJetstream) args.push('-js', '-sd', storeDir);
+    return args;
+  };
+
+  const launch = async (port: number, monitorPort: number): Promise<{ proc: ServerProcess; port: number; monitorPort: number }> => {
+    const proc = ServerProcess.spawn('nats-server', binary, argsFor(port, monitorPort), dir);
+    const ports = await proc.waitFor('ports file', async () => {
+      const files = await readdir(portsDir);
+      const name = files.find((f) => f === `nats-server_${proc.pid ?? -1}.ports`);
+      if (name === undefined) return undefined;
+      const parsed: unknown = JSON.parse(await readFile(join(portsDir, name), 'utf8'));
+      return parsePortsFile(parsed);
+    });
+    return { proc, ...ports };
+  };
+
+  let current = await launch(-1, -1);
+  const { port, monitorPort } = current;
+  const server: NatsServer = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    monitorUrl: `http://127.0.0.1:${monitorPort}`,
+    storeDir,
+    stop: async () => {
+      await current.proc.stop();
+      await removeDir(dir);
+    },
+    restart: async () => {
+      await current.proc.stop();
+      current = await launch(port, monitorPort);
+      if (current.port !== port) throw new ServerStartError(`nats-server restarted on port ${current.port}, not ${port}`);
+    },
+  };
+  if (mqttPort !== undefined) server.mqttPort = mqttPort;
+  return server;
+}
+
+function parsePortsFile(value: unknown): { port: number; monitorPort: number } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const file = value as NatsPortsFile;
+  const natsUrl = file.nats?.[0];
+  const monitorUrl = file.monitoring?.[0];
+  if (natsUrl === undefined || monitorUrl === undefined) return undefined;
+  const port = Number(new URL(natsUrl).port);
+  const monitorPort = Number(new URL(monitorUrl).port);
+  return port > 0 && monitorPort > 0 ? { port, monitorPort } : undefined;
+}
+
+// ───────────────────────── VictoriaMetrics ─────────────────────────
+
+export interface VictoriaMetricsServer {
+  /** http://127.0.0.1:<port>; InfluxDB v2 write API at /api/v2/write, PromQL at /api/v1/query. */
+  url: string;
+  port: number;
+  /** Make just-written samples searchable now (GET /internal/force_flush). */
+  forceFlush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartVictoriaMetricsOptions {
+  extraArgs?: string[];
+}
+
+export async function startVictoriaMetrics(opts: StartVictoriaMetricsOptions = {}): Promise<VictoriaMetricsServer> {
+  const binary = findBinary('victoria-metrics', 'victoria-metrics');
+  const dir = await makeTempDir('vm');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = ServerProcess.spawn(
+    'victoria-metrics',
+    binary,
+    [
+      `-httpListenAddr=127.0.0.1:${port}`,
+      `-storageDataPath=${join(dir, 'data')}`,
+      // Replayed points are old: without a long retention they are silently discarded.
+      '-retentionPeriod=100y',
+      // Tests query right after writing: don't hide the last 30 s of samples.
+      '-search.latencyOffset=0s',
+      ...(opts.extraArgs ?? []),
+    ],
+    dir,
+  );
+  await proc.waitFor('/health', async () => ((await httpStatus(`${url}/health`)) === 200 ? true : undefined));
+  return {
+    url,
+    port,
+    forceFlush: async () => {
+      const status = await httpStatus(`${url}/internal/force_flush`);
+      if (status !== 200) throw new Error(`victoria-metrics force_flush answered ${String(status)}`);
+    },
+    stop: async () => {
+      await proc.stop();
+      await removeDir(dir);
+    },
+  };
+}
+
+// ─────────────────────────── Prometheus ───────────────────────────
+
+export interface PrometheusServer {
+  url: string;
+  port: number;
+  /** Folder holding prometheus.yml; rule files referenced by the config can be written here. */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export interface StartPrometheusOptions {
+  /** Extra files (name → content) written next to prometheus.yml, e.g. rule files. */
+  files?: Record<string, string>;
+  extraArgs?: string[];
+}
+
+export async function startPrometheus(configYaml: string, opts: StartPrometheusOptions = {}): Promise<PrometheusServer> {
+  const binary = findBinary('prometheus', 'prometheus');
+  const dir = await makeTempDir('prometheus');
+  const configFile = join(dir, 'prometheus.yml');
+  await writeFile(configFile, configYaml);
+  for (const [name, content] of Object.entries(opts.files ?? {})) await writeFile(join(dir, name), content);
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = ServerProcess.spawn(
+    'prometheus',
+    binary,
+    [
+      `--config.file=${configFile}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      '--web.enable-lifecycle',
+      ...(opts.extraArgs ?? []),
+    ],
+    dir,
+  );
+  await proc.waitFor('/-/ready', async () => ((await httpStatus(`${url}/-/ready`)) === 200 ? true : undefined));
+  return {
+    url,
+    port,
+    dir,
+    stop: async () => {
+      await proc.stop();
+      await removeDir(dir);
+    },
+  };
+}
+
+// ─────────────────────────── InfluxDB 1.x ───────────────────────────
+
+export interface InfluxDb1Server {
+  /** http://127.0.0.1:<port>; InfluxQL at /query, line protocol at /write (1.x API). */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function startInfluxdb1(): Promise<InfluxDb1Server> {
+  const binary = findBinary('influxd', 'influxdb');
+  const dir = await makeTempDir('influxdb');
+  const port = await freePort();
+  const rpcPort = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const configFile = join(dir, 'influxdb.conf');
+  await writeFile(
+    configFile,
+    [
+      'reporting-disabled = true',
+      `bind-address = "127.0.0.1:${rpcPort}"`,
+      '[meta]',
+      `  dir = "${join(dir, 'meta')}"`,
+      '[data]',
+      `  dir = "${join(dir, 'data')}"`,
+      `  wal-dir = "${join(dir, 'wal')}"`,
+      '  query-log-enabled = false',
+      '[monitor]',
+      '  store-enabled = false',
+      '[http]',
+      `  bind-address = "127.0.0.1:${port}"`,
+      '  log-enabled = false',
+      '',
+    ].join('\n'),
+  );
+  const proc = ServerProcess.spawn('influxd', binary, ['run', '-config', configFile], dir);
+  await proc.waitFor('/ping', async () => ((await httpStatus(`${url}/ping`)) === 204 ? true : undefined));
+  return {
+    url,
+    port,
+    stop: async () => {
+      await proc.stop();
+      await removeDir(dir);
+    },
+  };
+}
