@@ -1,0 +1,38 @@
+// Public face of the configuration layer.
+export {
+  headroomConfigSchema,
+  secretSchema,
+  type HeadroomConfig,
+  type HeadroomConfigInput,
+  type Secret,
+  type SourceConfig,
+  type MemorySourceConfig,
+  type NatsSourceConfig,
+  type JetStreamSourceConfig,
+  type StreamConfig,
+  type ConsumerConfig,
+  type NatsConfig,
+  type NatsTlsConfig,
+  type DeadLetterConfig,
+  type SinksConfig,
+  type NdjsonSinkConfig,
+  type MetricsSinkConfig,
+  type InfluxSinkConfig,
+  type InfluxRetryConfig,
+  type NatsResultsSinkConfig,
+  type SimulatorConfig,
+  type SimulatorFaults,
+} from './schema.js';
+export { parseConfigText, loadConfigFile, formatIssues, formatPath, validateConfig, type ConfigIssue, type ConfigResult } from './load.js';
+export { resolveSecret, describeSecret, SecretResolutionError, type SecretEnv, type SecretFileReader } from './secret.js';
+export {
+  parseDurationMs,
+  parsePowerWatts,
+  parseSizeBytes,
+  formatDurationMs,
+  formatPowerWatts,
+  durationMs,
+  powerWatts,
+  sizeBytes,
+  UnitParseError,
+} from './units.js';
