@@ -53,9 +53,22 @@ export interface WindowContext {
   demand: DemandState;
   grid: GridSums | undefined;
   emitMeters: boolean;
+  scratch: DeriveScratch;
 }
 
-const round = (x: number): number => (Number.isFinite(x) ? Number(x.toPrecision(12)) : x);
+/** Per-node working arrays, allocated once per site and reused for every window. */
+export interface DeriveScratch {
+  load: Float64Array;
+  energy: Float64Array;
+  covered: Int32Array;
+}
+
+export function newDeriveScratch(nodeCount: number): DeriveScratch {
+  return { load: new Float64Array(nodeCount), energy: new Float64Array(nodeCount), covered: new Int32Array(nodeCount) };
+}
+
+/** Rounds to 1e-6 (µW, µWh, ppm of a ratio): hides summation-order noise, so live and replayed runs print alike. */
+const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 const wattMsToWh = (e: number): number => e / MS_PER_HOUR;
 
 /** Derives the meter, node and site records of one window. Returns [] when it has no data. */
@@ -92,16 +105,15 @@ export function deriveWindow(ctx: WindowContext): (MeterWindow | NodeWindow | Si
   }
 
   const nodeCount = model.nodes.length;
-  const load = new Float64Array(nodeCount);
-  const energy = new Float64Array(nodeCount);
-  const covered = new Int32Array(nodeCount);
+  const { load, energy, covered } = ctx.scratch;
   for (let n = 0; n < nodeCount; n++) {
-    const set = model.meterSets[n]!;
+    const members = model.meterSetMembers;
+    const to = model.meterSetOffsets[n + 1]!;
     let l = 0;
     let e = 0;
     let c = 0;
-    for (let j = 0; j < set.length; j++) {
-      const m = set[j]!;
+    for (let j = model.meterSetOffsets[n]!; j < to; j++) {
+      const m = members[j]!;
       const cov = acc.coveredMs[m]!;
       if (cov > 0) {
         l += acc.energyWattMs[m]! / cov;
@@ -160,7 +172,7 @@ export function deriveWindow(ctx: WindowContext): (MeterWindow | NodeWindow | Si
 
     const peakRaw = acc.nodePeakWatts[n]!;
     const minRaw = acc.nodeMinWatts[n]!;
-    const completeness = covered[n]! / model.meterSets[n]!.length;
+    const completeness = covered[n]! / (model.meterSetOffsets[n + 1]! - model.meterSetOffsets[n]!);
     out.push({
       type: 'node',
       site,

@@ -2,65 +2,57 @@
  * The mutable tail of one meter's timeline: readings not yet folded into frozen window
  * accumulators, sorted by time, plus at most one "anchor" (the last folded reading, whose
  * hold may reach into the mutable region and whose counter value derives its successor).
+ *
+ * Layout: `data` interleaves [ts, watts] pairs (one array, few objects per meter);
+ * `wattHours` exists only once the meter has sent a counter.
  */
 export interface MeterTail {
-  tsMs: number[];
-  watts: number[];
-  wattHours: number[];
-  /** Index of the first live element (elements before it are garbage awaiting compaction). */
+  data: number[];
+  wattHours: number[] | null;
+  /** Index (in pairs) of the first live element; earlier pairs await compaction. */
   head: number;
 }
 
 export function newMeterTail(): MeterTail {
-  return { tsMs: [], watts: [], wattHours: [], head: 0 };
+  return { data: [], wattHours: null, head: 0 };
 }
+
+export const tailLength = (t: MeterTail): number => t.data.length >> 1;
+export const tsAt = (t: MeterTail, i: number): number => t.data[i << 1]!;
 
 /**
  * Inserts a reading in time order. Returns false when a reading with the same timestamp
  * is already there (a duplicate: the first one wins).
  */
 export function insertReading(t: MeterTail, tsMs: number, watts: number, wattHours: number): boolean {
-  const ts = t.tsMs;
-  let i = ts.length;
-  if (i === t.head || ts[i - 1]! < tsMs) {
-    ts.push(tsMs);
-    t.watts.push(watts);
-    t.wattHours.push(wattHours);
+  const data = t.data;
+  const len = data.length >> 1;
+  if (wattHours === wattHours && t.wattHours === null) t.wattHours = new Array<number>(len).fill(NaN);
+  if (len === t.head || data[(len - 1) << 1]! < tsMs) {
+    data.push(tsMs, watts);
+    if (t.wattHours !== null) t.wattHours.push(wattHours);
     return true;
   }
   // Out of order: binary search for the insertion point among live elements.
   let lo = t.head;
-  let hi = i;
+  let hi = len;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (ts[mid]! < tsMs) lo = mid + 1;
+    if (data[mid << 1]! < tsMs) lo = mid + 1;
     else hi = mid;
   }
-  if (lo < i && ts[lo] === tsMs) return false;
-  ts.splice(lo, 0, tsMs);
-  t.watts.splice(lo, 0, watts);
-  t.wattHours.splice(lo, 0, wattHours);
+  if (lo < len && data[lo << 1] === tsMs) return false;
+  data.splice(lo << 1, 0, tsMs, watts);
+  if (t.wattHours !== null) t.wattHours.splice(lo, 0, wattHours);
   return true;
-}
-
-/** True when the timestamp is already present in the live tail. */
-export function hasTimestamp(t: MeterTail, tsMs: number): boolean {
-  const ts = t.tsMs;
-  let lo = t.head;
-  let hi = ts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ts[mid]! < tsMs) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < ts.length && ts[lo] === tsMs;
 }
 
 /** Counter drop between element i and its predecessor (a reset or wrap). */
 export function isCounterReset(t: MeterTail, i: number): boolean {
-  if (i <= t.head) return false;
-  const wh = t.wattHours[i]!;
-  const prev = t.wattHours[i - 1]!;
+  const whs = t.wattHours;
+  if (whs === null || i <= t.head) return false;
+  const wh = whs[i]!;
+  const prev = whs[i - 1]!;
   return wh === wh && prev === prev && wh < prev;
 }
 
@@ -69,24 +61,25 @@ export function isCounterReset(t: MeterTail, i: number): boolean {
  * power since the previous counter reading (NaN when unknown or after a reset).
  */
 export function effectiveWatts(t: MeterTail, i: number): number {
-  const w = t.watts[i]!;
+  const w = t.data[(i << 1) + 1]!;
   if (w === w) return w;
-  if (i <= t.head) return NaN;
-  const wh = t.wattHours[i]!;
-  const prev = t.wattHours[i - 1]!;
+  const whs = t.wattHours;
+  if (whs === null || i <= t.head) return NaN;
+  const wh = whs[i]!;
+  const prev = whs[i - 1]!;
   if (wh !== wh || prev !== prev || wh < prev) return NaN;
-  const dtMs = t.tsMs[i]! - t.tsMs[i - 1]!;
+  const dtMs = t.data[i << 1]! - t.data[(i - 1) << 1]!;
   return ((wh - prev) * 3_600_000) / dtMs;
 }
 
 /** Index of the last live element with ts <= tsMs, or head - 1 when there is none. */
 export function lastAtOrBefore(t: MeterTail, tsMs: number): number {
-  const ts = t.tsMs;
+  const data = t.data;
   let lo = t.head;
-  let hi = ts.length;
+  let hi = data.length >> 1;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (ts[mid]! <= tsMs) lo = mid + 1;
+    if (data[mid << 1]! <= tsMs) lo = mid + 1;
     else hi = mid;
   }
   return lo - 1;
@@ -99,29 +92,27 @@ export function lastAtOrBefore(t: MeterTail, tsMs: number): number {
 export function foldTail(t: MeterTail, frontierMs: number, maxHoldMs: number): void {
   const last = lastAtOrBefore(t, frontierMs - 1);
   if (last < t.head) return;
+  const len = t.data.length >> 1;
   const anchorWatts = effectiveWatts(t, last);
-  const expired = t.tsMs[last]! + maxHoldMs <= frontierMs;
-  const hasSuccessor = last + 1 < t.tsMs.length;
-  if (expired && !hasSuccessor) {
-    t.tsMs.length = 0;
-    t.watts.length = 0;
-    t.wattHours.length = 0;
+  const expired = t.data[last << 1]! + maxHoldMs <= frontierMs;
+  if (expired && last + 1 >= len) {
+    t.data.length = 0;
+    t.wattHours = null;
     t.head = 0;
     return;
   }
-  t.watts[last] = anchorWatts;
+  t.data[(last << 1) + 1] = anchorWatts;
   t.head = last;
-  if (t.head > 32 && t.head * 2 > t.tsMs.length) {
-    t.tsMs.splice(0, t.head);
-    t.watts.splice(0, t.head);
-    t.wattHours.splice(0, t.head);
+  if (t.head >= 16 && t.head * 2 > len) {
+    t.data.splice(0, t.head << 1);
+    if (t.wattHours !== null) t.wattHours.splice(0, t.head);
     t.head = 0;
   }
 }
 
 /** Earliest time at which this meter may contribute, given the fold frontier. */
 export function earliestLiveMs(t: MeterTail, frontierMs: number): number {
-  if (t.head >= t.tsMs.length) return Infinity;
-  const ts = t.tsMs[t.head]!;
+  if (t.head >= t.data.length >> 1) return Infinity;
+  const ts = t.data[t.head << 1]!;
   return ts < frontierMs ? frontierMs : ts;
 }

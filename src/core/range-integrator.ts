@@ -23,7 +23,7 @@ export class RangeIntegrator {
 
   integrate(tails: MeterTail[], fromMs: number, toMs: number, maxHoldMs: number, out: SiteAggregates): void {
     resetAggregates(out, fromMs);
-    const { nodesOfMeter } = this.model;
+    const { meterNodeOffsets, meterNodeMembers } = this.model;
     const stride = this.bucketsPerRange;
     const sum = this.bucketSum;
     const covered = this.bucketCovered;
@@ -35,9 +35,9 @@ export class RangeIntegrator {
 
     for (let m = 0; m < meterCount; m++) {
       const t = tails[m]!;
-      const len = t.tsMs.length;
+      const len = t.data.length >> 1;
       if (t.head >= len) continue;
-      const ts = t.tsMs;
+      const data = t.data;
       let i = lastAtOrBefore(t, fromMs);
       if (i < t.head) i = t.head;
       let energy = 0;
@@ -51,9 +51,10 @@ export class RangeIntegrator {
       let bucket = -1;
       let bucketEnergy = 0;
       let bucketCov = 0;
-      const nodes = nodesOfMeter[m]!;
+      const nodesFrom = meterNodeOffsets[m]!;
+      const nodesTo = meterNodeOffsets[m + 1]!;
       for (; i < len; i++) {
-        const ti = ts[i]!;
+        const ti = data[i << 1]!;
         if (ti >= toMs) break;
         const v = effectiveWatts(t, i);
         if (ti >= fromMs) {
@@ -66,7 +67,7 @@ export class RangeIntegrator {
         }
         if (v !== v) continue;
         let segEnd = ti + maxHoldMs;
-        if (i + 1 < len && ts[i + 1]! < segEnd) segEnd = ts[i + 1]!;
+        if (i + 1 < len && data[(i + 1) << 1]! < segEnd) segEnd = data[(i + 1) << 1]!;
         let s0 = ti < fromMs ? fromMs : ti;
         const s1 = segEnd > toMs ? toMs : segEnd;
         if (s1 <= s0) continue;
@@ -79,7 +80,7 @@ export class RangeIntegrator {
           const p1 = s1 < secEnd ? s1 : secEnd;
           if (sec !== bucket) {
             if (bucketCov > 0) {
-              addBucket(nodes, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
+              addBucket(meterNodeMembers, nodesFrom, nodesTo, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
             }
             bucket = sec;
             bucketEnergy = 0;
@@ -90,7 +91,7 @@ export class RangeIntegrator {
           s0 = p1;
         }
       }
-      if (bucketCov > 0) addBucket(nodes, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
+      if (bucketCov > 0) addBucket(meterNodeMembers, nodesFrom, nodesTo, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
       if (cov > 0 || count > 0) {
         out.energyWattMs[m] = energy;
         out.coveredMs[m] = cov;
@@ -124,13 +125,15 @@ export class RangeIntegrator {
 
 function addBucket(
   nodes: Int32Array,
+  from: number,
+  to: number,
   sum: Float64Array,
   covered: Uint8Array,
   stride: number,
   offset: number,
   meanWatts: number,
 ): void {
-  for (let j = 0; j < nodes.length; j++) {
+  for (let j = from; j < to; j++) {
     const idx = nodes[j]! * stride + offset;
     sum[idx]! += meanWatts;
     covered[idx] = 1;

@@ -2,6 +2,8 @@ import type { EngineSettings, Reading, RecordOutcome, WindowResult } from '../do
 import { copyAggregates, mergeAggregates, newAggregates, resetAggregates, type SiteAggregates } from './aggregates.js';
 import {
   deriveWindow,
+  newDeriveScratch,
+  type DeriveScratch,
   newGridSums,
   newNodeHistory,
   type DemandState,
@@ -47,6 +49,7 @@ export class SiteEngine {
   private readonly integrator: RangeIntegrator;
   private readonly scratch: SiteAggregates;
   private readonly windowAcc: SiteAggregates;
+  private readonly deriveScratch: DeriveScratch;
   private readonly sizes: SizeState[];
   private readonly gridSeen: Set<number>[];
   /** Everything before this time is folded and final. */
@@ -71,6 +74,7 @@ export class SiteEngine {
     this.integrator = new RangeIntegrator(model);
     this.scratch = newAggregates(meters, nodes);
     this.windowAcc = newAggregates(meters, nodes);
+    this.deriveScratch = newDeriveScratch(nodes);
     this.sizes = [...settings.windowsMs]
       .sort((a, b) => a - b)
       .map((windowMs) => ({
@@ -272,9 +276,8 @@ export class SiteEngine {
     return {
       site: this.model.spec.id,
       tails: this.tails.map((t) => ({
-        tsMs: t.tsMs.slice(t.head),
-        watts: t.watts.slice(t.head),
-        wattHours: t.wattHours.slice(t.head),
+        data: t.data.slice(t.head << 1),
+        wattHours: t.wattHours === null ? null : t.wattHours.slice(t.head),
         head: 0,
       })),
       frontierMs: this.frontierMs,
@@ -363,6 +366,7 @@ export class SiteEngine {
       demand: size.demand,
       grid: size.grid.get(startMs),
       emitMeters: this.emitMeters,
+      scratch: this.deriveScratch,
     });
     if (records.length === 0) return;
     w.revision++;

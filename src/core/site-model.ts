@@ -17,10 +17,13 @@ export interface SiteModel {
   nodeIndex: Map<string, number>;
   /** Children of each node. */
   children: number[][];
-  /** Meter set per node: own meters, or the union of the children's sets. */
-  meterSets: Int32Array[];
-  /** For each meter, the nodes whose meter set contains it. */
-  nodesOfMeter: Int32Array[];
+  /** Meter set per node (own meters, or the union of the children's sets), in CSR form:
+   * node n's meters are meterSetMembers[meterSetOffsets[n] .. meterSetOffsets[n + 1]). */
+  meterSetOffsets: Int32Array;
+  meterSetMembers: Int32Array;
+  /** For each meter, the nodes whose meter set contains it (CSR form, as above). */
+  meterNodeOffsets: Int32Array;
+  meterNodeMembers: Int32Array;
   /** Index of the redundant partner, or -1. */
   pairOf: Int32Array;
   /** True where the node's children form an N+1 group. */
@@ -80,12 +83,13 @@ export function buildSiteModel(spec: SiteSpec): SiteModel {
     sets[i] = set;
     return set;
   };
-  const meterSets = nodes.map((_, i) => Int32Array.from(setOf(i)));
-
+  const meterSets = nodes.map((_, i) => setOf(i));
   const nodesOfMeterLists: number[][] = meterIds.map(() => []);
   meterSets.forEach((set, n) => {
     for (const m of set) nodesOfMeterLists[m]!.push(n);
   });
+  const meterSetCsr = toCsr(meterSets);
+  const meterNodeCsr = toCsr(nodesOfMeterLists);
 
   const pairOf = new Int32Array(nodes.length).fill(-1);
   const nPlusOne = new Uint8Array(nodes.length);
@@ -109,12 +113,25 @@ export function buildSiteModel(spec: SiteSpec): SiteModel {
     nodes,
     nodeIndex,
     children,
-    meterSets,
-    nodesOfMeter: nodesOfMeterLists.map((l) => Int32Array.from(l)),
+    meterSetOffsets: meterSetCsr.offsets,
+    meterSetMembers: meterSetCsr.members,
+    meterNodeOffsets: meterNodeCsr.offsets,
+    meterNodeMembers: meterNodeCsr.members,
     pairOf,
     nPlusOne,
     hasMetersAndChildren,
     facilityNode,
     itNodes,
   };
+}
+
+/** Lists of indices → compressed sparse rows (two typed arrays instead of one array per list). */
+function toCsr(lists: number[][]): { offsets: Int32Array; members: Int32Array } {
+  const offsets = new Int32Array(lists.length + 1);
+  lists.forEach((l, i) => {
+    offsets[i + 1] = offsets[i]! + l.length;
+  });
+  const members = new Int32Array(offsets[lists.length]!);
+  lists.forEach((l, i) => members.set(l, offsets[i]!));
+  return { offsets, members };
 }
