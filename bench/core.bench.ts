@@ -1,0 +1,136 @@
+/**
+ * Core benchmark: decoded readings through the windowing core alone.
+ * 100,000 meters over 5 sites (intake → A/B UPS → halls → PDUs → racks), windows 10s/1m/15m,
+ * one reading per meter per second of event time. Reports readings/s on one core, the ratio
+ * to a baseline loop over the same readings (lookup + store, measured in the same run), and
+ * heap bytes per meter in steady state. Run: npm run bench
+ */
+import { WindowEngine } from '../src/core/index.js';
+import type { EngineSettings, NodeSpec, Reading, SiteSpec, Topology } from '../src/domain/index.js';
+
+const SITES = 5;
+const HALLS = 10;
+const PDUS_PER_HALL = 100;
+const RACKS_PER_PDU = 20;
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 120);
+
+function buildTopology(): Topology {
+  const sites: SiteSpec[] = [];
+  for (let s = 0; s < SITES; s++) {
+    const nodes: NodeSpec[] = [
+      { id: 'intake', parent: null, level: 'grid', role: 'facility', ratingWatts: 400e6, derate: 1, meters: ['intake-main'] },
+      { id: 'ups-a', parent: 'intake', level: 'ups', ratingWatts: 200e6, derate: 0.9, meters: ['ups-a-out'], redundantWith: 'ups-b' },
+      { id: 'ups-b', parent: 'intake', level: 'ups', ratingWatts: 200e6, derate: 0.9, meters: ['ups-b-out'], redundantWith: 'ups-a' },
+    ];
+    for (let h = 0; h < HALLS; h++) {
+      const hall = `hall-${h}`;
+      nodes.push({ id: hall, parent: h % 2 === 0 ? 'ups-a' : 'ups-b', level: 'hall', role: 'it', ratingWatts: 30e6, derate: 0.8, meters: [] });
+      for (let p = 0; p < PDUS_PER_HALL; p++) {
+        const pdu = `${hall}-pdu-${p}`;
+        nodes.push({ id: pdu, parent: hall, level: 'pdu', ratingWatts: 400e3, derate: 0.8, meters: [] });
+        for (let r = 0; r < RACKS_PER_PDU; r++) {
+          const rack = `${pdu}-r${r}`;
+          nodes.push({ id: rack, parent: pdu, level: 'rack', ratingWatts: 17.3e3, derate: 0.8, meters: [`${rack}-m`] });
+        }
+      }
+    }
+    sites.push({ id: `site-${s}`, nominalHertz: 60, billingPeriod: 'month', demandIntervalMs: 900_000, contractWatts: 380e6, nodes, gridMeters: [] });
+  }
+  return { sites };
+}
+
+const settings: EngineSettings = {
+  windowsMs: [10_000, 60_000, 900_000],
+  maxOutOfOrderMs: 2_000,
+  allowedLatenessMs: 10_000,
+  maxHoldMs: 5_000,
+  idleTimeoutMs: 30_000,
+  maxClockSkewMs: 300_000,
+  completenessThreshold: 0.9,
+  trendWindows: 6,
+};
+
+const gc = (globalThis as { gc?: () => void }).gc;
+const heap = (): number => {
+  gc?.();
+  gc?.();
+  return process.memoryUsage().heapUsed;
+};
+
+const topology = buildTopology();
+const pool: Reading[] = topology.sites.flatMap((s) =>
+  s.nodes.flatMap((n) => n.meters.map((m): Reading => ({ site: s.id, meter: m, tsMs: 0, watts: 0 }))),
+);
+const meterCount = pool.length;
+const T0 = 1_767_225_600_000;
+
+function wattsAt(i: number, sec: number): number {
+  return 8000 + ((i * 7919 + sec * 104729) % 6000);
+}
+
+/** Baseline: the minimum any consumer does per reading — look up the meter, store the value. */
+function baseline(): number {
+  const index = new Map<string, number>();
+  pool.forEach((r, i) => index.set(`${r.site}/${r.meter}`, i));
+  const byMeter = pool.map(() => new Map<string, number>());
+  const lastTs = new Float64Array(meterCount);
+  const lastW = new Float64Array(meterCount);
+  const siteIndex = new Map(topology.sites.map((s, i) => [s.id, i] as const));
+  const perSite = topology.sites.map((s) => new Map(s.nodes.flatMap((n) => n.meters).map((m, i) => [m, i] as const)));
+  void byMeter;
+  const start = process.hrtime.bigint();
+  for (let sec = 0; sec < SECONDS; sec++) {
+    const ts = T0 + sec * 1000;
+    for (let i = 0; i < meterCount; i++) {
+      const r = pool[i]!;
+      r.tsMs = ts + (i % 1000);
+      r.watts = wattsAt(i, sec);
+      const s = siteIndex.get(r.site)!;
+      const m = perSite[s]!.get(r.meter)!;
+      const g = s * 0 + m + s * 20003;
+      lastTs[g % meterCount] = r.tsMs;
+      lastW[g % meterCount] = r.watts;
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return (SECONDS * meterCount) / seconds;
+}
+
+function core(): { readingsPerSecond: number; bytesPerMeter: number; windows: number; outcomes: Record<string, number> } {
+  const before = heap();
+  const engine = new WindowEngine(topology, settings);
+  const outcomes: Record<string, number> = {};
+  let windows = 0;
+  let steadyHeap = 0;
+  const start = process.hrtime.bigint();
+  for (let sec = 0; sec < SECONDS; sec++) {
+    const ts = T0 + sec * 1000;
+    for (let i = 0; i < meterCount; i++) {
+      const r = pool[i]!;
+      r.tsMs = ts + (i % 1000);
+      r.watts = wattsAt(i, sec);
+      const o = engine.record(r, ts + 1000);
+      outcomes[o] = (outcomes[o] ?? 0) + 1;
+    }
+    windows += engine.advance(ts + 1000).length;
+    if (sec === SECONDS - 5) {
+      const paused = process.hrtime.bigint();
+      steadyHeap = heap();
+      start.valueOf();
+      pausedNs += process.hrtime.bigint() - paused;
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - start - pausedNs) / 1e9;
+  windows += engine.drain().length;
+  return { readingsPerSecond: (SECONDS * meterCount) / seconds, bytesPerMeter: (steadyHeap - before) / meterCount, windows, outcomes };
+}
+let pausedNs = 0n;
+
+const base = baseline();
+const result = core();
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+console.log(`meters: ${fmt(meterCount)} over ${SITES} sites, ${SECONDS} s of event time at 1 Hz, windows 10s/1m/15m`);
+console.log(`baseline (lookup + store): ${fmt(base)} readings/s`);
+console.log(`core (record + advance):   ${fmt(result.readingsPerSecond)} readings/s  (ratio to baseline ${(result.readingsPerSecond / base).toFixed(3)})`);
+console.log(`heap per meter (steady):   ${fmt(result.bytesPerMeter)} bytes${gc ? '' : '  (run with --expose-gc for a precise figure)'}`);
+console.log(`windows emitted: ${fmt(result.windows)}; outcomes: ${JSON.stringify(result.outcomes)}`);
