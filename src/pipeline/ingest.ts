@@ -1,0 +1,79 @@
+import type { WindowEngine } from '../core/index.js';
+import { decodeMessage } from '../codec/index.js';
+import {
+  DECODE_FAILURE_REASONS,
+  RECORD_OUTCOMES,
+  type DecodeFailureReason,
+  type RecordOutcome,
+} from '../domain/index.js';
+
+/** Why a message (or part of it) went to the dead-letter subject. */
+export type RejectReason = DecodeFailureReason | 'unknown_site' | 'unknown_meter' | 'future';
+
+/** Plain counters, updated per message and read by the metrics layer and summaries. */
+export class IngestCounters {
+  readonly outcomes = Object.fromEntries(RECORD_OUTCOMES.map((o) => [o, 0])) as Record<RecordOutcome, number>;
+  readonly decodeFailures = Object.fromEntries(DECODE_FAILURE_REASONS.map((r) => [r, 0])) as Record<DecodeFailureReason, number>;
+  messages = 0;
+  readings = 0;
+
+  /** Readings by outcome, with decode failures as outcome `invalid_<reason>`. */
+  byOutcome(): Record<string, number> {
+    const out: Record<string, number> = { ...this.outcomes };
+    for (const r of DECODE_FAILURE_REASONS) if (this.decodeFailures[r] > 0) out[`invalid_${r}`] = this.decodeFailures[r];
+    return out;
+  }
+}
+
+export interface IngestOptions {
+  maxMessageBytes: number;
+}
+
+export interface IngestReport {
+  /** Readings that reached the engine's state (accepted or accepted late). */
+  recorded: number;
+  /** First reason the message (or an element of it) was rejected, for dead-lettering. */
+  rejectReason: RejectReason | null;
+  rejectDetail: string | null;
+  rejected: number;
+}
+
+/**
+ * Decodes one message and records its readings. Never throws for bad data: every
+ * outcome is counted, and the report tells the caller whether to dead-letter it.
+ */
+export function ingestPayload(
+  engine: WindowEngine,
+  payload: Uint8Array | string,
+  subjectSite: string | undefined,
+  nowMs: number,
+  opts: IngestOptions,
+  counters: IngestCounters,
+): IngestReport {
+  counters.messages++;
+  const decodeOpts = subjectSite === undefined ? { maxMessageBytes: opts.maxMessageBytes } : { subjectSite, maxMessageBytes: opts.maxMessageBytes };
+  const { readings, failures } = decodeMessage(payload, decodeOpts);
+  const report: IngestReport = { recorded: 0, rejectReason: null, rejectDetail: null, rejected: failures.length };
+  for (const f of failures) {
+    counters.decodeFailures[f.reason]++;
+    if (report.rejectReason === null) {
+      report.rejectReason = f.reason;
+      report.rejectDetail = f.index === undefined ? f.detail : `[${f.index}] ${f.detail}`;
+    }
+  }
+  counters.readings += readings.length;
+  for (let i = 0; i < readings.length; i++) {
+    const r = readings[i]!;
+    const outcome = engine.record(r, nowMs);
+    counters.outcomes[outcome]++;
+    if (outcome === 'accepted' || outcome === 'accepted_late') report.recorded++;
+    else if (outcome === 'unknown_meter' || outcome === 'unknown_site' || outcome === 'future') {
+      report.rejected++;
+      if (report.rejectReason === null) {
+        report.rejectReason = outcome;
+        report.rejectDetail = `${outcome.replace('_', ' ')} '${outcome === 'unknown_site' ? r.site : r.meter}'`;
+      }
+    }
+  }
+  return report;
+}

@@ -1,0 +1,54 @@
+/** What every source hands the pipeline: raw messages with their stream position. */
+
+export interface StreamPosition {
+  /** Stream name (JetStream) or a file path (replay). */
+  stream: string;
+  /** Stream sequence (JetStream) or line number (replay). */
+  sequence: number;
+}
+
+export interface SourceMessage {
+  subject: string;
+  payload: Uint8Array;
+  /** Position in a durable stream; absent for at-most-once sources (core NATS, memory bus). */
+  position?: StreamPosition;
+  /** Acknowledge after the message's readings are recorded (JetStream); absent otherwise. */
+  ack?: () => void;
+}
+
+export interface SourceHealth {
+  connected: boolean;
+  /** Messages waiting upstream (JetStream consumer pending), when known. */
+  pending?: number;
+  detail?: string;
+}
+
+/**
+ * A source of telemetry messages. Lifecycle: start → (pause/resume)* → stop.
+ * The handler is called with batches in arrival order; a source waits for the returned
+ * promise before delivering the next batch, so the pipeline can apply backpressure.
+ */
+export interface Source {
+  readonly kind: 'memory' | 'nats' | 'jetstream' | 'replay';
+  start(handler: (batch: SourceMessage[]) => Promise<void> | void): Promise<void>;
+  /** Stop fetching (sink buffers full); messages stay upstream (JetStream) or are dropped and counted (core NATS). */
+  pause(): void;
+  resume(): void;
+  /** Stop pulling and resolve once in-flight batches were handed over. */
+  stop(): Promise<void>;
+  health(): SourceHealth;
+}
+
+/** Publishes rejected messages to the dead-letter subject, with the reason. */
+export interface DeadLetterPublisher {
+  publish(site: string, reason: string, payload: Uint8Array): void;
+}
+
+/** `telemetry.<site>.<source>` → its parts, or null when the subject has another shape. */
+export function parseTelemetrySubject(subject: string, prefix: string): { site: string; source: string } | null {
+  if (!subject.startsWith(prefix + '.')) return null;
+  const rest = subject.slice(prefix.length + 1);
+  const dot = rest.indexOf('.');
+  if (dot <= 0 || dot === rest.length - 1) return null;
+  return { site: rest.slice(0, dot), source: rest.slice(dot + 1) };
+}
