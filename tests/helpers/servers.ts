@@ -80,6 +80,19 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Retry `fn` until it resolves or `timeoutMs` passes (then rethrow its last error). */
+export async function retryUntil<T>(fn: () => Promise<T>, timeoutMs = 20_000, intervalMs = 250): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err: unknown) {
+      if (performance.now() > deadline) throw err;
+    }
+    await sleep(intervalMs);
+  }
+}
+
 /** Every child still alive is killed when the test process exits, whatever happens. */
 const liveChildren = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -208,34 +221,119 @@ interface NatsPortsFile {
 }
 
 export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer> {
+  const configLines: string[] = [];
+  let mqttPort: number | undefined;
+  if (opts.mqtt === true) {
+    mqttPort = await freePort();
+    // MQTT needs a server_name and JetStream (nats-server 2.9).
+    configLines.push(`server_name: headroom_test_${mqttPort}`, `mqtt { listen: "127.0.0.1:${mqttPort}" }`);
+  }
+  if (opts.extraConfig !== undefined) configLines.push(opts.extraConfig);
+  const server = await startNatsNode({
+    prefix: 'nats',
+    configLines,
+    jetstream: (opts.jetstream ?? true) || opts.mqtt === true,
+  });
+  if (mqttPort !== undefined) server.mqttPort = mqttPort;
+  return server;
+}
+
+export interface StartNatsClusterOptions {
+  /** Number of servers (default 3, the smallest JetStream cluster that survives a loss). */
+  size?: number;
+  /** Extra config text for every member (e.g. `mappings { ... }`). */
+  extraConfig?: string;
+}
+
+export interface NatsCluster {
+  /** Client URLs of all members (pass them all as `servers` to connect()). */
+  urls: string[];
+  /** The members; stop or restart one to test fail-over. */
+  servers: NatsServer[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A JetStream cluster of `size` nats-servers on loopback, each with its own store dir;
+ * resolves once every member agrees on the JetStream meta leader and answers /healthz.
+ * Even then the first JetStream API calls can briefly answer 503 (no responders) or time
+ * out while stream leaders are elected, and again after a member is stopped: clients
+ * must retry, as in production.
+ */
+export async function startNatsCluster(opts: StartNatsClusterOptions = {}): Promise<NatsCluster> {
+  const size = opts.size ?? 3;
+  const routePorts: number[] = [];
+  for (let i = 0; i < size; i++) routePorts.push(await freePort());
+  const clusterName = `headroom_test_${routePorts[0] ?? 0}`;
+  const routes = routePorts.map((p) => `nats-route://127.0.0.1:${p}`).join(', ');
+  const started = await Promise.allSettled(
+    routePorts.map((routePort, i) =>
+      startNatsNode({
+        prefix: `nats-c${i}`,
+        jetstream: true,
+        configLines: [
+          `server_name: ${clusterName}_n${i}`,
+          `cluster { name: ${clusterName}, listen: "127.0.0.1:${routePort}", routes: [${routes}] }`,
+          ...(opts.extraConfig !== undefined ? [opts.extraConfig] : []),
+        ],
+      }),
+    ),
+  );
+  const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const stop = async (): Promise<void> => {
+    await Promise.all(servers.map((s) => s.stop()));
+  };
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
+    await stop();
+    throw failed.reason;
+  }
+  const deadline = performance.now() + START_TIMEOUT_MS;
+  for (;;) {
+    const leaders = await Promise.all(servers.map((s) => jetStreamMetaLeader(s.monitorUrl).catch(() => undefined)));
+    const healthy = await Promise.all(servers.map((s) => httpStatus(`${s.monitorUrl}/healthz`).catch(() => undefined)));
+    if (leaders.every((l) => l !== undefined && l === leaders[0]) && healthy.every((h) => h === 200)) break;
+    if (performance.now() > deadline) {
+      await stop();
+      throw new ServerStartError(`nats cluster of ${size}: no JetStream meta leader after ${START_TIMEOUT_MS} ms`);
+    }
+    await sleep(POLL_INTERVAL_MS * 4);
+  }
+  return { urls: servers.map((s) => s.url), servers, stop };
+}
+
+async function jetStreamMetaLeader(monitorUrl: string): Promise<string | undefined> {
+  const res = await fetch(`${monitorUrl}/jsz`, { signal: AbortSignal.timeout(2000) });
+  const body: unknown = await res.json();
+  if (typeof body !== 'object' || body === null) return undefined;
+  const meta = (body as { meta_cluster?: { leader?: unknown } }).meta_cluster;
+  return typeof meta?.leader === 'string' && meta.leader !== '' ? meta.leader : undefined;
+}
+
+interface NatsNodeParams {
+  prefix: string;
+  configLines: string[];
+  jetstream: boolean;
+}
+
+async function startNatsNode(params: NatsNodeParams): Promise<NatsServer> {
   const binary = findBinary('nats-server', 'nats-server');
-  const jetstream = opts.jetstream ?? true;
-  const dir = await makeTempDir('nats');
+  const dir = await makeTempDir(params.prefix);
   const storeDir = join(dir, 'js');
   const portsDir = join(dir, 'ports');
   await mkdir(storeDir, { recursive: true });
   await mkdir(portsDir, { recursive: true });
-
-  let mqttPort: number | undefined;
   let configFile: string | undefined;
-  if (opts.mqtt === true || opts.extraConfig !== undefined) {
-    const lines: string[] = [];
-    if (opts.mqtt === true) {
-      mqttPort = await freePort();
-      // MQTT needs a server_name and JetStream (nats-server 2.9).
-      lines.push(`server_name: headroom_test_${mqttPort}`, `mqtt { listen: "127.0.0.1:${mqttPort}" }`);
-    }
-    if (opts.extraConfig !== undefined) lines.push(opts.extraConfig);
+  if (params.configLines.length > 0) {
     configFile = join(dir, 'nats.conf');
-    await writeFile(configFile, `${lines.join('\n')}\n`);
+    await writeFile(configFile, `${params.configLines.join('\n')}\n`);
   }
-  const useJetstream = jetstream || opts.mqtt === true;
 
   const argsFor = (port: number, monitorPort: number): string[] => {
     const args: string[] = [];
     if (configFile !== undefined) args.push('-c', configFile);
     args.push('-a', '127.0.0.1', '-p', String(port), '-m', String(monitorPort), '--ports_file_dir', portsDir);
-    if (useJetstream) args.push('-js', '-sd', storeDir);
+    if (params.jetstream) args.push('-js', '-sd', storeDir);
     return args;
   };
 
@@ -253,7 +351,7 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
 
   let current = await launch(-1, -1);
   const { port, monitorPort } = current;
-  const server: NatsServer = {
+  return {
     url: `nats://127.0.0.1:${port}`,
     port,
     monitorUrl: `http://127.0.0.1:${monitorPort}`,
@@ -268,8 +366,6 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
       if (current.port !== port) throw new ServerStartError(`nats-server restarted on port ${current.port}, not ${port}`);
     },
   };
-  if (mqttPort !== undefined) server.mqttPort = mqttPort;
-  return server;
 }
 
 function parsePortsFile(value: unknown): { port: number; monitorPort: number } | undefined {

@@ -7,6 +7,8 @@ import {
   findBinary,
   startInfluxdb1,
   startNats,
+  startNatsCluster,
+  retryUntil,
   startPrometheus,
   startVictoriaMetrics,
 } from '../helpers/servers.js';
@@ -81,6 +83,43 @@ describe('test server helpers', () => {
       });
     } finally {
       await Promise.all([plain.stop(), mqtt.stop()]);
+    }
+  });
+
+  it('nats-server: extra config, e.g. the partition subject mapping of DESIGN section 8', async () => {
+    const nats = await startNats({
+      jetstream: false,
+      extraConfig: 'mappings { "telemetry.*.*": "tp.{{partition(4,1)}}.{{wildcard(1)}}.{{wildcard(2)}}" }',
+    });
+    try {
+      const nc = await connect({ servers: nats.url, reconnect: false });
+      const sub = nc.subscribe('tp.>', { max: 1 });
+      await nc.flush();
+      nc.publish('telemetry.dc1.gw', sc.encode('x'));
+      for await (const msg of sub) expect(msg.subject).toMatch(/^tp\.[0-3]\.dc1\.gw$/);
+      await nc.close();
+    } finally {
+      await nats.stop();
+    }
+  });
+
+  it('nats-server: a 3-node JetStream cluster survives the loss of one member', async () => {
+    const cluster = await startNatsCluster({ size: 3 });
+    try {
+      expect(cluster.urls).toHaveLength(3);
+      const nc = await connect({ servers: cluster.urls });
+      const jsm = await nc.jetstreamManager();
+      await retryUntil(() => jsm.streams.add({ name: 'R', subjects: ['r.>'], num_replicas: 3 }));
+      const js = nc.jetstream();
+      await retryUntil(() => js.publish('r.1', sc.encode('one'), { msgID: 'one' }));
+      await cluster.servers[2]?.stop();
+      // msgID dedupes a publish that was stored but whose ack was lost during fail-over.
+      await retryUntil(() => js.publish('r.2', sc.encode('two'), { msgID: 'two' }));
+      const info = await retryUntil(() => jsm.streams.info('R'));
+      expect(info.state.messages).toBe(2);
+      await nc.close();
+    } finally {
+      await cluster.stop();
     }
   });
 
