@@ -1,0 +1,16 @@
+import { formatIssues, loadConfigFile, type HeadroomConfig } from '../config/index.js';
+
+/** Exit code for configuration errors (STYLE: config errors stop start-up with code 2). */
+export const EXIT_CONFIG = 2;
+
+/** The one config error type the CLI raises; main() prints it and exits 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Loads and validates a config file, or throws a ConfigError with every problem by path. */
+export function loadConfigOrThrow(path: string): HeadroomConfig {
+  const result = loadConfigFile(path);
+  if (!result.ok) throw new ConfigError(formatIssues(path, result.issues));
+  return result.config;
+}
