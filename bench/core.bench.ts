@@ -48,6 +48,7 @@ const settings: EngineSettings = {
   maxClockSkewMs: 300_000,
   completenessThreshold: 0.9,
   trendWindows: 6,
+  watermarkQuorum: 3,
 };
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -128,6 +128,11 @@ const pipelineSchema = strictObject({
   completenessThreshold: fraction.default(0.9),
   /** Recent windows in the least-squares time-to-breach trend (>= 2). Default 6. */
   trendWindows: z.number().int().min(2).default(6),
+  /**
+   * The watermark follows the k-th most advanced meter clock among recently active meters,
+   * so k - 1 meters with clocks running ahead cannot make a site late. Default 3.
+   */
+  watermarkQuorum: z.number().int().min(1).default(3),
 })
   .superRefine((p, ctx) => {
     const seen = new Map<number, number>();
@@ -148,6 +153,7 @@ const pipelineSchema = strictObject({
       maxClockSkewMs: p.maxClockSkew,
       completenessThreshold: p.completenessThreshold,
       trendWindows: p.trendWindows,
+      watermarkQuorum: p.watermarkQuorum,
     }),
   );
 

@@ -57,6 +57,10 @@ export class SiteEngine {
   maxTsMs = -Infinity;
   watermarkMs = -Infinity;
   lastActivityMs = -Infinity;
+  /** Per meter (power meters, then grid sensors): largest event time and when it was last heard (processing time). */
+  private readonly meterMaxTsMs: Float64Array;
+  private readonly meterSeenMs: Float64Array;
+  private readonly quorumTop: Float64Array;
   private dirtyFromMs = Infinity;
   private closed = false;
   readonly lateByMeter: Float64Array;
@@ -90,6 +94,9 @@ export class SiteEngine {
     this.gridSeen = model.gridMeterIds.map(() => new Set<number>());
     this.lateByMeter = new Float64Array(meters);
     this.lateByGridMeter = new Float64Array(model.gridMeterIds.length);
+    this.meterMaxTsMs = new Float64Array(meters + model.gridMeterIds.length).fill(-Infinity);
+    this.meterSeenMs = new Float64Array(meters + model.gridMeterIds.length).fill(-Infinity);
+    this.quorumTop = new Float64Array(Math.max(1, settings.watermarkQuorum));
   }
 
   record(r: Reading, nowMs: number): RecordOutcome {
@@ -127,6 +134,9 @@ export class SiteEngine {
     }
     if (ts > this.maxTsMs) this.maxTsMs = ts;
     this.lastActivityMs = nowMs;
+    const clock = m !== undefined ? m : this.model.meterIds.length + g!;
+    if (ts > this.meterMaxTsMs[clock]!) this.meterMaxTsMs[clock] = ts;
+    this.meterSeenMs[clock] = nowMs;
     let emitted = false;
     for (const size of this.sizes) {
       if (windowStartMs(ts, size.windowMs) < size.nextStartMs) emitted = true;
@@ -141,11 +151,39 @@ export class SiteEngine {
   /** Moves the watermark (idle partitions by the processing clock) and emits. */
   advance(nowMs: number, out: WindowResult[]): void {
     if (this.maxTsMs === -Infinity || this.closed) return;
-    const s = this.settings;
-    let wm = this.maxTsMs - s.maxOutOfOrderMs;
-    if (nowMs - this.lastActivityMs >= s.idleTimeoutMs) wm = Math.max(wm, nowMs - s.maxOutOfOrderMs);
+    const wm = this.quorumClockMs(nowMs) - this.settings.maxOutOfOrderMs;
     if (wm > this.watermarkMs) this.watermarkMs = wm;
     this.process(this.watermarkMs, this.acceptHorizonMs(this.watermarkMs), out);
+  }
+
+  /**
+   * The site's event clock: the k-th largest event time among meters heard from within
+   * idleTimeoutMs of processing time, never ahead of the processing clock. With no active
+   * meter (an idle site) the processing clock itself, so a quiet site still closes windows.
+   */
+  private quorumClockMs(nowMs: number): number {
+    const top = this.quorumTop;
+    const k = top.length;
+    top.fill(-Infinity);
+    let active = 0;
+    const idleMs = this.settings.idleTimeoutMs;
+    const seen = this.meterSeenMs;
+    const maxTs = this.meterMaxTsMs;
+    for (let i = 0; i < seen.length; i++) {
+      if (!(nowMs - seen[i]! < idleMs)) continue;
+      active++;
+      const ts = maxTs[i]!;
+      if (ts <= top[k - 1]!) continue;
+      let j = k - 1;
+      while (j > 0 && top[j - 1]! < ts) {
+        top[j] = top[j - 1]!;
+        j--;
+      }
+      top[j] = ts;
+    }
+    if (active === 0) return nowMs;
+    const kth = top[Math.min(k, active) - 1]!;
+    return kth < nowMs ? kth : nowMs;
   }
 
   /** Closes every window that holds data. The site accepts nothing afterwards. */
@@ -288,6 +326,8 @@ export class SiteEngine {
       closed: this.closed,
       lateByMeter: Array.from(this.lateByMeter),
       lateByGridMeter: Array.from(this.lateByGridMeter),
+      meterMaxTsMs: Array.from(this.meterMaxTsMs),
+      meterSeenMs: Array.from(this.meterSeenMs),
       counterResets: this.counterResets,
       gridSeen: this.gridSeen.map((s) => [...s]),
       sizes: this.sizes.map((size) => ({
@@ -319,6 +359,8 @@ export class SiteEngine {
     this.closed = state.closed;
     this.lateByMeter.set(state.lateByMeter);
     this.lateByGridMeter.set(state.lateByGridMeter);
+    this.meterMaxTsMs.set(state.meterMaxTsMs);
+    this.meterSeenMs.set(state.meterSeenMs);
     this.counterResets = state.counterResets;
     state.gridSeen.forEach((list, i) => {
       this.gridSeen[i] = new Set(list);
@@ -386,6 +428,8 @@ interface SiteState {
   closed: boolean;
   lateByMeter: number[];
   lateByGridMeter: number[];
+  meterMaxTsMs: number[];
+  meterSeenMs: number[];
   counterResets: number;
   gridSeen: number[][];
   sizes: {

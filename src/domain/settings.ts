@@ -14,4 +14,10 @@ export interface EngineSettings {
   completenessThreshold: number;
   /** Number of recent windows used for the time-to-breach trend. */
   trendWindows: number;
+  /**
+   * The watermark follows the k-th most advanced meter clock among the meters heard from in
+   * the last idleTimeoutMs (k = this, or fewer when fewer are active), so one meter with a
+   * clock running ahead cannot make the rest of its site late.
+   */
+  watermarkQuorum: number;
 }

@@ -50,6 +50,7 @@ describe('the issue example', () => {
       maxClockSkewMs: 300_000,
       completenessThreshold: 0.9,
       trendWindows: 6,
+      watermarkQuorum: 3,
     });
   });
 

@@ -9,6 +9,7 @@ export const baseSettings: EngineSettings = {
   maxClockSkewMs: 300_000,
   completenessThreshold: 0.9,
   trendWindows: 6,
+  watermarkQuorum: 3,
 };
 
 export function node(id: string, parent: string | null, ratingWatts: number, meters: string[], extra: Partial<NodeSpec> = {}): NodeSpec {
