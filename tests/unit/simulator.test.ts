@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { NodeSpec, SiteSpec, Topology } from '../../src/domain/index.js';
 import {
@@ -487,8 +486,9 @@ describe('simulator faults', () => {
   });
 });
 
-describe('simulator performance', () => {
-  it('generates a tick of ~1000 meters in a few ms', () => {
+describe('simulator at scale', () => {
+  // Throughput is measured in bench/, never as a timed test; this checks a large fleet is complete.
+  it('generates a reading for every one of ~1000 meters per tick', () => {
     const nodes: NodeSpec[] = [node('root', null, 'grid', 60_000_000, ['util'], { role: 'facility', derate: 1 })];
     for (let h = 0; h < 10; h++) {
       nodes.push(node(`hall-${h}`, 'root', 'hall', 5_000_000, [`hall-${h}-m`], { role: 'it' }));
@@ -499,19 +499,16 @@ describe('simulator performance', () => {
       sites: [{ id: 'perf', nominalHertz: 50, billingPeriod: 'month', demandIntervalMs: 900_000, nodes, gridMeters: [] }],
     };
     const sim = createSimulator(topology, options({ faults: undefined }));
-    sim.tick();
-    const t0 = performance.now();
-    const ticks = 200;
-    for (let i = 0; i < ticks; i++) sim.tick();
-    const perTickMs = (performance.now() - t0) / ticks;
+    const meters = new Set<string>();
+    for (const m of sim.tick().messages) for (const r of JSON.parse(m.payload) as { meter: string }[]) meters.add(r.meter);
     expect(sim.meters().length).toBe(1012);
-    expect(perTickMs).toBeLessThan(20);
+    expect(meters.size).toBe(1012);
   });
 });
 
 describe('simulator on the demo fleet config', () => {
   const path = 'config/demo-fleet.yaml';
-  it.skipIf(!existsSync(path))('runs the demo fleet with every meter within its rating', async () => {
+  it('runs the demo fleet with every meter within its rating', async () => {
     const config = await import('../../src/config/index.js');
     const loaded = config.loadConfigFile(path);
     if (!loaded.ok) throw new Error(loaded.issues.map((i) => `${i.path}: ${i.message}`).join('\n'));
