@@ -82,7 +82,7 @@ export function deriveWindow(ctx: WindowContext): (MeterWindow | NodeWindow | Si
     for (let m = 0; m < model.meterIds.length; m++) {
       const cov = acc.coveredMs[m]!;
       const count = acc.count[m]!;
-      if (cov === 0 && count === 0) continue;
+      if (cov === 0) continue; // no coverage, no window (its readings still count in the site stats)
       out.push({
         type: 'meter',
         site,

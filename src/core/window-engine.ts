@@ -87,13 +87,19 @@ export class WindowEngine {
   /** Rebuilds an engine from a snapshot taken with the same topology and settings. */
   static restore(topology: Topology, settings: EngineSettings, bytes: Uint8Array, options: EngineOptions = {}): WindowEngine {
     const engine = new WindowEngine(topology, settings, options);
-    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes), decodeNonFinite);
-    if (typeof parsed !== 'object' || parsed === null || !('sites' in parsed) || !Array.isArray(parsed.sites)) {
-      throw new SnapshotError('snapshot has no sites');
+    try {
+      const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes), decodeNonFinite);
+      if (typeof parsed !== 'object' || parsed === null || !('sites' in parsed) || !Array.isArray(parsed.sites)) {
+        throw new SnapshotError('snapshot has no sites');
+      }
+      const sites: unknown[] = parsed.sites;
+      if (sites.length !== engine.siteOrder.length) throw new SnapshotError('snapshot was taken with another topology');
+      sites.forEach((state, i) => importSiteState(engine.siteOrder[i]!, state));
+    } catch (err: unknown) {
+      if (err instanceof SnapshotError) throw err;
+      // Corrupt bytes or a snapshot of another topology or window set: one error type for callers.
+      throw new SnapshotError(`snapshot does not fit this engine: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const sites: unknown[] = parsed.sites;
-    if (sites.length !== engine.siteOrder.length) throw new SnapshotError('snapshot was taken with another topology');
-    sites.forEach((state, i) => importSiteState(engine.siteOrder[i]!, state));
     return engine;
   }
 }

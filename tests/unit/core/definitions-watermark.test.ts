@@ -144,15 +144,18 @@ describe('record outcomes', () => {
 });
 
 describe('watermark contract: max ts − maxOutOfOrder, with the default settings', () => {
-  it('a second meter that is behind does not hold the watermark back (contract)', () => {
-    // m2 reported once at 1 s (still active: within idleTimeout), m1 is at 12 s.
-    // Contract: watermark = max ts − maxOutOfOrder = 12 − 2 = 10 s → window [0,10) is emitted.
-    // (With watermarkQuorum 3 the engine follows the slowest of the 2 active meters:
-    // watermark 1 − 2 = −1 s, and nothing is emitted until m2 has been idle for 30 s.)
+  it('an active meter that lags holds the watermark back until it has been idle for idleTimeout (quorum)', () => {
+    // Decision (README "Watermarks"): the watermark follows the k-th most advanced clock among
+    // meters heard within idleTimeout (k = watermarkQuorum = 3, or fewer when fewer are
+    // active). With 2 active meters that is the slower one: m2 at 1 s → watermark −1 s.
     const engine = new WindowEngine(TOPOLOGY, { ...baseSettings, windowsMs: [10_000] });
     expect(engine.record(r('m2', at(1), 50), at(1))).toBe('accepted');
     expect(engine.record(r('m1', at(12), 100), at(12))).toBe('accepted');
-    const out = engine.advance(at(12));
+    expect(engine.advance(at(12))).toEqual([]);
+    expect(engine.stats().watermarkMs['s1']).toBe(at(-1));
+    // m2 was last heard at processing time 1 s; at 31 s it has been idle for 30 s and leaves
+    // the quorum: the watermark follows m1 (12 − 2 = 10 s) and [0,10) is emitted.
+    const out = engine.advance(at(31));
     expect(engine.stats().watermarkMs['s1']).toBe(at(10));
     expect(out.filter((x) => x.type === 'node').map((x) => x.start - T0)).toEqual([0]);
   });

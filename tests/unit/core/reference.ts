@@ -65,7 +65,7 @@ export function referenceWindows(site: SiteSpec, readings: Reading[], settings: 
       for (const [meter, ser] of series) perMeter.set(meter, integrate(ser, s, e, settings.maxHoldMs));
       for (const [meter, [en, cov]] of perMeter) {
         const count = series.get(meter)!.filter((x) => x.ts >= s && x.ts < e).length;
-        if (cov === 0 && count === 0) continue;
+        if (cov === 0) continue;
         out.set(`meter|${meter}|${w}|${s}`, {
           key: `meter|${meter}|${w}|${s}`,
           loadWatts: cov > 0 ? en / cov : 0,
