@@ -62,6 +62,10 @@ export class SiteEngine {
   private readonly meterSeenMs: Float64Array;
   private readonly quorumTop: Float64Array;
   private dirtyFromMs = Infinity;
+  /** max over sizes of nextStartMs (-Infinity before any window was passed). */
+  private passedUntilMs = -Infinity;
+  /** True once every size has passed a window. */
+  private allStarted = false;
   private closed = false;
   readonly lateByMeter: Float64Array;
   readonly lateByGridMeter: Float64Array;
@@ -126,10 +130,12 @@ export class SiteEngine {
         addGrid(sums, r);
       }
     }
-    for (const size of this.sizes) {
-      // Until the first window of a size is passed, its first window follows the earliest reading.
-      if (!size.started && !(windowStartMs(ts, size.windowMs) >= size.nextStartMs)) {
-        size.nextStartMs = windowStartMs(ts, size.windowMs);
+    if (!this.allStarted) {
+      for (const size of this.sizes) {
+        // Until the first window of a size is passed, its first window follows the earliest reading.
+        if (!size.started && !(windowStartMs(ts, size.windowMs) >= size.nextStartMs)) {
+          size.nextStartMs = windowStartMs(ts, size.windowMs);
+        }
       }
     }
     if (ts > this.maxTsMs) this.maxTsMs = ts;
@@ -137,11 +143,9 @@ export class SiteEngine {
     const clock = m !== undefined ? m : this.model.meterIds.length + g!;
     if (ts > this.meterMaxTsMs[clock]!) this.meterMaxTsMs[clock] = ts;
     this.meterSeenMs[clock] = nowMs;
-    let emitted = false;
-    for (const size of this.sizes) {
-      if (windowStartMs(ts, size.windowMs) < size.nextStartMs) emitted = true;
-    }
-    if (emitted) {
+    // The window of some size containing ts was already passed (nextStartMs is aligned, so
+    // windowStart(ts) < nextStart ⟺ ts < nextStart): it is restated.
+    if (ts < this.passedUntilMs) {
       if (ts < this.dirtyFromMs) this.dirtyFromMs = ts;
       return 'accepted_late';
     }
@@ -228,11 +232,13 @@ export class SiteEngine {
       for (const size of this.sizes) {
         if (size.nextStartMs + size.windowMs !== endMs) continue;
         size.started = true;
+        this.allStarted = this.sizes.every((x) => x.started);
         const w: OpenWindow = { startMs: size.nextStartMs, revision: -1 };
         // A window holds data if the live tails reach into it or its frozen part has some.
         if (endMs > earliest || size.frozen.startMs === w.startMs) this.emit(size, w, out);
         if (endMs > finalBeforeMs) size.open.push(w);
         size.nextStartMs += size.windowMs;
+        if (size.nextStartMs > this.passedUntilMs) this.passedUntilMs = size.nextStartMs;
         if (size.nextStartMs + size.windowMs <= earliest) {
           // Skip a stretch without data; only windows still open to late data are kept.
           let jumpMs = Math.min(
@@ -241,6 +247,7 @@ export class SiteEngine {
           );
           if (size.frozen.startMs >= size.nextStartMs) jumpMs = Math.min(jumpMs, size.frozen.startMs);
           if (jumpMs > size.nextStartMs) size.nextStartMs = jumpMs;
+          if (size.nextStartMs > this.passedUntilMs) this.passedUntilMs = size.nextStartMs;
         }
       }
       this.fold(Math.min(acceptHorizonMs, this.foldLimitMs()));
@@ -329,6 +336,8 @@ export class SiteEngine {
       meterMaxTsMs: Array.from(this.meterMaxTsMs),
       meterSeenMs: Array.from(this.meterSeenMs),
       counterResets: this.counterResets,
+      passedUntilMs: this.passedUntilMs,
+      allStarted: this.allStarted,
       gridSeen: this.gridSeen.map((s) => [...s]),
       sizes: this.sizes.map((size) => ({
         windowMs: size.windowMs,
@@ -362,6 +371,8 @@ export class SiteEngine {
     this.meterMaxTsMs.set(state.meterMaxTsMs);
     this.meterSeenMs.set(state.meterSeenMs);
     this.counterResets = state.counterResets;
+    this.passedUntilMs = state.passedUntilMs;
+    this.allStarted = state.allStarted;
     state.gridSeen.forEach((list, i) => {
       this.gridSeen[i] = new Set(list);
     });
@@ -431,6 +442,8 @@ interface SiteState {
   meterMaxTsMs: number[];
   meterSeenMs: number[];
   counterResets: number;
+  passedUntilMs: number;
+  allStarted: boolean;
   gridSeen: number[][];
   sizes: {
     windowMs: number;
