@@ -111,8 +111,12 @@ export function foldTail(t: MeterTail, frontierMs: number, maxHoldMs: number): v
 }
 
 /** Earliest time at which this meter may contribute, given the fold frontier. */
-export function earliestLiveMs(t: MeterTail, frontierMs: number): number {
-  if (t.head >= t.data.length >> 1) return Infinity;
+export function earliestLiveMs(t: MeterTail, frontierMs: number, maxHoldMs: number): number {
+  const len = t.data.length >> 1;
+  if (t.head >= len) return Infinity;
   const ts = t.data[t.head << 1]!;
-  return ts < frontierMs ? frontierMs : ts;
+  if (ts >= frontierMs) return ts;
+  // The anchor: live at the frontier while its hold lasts, else its successor is the first.
+  if (ts + maxHoldMs > frontierMs) return frontierMs;
+  return t.head + 1 < len ? t.data[(t.head + 1) << 1]! : Infinity;
 }

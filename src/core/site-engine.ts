@@ -223,12 +223,12 @@ export class SiteEngine {
       this.dirtyFromMs = Infinity;
     }
     // 2. Emit windows the watermark has passed, in order of end time, folding behind them.
-    let earliest = NaN;
     for (;;) {
+      const earliest = this.earliestDataMs();
+      for (const size of this.sizes) this.skipEmptyWindows(size, earliest, finalBeforeMs);
       let endMs = Infinity;
       for (const size of this.sizes) endMs = Math.min(endMs, size.nextStartMs + size.windowMs);
       if (!(endMs <= wm)) break;
-      if (earliest !== earliest) earliest = this.earliestDataMs();
       for (const size of this.sizes) {
         if (size.nextStartMs + size.windowMs !== endMs) continue;
         size.started = true;
@@ -239,16 +239,6 @@ export class SiteEngine {
         if (endMs > finalBeforeMs) size.open.push(w);
         size.nextStartMs += size.windowMs;
         if (size.nextStartMs > this.passedUntilMs) this.passedUntilMs = size.nextStartMs;
-        if (size.nextStartMs + size.windowMs <= earliest) {
-          // Skip a stretch without data; only windows still open to late data are kept.
-          let jumpMs = Math.min(
-            windowStartMs(earliest, size.windowMs),
-            Number.isFinite(finalBeforeMs) ? windowStartMs(finalBeforeMs, size.windowMs) : Infinity,
-          );
-          if (size.frozen.startMs >= size.nextStartMs) jumpMs = Math.min(jumpMs, size.frozen.startMs);
-          if (jumpMs > size.nextStartMs) size.nextStartMs = jumpMs;
-          if (size.nextStartMs > this.passedUntilMs) this.passedUntilMs = size.nextStartMs;
-        }
       }
       this.fold(Math.min(acceptHorizonMs, this.foldLimitMs()));
     }
@@ -262,6 +252,22 @@ export class SiteEngine {
     }
   }
 
+  /**
+   * Jumps over a stretch of windows without any data (a site silent for hours, or a first
+   * reading far behind the next): only windows still open to late data are kept.
+   */
+  private skipEmptyWindows(size: SizeState, earliestMs: number, finalBeforeMs: number): void {
+    if (!(size.nextStartMs + size.windowMs <= earliestMs)) return;
+    let jumpMs = Math.min(
+      windowStartMs(earliestMs, size.windowMs),
+      Number.isFinite(finalBeforeMs) ? windowStartMs(finalBeforeMs, size.windowMs) : Infinity,
+    );
+    if (size.frozen.startMs >= size.nextStartMs) jumpMs = Math.min(jumpMs, size.frozen.startMs);
+    if (!(jumpMs > size.nextStartMs)) return;
+    size.nextStartMs = jumpMs;
+    if (size.nextStartMs > this.passedUntilMs) this.passedUntilMs = size.nextStartMs;
+  }
+
   private foldLimitMs(): number {
     let limit = Infinity;
     for (const size of this.sizes) limit = Math.min(limit, size.nextStartMs + size.windowMs);
@@ -272,7 +278,7 @@ export class SiteEngine {
   private earliestDataMs(): number {
     let earliest = Infinity;
     for (const t of this.tails) {
-      const e = earliestLiveMs(t, this.frontierMs);
+      const e = earliestLiveMs(t, this.frontierMs, this.settings.maxHoldMs);
       if (e < earliest) earliest = e;
     }
     for (const size of this.sizes) {
