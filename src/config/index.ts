@@ -24,6 +24,16 @@ export {
   type SimulatorFaults,
 } from './schema.js';
 export { parseConfigText, loadConfigFile, formatIssues, formatPath, validateConfig, type ConfigIssue, type ConfigResult } from './load.js';
+export {
+  alertsSectionSchema,
+  builtinAlertsConfig,
+  parseAlertRule,
+  parseThreshold,
+  BUILTIN_ALERT_RULES,
+  type AlertRuleInput,
+  type AlertsSectionInput,
+} from './alerts-schema.js';
+export type { AlertsConfig, AlertRule } from '../core/alerts/index.js';
 export { resolveSecret, describeSecret, SecretResolutionError, type SecretEnv, type SecretFileReader } from './secret.js';
 export {
   parseDurationMs,

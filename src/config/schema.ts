@@ -9,6 +9,8 @@
  */
 import { z } from 'zod';
 import type { EngineSettings, GridMeterSpec, NodeSpec, SiteSpec, Topology } from '../domain/index.js';
+import type { AlertsConfig } from '../core/alerts/index.js';
+import { alertsSectionSchema, checkAlerts, resolveAlerts } from './alerts-schema.js';
 import { checkTopologyRules } from './topology-rules.js';
 import { durationMs, formatDurationMs, powerWatts, sizeBytes } from './units.js';
 
@@ -508,6 +510,8 @@ const fileSchema = strictObject({
   sinks: sinksSchema.default({}),
   /** Fleet simulator settings (`headroom simulate`, the embedded default). */
   simulator: simulatorSchema.default({}),
+  /** Alert rules (built-ins from config/alerts.yaml unless `builtins: false`). Default: the built-ins. */
+  alerts: alertsSectionSchema.default({}),
 });
 
 type ParsedFile = z.output<typeof fileSchema>;
@@ -526,6 +530,9 @@ function refineFile(f: ParsedFile, ctx: z.RefinementCtx): void {
       });
     }
   });
+  for (const issue of checkAlerts(f.alerts, f.pipeline.windowsMs, f.sites)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: issue.path, message: issue.message });
+  }
   const siteIds = new Set(f.sites.map((s) => s.id));
   f.source.sites?.forEach((site, i) => {
     if (!siteIds.has(site)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['source', 'sites', i], message: `unknown site '${site}'` });
@@ -545,6 +552,7 @@ function normalise(f: ParsedFile) {
     deadLetter: f.deadLetter,
     sinks: { ...f.sinks, metrics },
     simulator: f.simulator,
+    alerts: resolveAlerts(f.alerts, f.pipeline),
   };
 }
 
@@ -589,6 +597,8 @@ export interface HeadroomConfig {
   deadLetter: DeadLetterConfig;
   sinks: SinksConfig;
   simulator: SimulatorConfig;
+  /** Alert rules, normalised (built-ins merged, windows resolved). */
+  alerts: AlertsConfig;
 }
 
 // Keeps the schema's output and the declared interface in step.

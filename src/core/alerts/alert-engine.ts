@@ -1,0 +1,481 @@
+import type { AlertEvent, NodeSpec, NodeWindow, SiteSpec, Topology, WindowResult } from '../../domain/index.js';
+import { SnapshotError } from '../window-engine.js';
+import { formatMetricValue, formatWindow, renderTemplate } from './format.js';
+import { judge, newTargetMemory, observe, type TargetMemory, type Tick } from './observe.js';
+import { matchesScope, thresholdsFor } from './scope.js';
+import type { ActiveAlert, AlertRule, AlertSeverityLevel, AlertsConfig, SeverityThreshold } from './types.js';
+
+type RawState = 'inactive' | 'pending' | 'firing';
+
+/** One rule × target × severity. */
+interface Instance {
+  severity: AlertSeverityLevel;
+  threshold: SeverityThreshold;
+  /** Schmitt trigger: set by a breach, reset by a clear, kept inside the band. */
+  active: boolean;
+  activeSinceMs: number;
+  firingSinceMs: number;
+  raw: RawState;
+  /** What was last sent out (inhibited instances announce `inactive`). */
+  announced: RawState;
+  value: number | null;
+  thresholdValue: number | null;
+}
+
+/** One rule applied to one node (or one site for a site rule). */
+interface Target {
+  key: string;
+  rule: AlertRule;
+  site: string;
+  node: NodeSpec | null;
+  facilityId: string | null;
+  memory: TargetMemory;
+  /** Severities in announcement order: warning, critical. */
+  instances: Instance[];
+  /** Targets of the same rule on this node's ancestors, nearest first. */
+  ancestors: Target[];
+}
+
+interface SiteState {
+  spec: SiteSpec;
+  /** rule index → targets in topology order. */
+  targets: Target[][];
+}
+
+const SEVERITIES: readonly AlertSeverityLevel[] = ['warning', 'critical'];
+const SEVERITY_RANK: Readonly<Record<AlertSeverityLevel, number>> = { warning: 1, critical: 2 };
+const SNAPSHOT_VERSION = 1;
+
+/**
+ * The in-stream alert engine. Pure: evaluated on window results in event time (the time of a
+ * transition is the end of the window that caused it), so a replay raises the alerts live
+ * processing raised, at the same event times.
+ *
+ * - Each rule is evaluated on one window size, per node in its scope (or per site).
+ * - Per severity, a breach starts an alert (`pending`); it fires once the breach lasted `for`
+ *   (from the start of its first breaching window to the end of the current one); it resolves
+ *   when the value crosses the clear threshold. Values between the trigger and the clear
+ *   threshold change nothing (hysteresis), so a value oscillating in the band never flaps.
+ * - A window that cannot tell (node without data, meters missing so headroom is only an upper
+ *   bound, a ramp across a change of reporting meters) keeps every alert where it is: an
+ *   uncertain node never resolves a headroom alert.
+ * - Inhibition by topology: an instance is not announced (and is resolved if it was) while the
+ *   same rule fires on an ancestor node at the same or a higher severity.
+ * - Restatements: see RevisionPolicy.
+ */
+export class AlertEngine {
+  private readonly sites = new Map<string, SiteState>();
+  private readonly siteOrder: SiteState[] = [];
+  private readonly targetsByKey = new Map<string, Target>();
+  private readonly ruleWindows: Set<number>;
+  /** `${site}|${windowMs}` → end of the last evaluated window. */
+  private readonly lastEvaluatedEndMs = new Map<string, number>();
+  /** final policy: windows waiting to become final, per site, by `${windowMs}|${end}`. */
+  private readonly pending = new Map<string, Map<string, Tick>>();
+  /** Largest window end seen per site (the site's watermark is at least this). */
+  private readonly maxEndMs = new Map<string, number>();
+
+  constructor(
+    readonly topology: Topology,
+    readonly config: AlertsConfig,
+  ) {
+    const names = new Set<string>();
+    for (const rule of config.rules) {
+      if (names.has(rule.name)) throw new Error(`duplicate alert rule '${rule.name}'`);
+      names.add(rule.name);
+    }
+    this.ruleWindows = new Set(config.rules.map((r) => r.windowMs));
+    for (const spec of topology.sites) {
+      const state: SiteState = { spec, targets: config.rules.map((rule) => this.buildTargets(spec, rule)) };
+      this.sites.set(spec.id, state);
+      this.siteOrder.push(state);
+      this.pending.set(spec.id, new Map());
+    }
+  }
+
+  private buildTargets(spec: SiteSpec, rule: AlertRule): Target[] {
+    const facilityId = spec.nodes.find((n) => n.role === 'facility')?.id ?? null;
+    const make = (node: NodeSpec | null): Target | null => {
+      if (!matchesScope(rule.scope, spec.id, node)) return null;
+      const thresholds = thresholdsFor(rule, spec.id, node);
+      const instances: Instance[] = [];
+      for (const severity of SEVERITIES) {
+        const threshold = thresholds[severity];
+        if (threshold === undefined) continue;
+        instances.push({
+          severity,
+          threshold,
+          active: false,
+          activeSinceMs: NaN,
+          firingSinceMs: NaN,
+          raw: 'inactive',
+          announced: 'inactive',
+          value: null,
+          thresholdValue: null,
+        });
+      }
+      if (instances.length === 0) return null;
+      const key = `${rule.name}|${spec.id}|${node?.id ?? ''}`;
+      const target: Target = { key, rule, site: spec.id, node, facilityId, memory: newTargetMemory(), instances, ancestors: [] };
+      this.targetsByKey.set(key, target);
+      return target;
+    };
+    if (rule.metric === 'demand' || rule.metric === 'grid_frequency') {
+      const t = make(null);
+      return t === null ? [] : [t];
+    }
+    const targets: Target[] = [];
+    const byNode = new Map<string, Target>();
+    for (const node of spec.nodes) {
+      if (rule.metric === 'failover_headroom' && node.redundantWith === undefined && node.redundancy === undefined) continue;
+      const t = make(node);
+      if (t === null) continue;
+      targets.push(t);
+      byNode.set(node.id, t);
+    }
+    const parentOf = new Map(spec.nodes.map((n) => [n.id, n.parent]));
+    for (const t of targets) {
+      const seen = new Set<string>();
+      let p = t.node?.parent ?? null;
+      while (p !== null && !seen.has(p)) {
+        seen.add(p);
+        const anc = byNode.get(p);
+        if (anc !== undefined) t.ancestors.push(anc);
+        p = parentOf.get(p) ?? null;
+      }
+    }
+    return targets;
+  }
+
+  /**
+   * Takes window results (any order, any mix of sites, sizes and revisions; meter records are
+   * ignored) and returns the alert transitions they cause, per site in event-time order.
+   * `watermarksMs` (per site, e.g. WindowEngine.stats().watermarkMs) lets the `final` policy
+   * finalise windows of a site that went quiet; without it a window becomes final when a
+   * window of its site ending allowedLateness later is seen, or on flush().
+   */
+  evaluate(results: readonly WindowResult[], watermarksMs?: Readonly<Record<string, number>>): AlertEvent[] {
+    const ticks = groupTicks(results, this.ruleWindows);
+    for (const r of results) {
+      if (r.type === 'meter') continue;
+      const prev = this.maxEndMs.get(r.site);
+      if (prev === undefined || r.end > prev) this.maxEndMs.set(r.site, r.end);
+    }
+    const out: AlertEvent[] = [];
+    if (this.config.revisions === 'first') {
+      for (const tick of ticks) if (tick.revision === 0) this.processTick(tick, out);
+      return out;
+    }
+    for (const tick of ticks) {
+      const buffer = this.pending.get(tick.site);
+      if (buffer === undefined) continue;
+      const key = `${tick.windowMs}|${tick.end}`;
+      const held = buffer.get(key);
+      if (held === undefined || tick.revision >= held.revision) buffer.set(key, tick);
+    }
+    for (const site of this.siteOrder) {
+      const id = site.spec.id;
+      const horizon = Math.max(this.maxEndMs.get(id) ?? -Infinity, watermarksMs?.[id] ?? -Infinity) - this.config.allowedLatenessMs;
+      this.release(id, (t) => t.end <= horizon, out);
+    }
+    return out;
+  }
+
+  /** End of input: evaluates every window still waiting to become final. */
+  flush(): AlertEvent[] {
+    const out: AlertEvent[] = [];
+    for (const site of this.siteOrder) this.release(site.spec.id, () => true, out);
+    return out;
+  }
+
+  private release(site: string, ready: (t: Tick) => boolean, out: AlertEvent[]): void {
+    const buffer = this.pending.get(site);
+    if (buffer === undefined || buffer.size === 0) return;
+    const due: Tick[] = [];
+    for (const [key, t] of buffer) {
+      if (ready(t)) {
+        due.push(t);
+        buffer.delete(key);
+      }
+    }
+    due.sort((a, b) => a.end - b.end || a.windowMs - b.windowMs);
+    for (const t of due) this.processTick(t, out);
+  }
+
+  private processTick(tick: Tick, out: AlertEvent[]): void {
+    const site = this.sites.get(tick.site);
+    if (site === undefined) return;
+    const lastKey = `${tick.site}|${tick.windowMs}`;
+    const last = this.lastEvaluatedEndMs.get(lastKey);
+    // Already evaluated (a stretch replayed after a restore): the alerts were raised then.
+    if (last !== undefined && tick.end <= last) return;
+    this.lastEvaluatedEndMs.set(lastKey, tick.end);
+    this.config.rules.forEach((rule, ri) => {
+      if (rule.windowMs !== tick.windowMs) return;
+      const targets = site.targets[ri]!;
+      for (const target of targets) this.step(target, tick);
+      for (const target of targets) this.announce(target, tick, out);
+    });
+  }
+
+  private step(target: Target, tick: Tick): void {
+    const obs = observe(
+      { rule: target.rule, node: target.node, facilityId: target.facilityId, memory: target.memory, trendWindows: this.config.trendWindows },
+      tick,
+    );
+    for (const inst of target.instances) {
+      const { verdict, at } = judge(target.rule, obs, inst.threshold);
+      if (verdict === 'unknown') continue;
+      inst.value = obs.value;
+      inst.thresholdValue = at;
+      if (verdict === 'clear') {
+        inst.active = false;
+        inst.activeSinceMs = NaN;
+        inst.firingSinceMs = NaN;
+        inst.raw = 'inactive';
+        continue;
+      }
+      if (verdict === 'breach' && !inst.active) {
+        inst.active = true;
+        inst.activeSinceMs = tick.start;
+      }
+      if (!inst.active) continue;
+      if (tick.end - inst.activeSinceMs >= target.rule.forMs) {
+        if (inst.raw !== 'firing') inst.firingSinceMs = tick.end;
+        inst.raw = 'firing';
+      } else inst.raw = 'pending';
+    }
+  }
+
+  private inhibitor(target: Target, inst: Instance): Target | null {
+    for (const anc of target.ancestors) {
+      for (const a of anc.instances) {
+        if (a.raw === 'firing' && SEVERITY_RANK[a.severity] >= SEVERITY_RANK[inst.severity]) return anc;
+      }
+    }
+    return null;
+  }
+
+  private announce(target: Target, tick: Tick, out: AlertEvent[]): void {
+    for (const inst of target.instances) {
+      const by = inst.raw === 'inactive' ? null : this.inhibitor(target, inst);
+      const desired: RawState = by === null ? inst.raw : 'inactive';
+      if (desired === inst.announced) continue;
+      inst.announced = desired;
+      const event: AlertEvent = {
+        type: 'alert',
+        site: target.site,
+        node: target.node?.id ?? null,
+        rule: target.rule.name,
+        severity: inst.severity,
+        state: desired === 'inactive' ? 'resolved' : desired,
+        atMs: tick.end,
+        windowMs: target.rule.windowMs,
+        value: inst.value,
+        threshold: thresholdOf(inst),
+        labels: labelsOf(target, inst),
+        annotations: annotationsOf(target, inst),
+      };
+      if (by !== null && by.node !== null) event.annotations['inhibitedBy'] = by.node.id;
+      out.push(event);
+    }
+  }
+
+  /** Alerts pending or firing now (inhibited ones left out), in rule, site and topology order. */
+  activeAlerts(): ActiveAlert[] {
+    const out: ActiveAlert[] = [];
+    this.config.rules.forEach((_rule, ri) => {
+      for (const site of this.siteOrder) {
+        for (const target of site.targets[ri]!) {
+          for (const inst of target.instances) {
+            if (inst.announced === 'inactive') continue;
+            out.push({
+              rule: target.rule.name,
+              severity: inst.severity,
+              site: target.site,
+              node: target.node?.id ?? null,
+              level: target.node?.level ?? null,
+              state: inst.announced,
+              activeSinceMs: inst.activeSinceMs,
+              firingSinceMs: inst.announced === 'firing' ? inst.firingSinceMs : null,
+              value: inst.value,
+              threshold: thresholdOf(inst),
+              windowMs: target.rule.windowMs,
+              labels: labelsOf(target, inst),
+              annotations: annotationsOf(target, inst),
+            });
+          }
+        }
+      }
+    });
+    return out;
+  }
+
+  /** Serialises alert states, target memory and windows waiting to become final. */
+  snapshot(): Uint8Array {
+    const targets: SnapshotTarget[] = [];
+    for (const [key, t] of this.targetsByKey) {
+      targets.push({
+        key,
+        memory: [nanToNull(t.memory.lastDataEndMs), nanToNull(t.memory.prevCompleteness), t.memory.stableWindows],
+        instances: t.instances.map((i) => ({
+          severity: i.severity,
+          active: i.active,
+          activeSinceMs: nanToNull(i.activeSinceMs),
+          firingSinceMs: nanToNull(i.firingSinceMs),
+          raw: i.raw,
+          announced: i.announced,
+          value: i.value,
+          thresholdValue: i.thresholdValue,
+        })),
+      });
+    }
+    const pending: SnapshotTick[] = [];
+    for (const buffer of this.pending.values()) {
+      for (const t of buffer.values()) {
+        pending.push({ ...t, nodes: [...t.nodes.values()] });
+      }
+    }
+    const state: EngineSnapshot = {
+      version: SNAPSHOT_VERSION,
+      lastEvaluatedEndMs: [...this.lastEvaluatedEndMs],
+      maxEndMs: [...this.maxEndMs],
+      pending,
+      targets,
+    };
+    return new TextEncoder().encode(JSON.stringify(state));
+  }
+
+  /**
+   * Rebuilds an engine from a snapshot. Rules may have changed in between: states of
+   * targets that still exist are restored (severities by name), others are dropped.
+   * Corrupt bytes throw SnapshotError.
+   */
+  static restore(topology: Topology, config: AlertsConfig, bytes: Uint8Array): AlertEngine {
+    const engine = new AlertEngine(topology, config);
+    let state: EngineSnapshot;
+    try {
+      const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
+      if (!isSnapshot(parsed)) throw new SnapshotError('not an alert engine snapshot');
+      state = parsed;
+    } catch (err: unknown) {
+      if (err instanceof SnapshotError) throw err;
+      throw new SnapshotError(`alert snapshot is corrupt: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    for (const [k, v] of state.lastEvaluatedEndMs) engine.lastEvaluatedEndMs.set(k, v);
+    for (const [k, v] of state.maxEndMs) engine.maxEndMs.set(k, v);
+    for (const t of state.pending) {
+      const buffer = engine.pending.get(t.site);
+      if (buffer === undefined) continue;
+      buffer.set(`${t.windowMs}|${t.end}`, { ...t, nodes: new Map(t.nodes.map((n) => [n.node, n])) });
+    }
+    for (const s of state.targets) {
+      const target = engine.targetsByKey.get(s.key);
+      if (target === undefined) continue;
+      target.memory.lastDataEndMs = nullToNan(s.memory[0]);
+      target.memory.prevCompleteness = nullToNan(s.memory[1]);
+      target.memory.stableWindows = s.memory[2];
+      for (const si of s.instances) {
+        const inst = target.instances.find((i) => i.severity === si.severity);
+        if (inst === undefined) continue;
+        inst.active = si.active;
+        inst.activeSinceMs = nullToNan(si.activeSinceMs);
+        inst.firingSinceMs = nullToNan(si.firingSinceMs);
+        inst.raw = si.raw;
+        inst.announced = si.announced;
+        inst.value = si.value;
+        inst.thresholdValue = si.thresholdValue;
+      }
+    }
+    return engine;
+  }
+}
+
+/** Groups window results into ticks (one site, size, end and revision), in order of appearance. */
+function groupTicks(results: readonly WindowResult[], windows: ReadonlySet<number>): Tick[] {
+  const byKey = new Map<string, Tick>();
+  for (const r of results) {
+    if (r.type === 'meter' || !windows.has(r.windowMs)) continue;
+    const key = `${r.site}|${r.windowMs}|${r.end}|${r.revision}`;
+    let tick = byKey.get(key);
+    if (tick === undefined) {
+      tick = { site: r.site, windowMs: r.windowMs, start: r.start, end: r.end, revision: r.revision, nodes: new Map(), siteWindow: null };
+      byKey.set(key, tick);
+    }
+    if (r.type === 'node') tick.nodes.set(r.node, r);
+    else tick.siteWindow = r;
+  }
+  return [...byKey.values()];
+}
+
+function thresholdOf(inst: Instance): number {
+  return inst.thresholdValue ?? inst.threshold.at.value;
+}
+
+function labelsOf(target: Target, inst: Instance): Record<string, string> {
+  const labels: Record<string, string> = { alertname: target.rule.name, severity: inst.severity, site: target.site };
+  if (target.node !== null) {
+    labels['node'] = target.node.id;
+    labels['level'] = target.node.level;
+  }
+  labels['window'] = formatWindow(target.rule.windowMs);
+  return { ...target.rule.labels, ...labels };
+}
+
+function annotationsOf(target: Target, inst: Instance): Record<string, string> {
+  const vars: Record<string, string> = {
+    site: target.site,
+    node: target.node?.id ?? '',
+    level: target.node?.level ?? '',
+    value: formatMetricValue(target.rule.metric, inst.value),
+    threshold: formatMetricValue(target.rule.metric, thresholdOf(inst)),
+    rule: target.rule.name,
+    severity: inst.severity,
+    window: formatWindow(target.rule.windowMs),
+  };
+  const out: Record<string, string> = {};
+  for (const [k, template] of Object.entries(target.rule.annotations)) out[k] = renderTemplate(template, vars);
+  return out;
+}
+
+interface SnapshotInstance {
+  severity: AlertSeverityLevel;
+  active: boolean;
+  activeSinceMs: number | null;
+  firingSinceMs: number | null;
+  raw: RawState;
+  announced: RawState;
+  value: number | null;
+  thresholdValue: number | null;
+}
+
+interface SnapshotTarget {
+  key: string;
+  memory: [number | null, number | null, number];
+  instances: SnapshotInstance[];
+}
+
+type SnapshotTick = Omit<Tick, 'nodes'> & { nodes: NodeWindow[] };
+
+interface EngineSnapshot {
+  version: number;
+  lastEvaluatedEndMs: [string, number][];
+  maxEndMs: [string, number][];
+  pending: SnapshotTick[];
+  targets: SnapshotTarget[];
+}
+
+function isSnapshot(x: unknown): x is EngineSnapshot {
+  if (typeof x !== 'object' || x === null) return false;
+  const o = x as Record<string, unknown>;
+  return (
+    o['version'] === SNAPSHOT_VERSION &&
+    Array.isArray(o['lastEvaluatedEndMs']) &&
+    Array.isArray(o['maxEndMs']) &&
+    Array.isArray(o['pending']) &&
+    Array.isArray(o['targets'])
+  );
+}
+
+const nanToNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
+const nullToNan = (x: number | null): number => (x === null ? NaN : x);

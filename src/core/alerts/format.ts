@@ -1,0 +1,70 @@
+/** Human formatting of alert values and annotation templating. Pure. */
+import type { AlertMetric } from './types.js';
+
+/** Variables an annotation template may use, as `{{name}}`. */
+export const TEMPLATE_VARIABLES: readonly string[] = ['site', 'node', 'level', 'value', 'threshold', 'rule', 'severity', 'window'];
+
+const TEMPLATE_RE = /\{\{\s*([A-Za-z_]+)\s*\}\}/g;
+
+/** Names used in `template` that are not template variables (for config validation). */
+export function unknownTemplateVariables(template: string): string[] {
+  const out: string[] = [];
+  for (const m of template.matchAll(TEMPLATE_RE)) {
+    const name = m[1] ?? '';
+    if (!TEMPLATE_VARIABLES.includes(name) && !out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
+/** Replaces `{{name}}` by `vars[name]`; unknown names are left as they are. */
+export function renderTemplate(template: string, vars: Readonly<Record<string, string>>): string {
+  return template.replace(TEMPLATE_RE, (whole, name: string) => vars[name] ?? whole);
+}
+
+/** `10s`, `1m`, `15m`, `1h`, `1500ms`: the window label. */
+export function formatWindow(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+function trim(x: number, digits: number): string {
+  return Number(x.toFixed(digits)).toString();
+}
+
+function formatWatts(w: number): string {
+  const a = Math.abs(w);
+  if (a >= 1e9) return `${trim(w / 1e9, 3)} GW`;
+  if (a >= 1e6) return `${trim(w / 1e6, 3)} MW`;
+  if (a >= 1e3) return `${trim(w / 1e3, 3)} kW`;
+  return `${trim(w, 1)} W`;
+}
+
+function formatSeconds(s: number): string {
+  const a = Math.abs(s);
+  if (a >= 7200) return `${trim(s / 3600, 2)} h`;
+  if (a >= 120) return `${trim(s / 60, 1)} min`;
+  return `${trim(s, 1)} s`;
+}
+
+/** A value of `metric` in its base unit, for people: `1.2 MW`, `85.3 %`, `12 min`. */
+export function formatMetricValue(metric: AlertMetric, value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return 'n/a';
+  switch (metric) {
+    case 'headroom':
+    case 'failover_headroom':
+    case 'demand':
+      return formatWatts(value);
+    case 'utilization':
+    case 'completeness':
+      return `${trim(value * 100, 1)} %`;
+    case 'ramp_rate':
+      return `${formatWatts(value)}/s`;
+    case 'stale_meter':
+    case 'time_to_breach':
+      return formatSeconds(value);
+    case 'grid_frequency':
+      return `${trim(value, 3)} Hz`;
+  }
+}
