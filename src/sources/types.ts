@@ -41,7 +41,11 @@ export interface Source {
 
 /** Publishes rejected messages to the dead-letter subject, with the reason. */
 export interface DeadLetterPublisher {
-  publish(site: string, reason: string, payload: Uint8Array): void;
+  /**
+   * Never throws. `site` may be '' when unknown; `detail` is a short, log-safe description
+   * (e.g. `IngestReport.rejectDetail`).
+   */
+  publish(site: string, reason: string, payload: Uint8Array, detail?: string): void;
 }
 
 /** `telemetry.<site>.<source>` → its parts, or null when the subject has another shape. */
