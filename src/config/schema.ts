@@ -348,7 +348,7 @@ const natsSchema = strictObject({
 const deadLetterSchema = strictObject({
   /** Publish readings that fail validation. Default true. */
   enabled: z.boolean().default(true),
-  /** Subject prefix: `<prefix>.<reason>`. Default headroom.deadletter. */
+  /** Subject prefix: rejected messages go to `<prefix>.<site>`, the reason in the Headroom-Reason header. Default headroom.deadletter. */
   subjectPrefix: subjectPrefix.default('headroom.deadletter'),
 });
 
