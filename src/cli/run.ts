@@ -1,13 +1,235 @@
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
+import type { NatsConnection } from 'nats';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { HeadroomConfig } from '../config/index.js';
+import { WindowEngine } from '../core/index.js';
+import { Pipeline, SimulatorDriver } from '../pipeline/index.js';
+import { MetricsServer, MetricsSink, NdjsonSink, type Sink } from '../sinks/index.js';
+import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../sources/memory-bus.js';
+import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, type DeadLetterPublisher, type NatsHandle, type Source } from '../sources/index.js';
+import { createLogger, type Logger } from '../telemetry/index.js';
+import { ConfigError, loadConfigOrThrow } from './config-arg.js';
+import { durationOption, parseLogLevel } from './simulate.js';
+import { SummaryCollector, TerminalSummary } from './summary.js';
 
-/** `headroom run` (owned by the service layer; placeholder until it lands). */
+interface RunFlags {
+  config: string;
+  embedded?: boolean;
+  dataDir?: string;
+  metricsListen?: string;
+  backfill: string;
+  summary: boolean;
+  summaryInterval: string;
+  logLevel?: string;
+}
+
+/** Default metrics endpoint of the embedded default when the config has none. */
+const EMBEDDED_METRICS_LISTEN = { host: '127.0.0.1', port: 9464 };
+/** Bound on a graceful stop; past it the process exits anyway. */
+const STOP_TIMEOUT_MS = 10_000;
+
+/** `host:port`, `[::1]:port`, `:port` → parts; ConfigError (exit 2) otherwise. */
+export function parseListen(flag: string, value: string): { host: string; port: number } {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]*):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (m === null || port > 65535) throw new ConfigError(`${flag}: expected host:port, got '${value}'`);
+  return { host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port };
+}
+
+interface Built {
+  source: Source;
+  deadLetter?: DeadLetterPublisher;
+  /** The in-process bus and its simulator (memory source). */
+  bus?: MemoryBus;
+  nats?: NatsHandle;
+}
+
+async function buildSource(config: HeadroomConfig, embedded: boolean, log: Logger): Promise<Built> {
+  const src = config.source;
+  if (embedded || src.kind === 'memory') {
+    const bus = new MemoryBus();
+    const source = new MemorySource(bus, { subjectPrefix: src.subjectPrefix, sites: src.sites });
+    return { source, bus, deadLetter: new MemoryDeadLetterPublisher(bus, config.deadLetter) };
+  }
+  if (config.nats === undefined) throw new ConfigError(`source.kind ${src.kind} needs a nats section`);
+  const nats = await connectNats(config.nats, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log });
+  const conn = { nc: nats.nc, status: nats.status };
+  const deadLetter = new NatsDeadLetterPublisher(nats.nc, config.deadLetter, log);
+  if (src.kind === 'nats') return { source: new NatsSource(conn, src, { log, status: nats.status }), deadLetter, nats };
+  return { source: new JetStreamSource(conn, src, { log, status: nats.status }), deadLetter, nats };
+}
+
 export function registerRunCommand(program: Command): void {
   program
     .command('run')
-    .description('run the pipeline as a service (sources → core → sinks)')
+    .description('run the pipeline as a service (sources → core → sinks) until SIGINT/SIGTERM')
     .requiredOption('-c, --config <file>', 'config file (YAML)')
-    .action(() => {
-      process.stderr.write('headroom run: not available in this build\n');
-      process.exitCode = 1;
+    .option('--embedded', 'the embedded default: in-process bus fed by the simulator, /metrics, results NDJSON and a live summary')
+    .option('--data-dir <dir>', 'directory of the results NDJSON (embedded default: data)')
+    .option('--metrics-listen <host:port>', 'override sinks.metrics.listen (port 0 picks a free port)')
+    .option('--backfill <duration>', 'embedded: simulated history published at start, so windows close at once', '60s')
+    .option('--no-summary', 'embedded: no live terminal summary')
+    .option('--summary-interval <duration>', 'embedded: summary refresh period', '3s')
+    .option('--log-level <level>', 'log level on stderr (default: warn for the embedded summary on a terminal, else info)')
+    .action(async (flags: RunFlags) => {
+      const config = loadConfigOrThrow(flags.config);
+      const embedded = flags.embedded === true;
+      const tty = process.stdout.isTTY === true;
+      const showSummary = embedded && flags.summary;
+      const log = createLogger({ level: flags.logLevel === undefined ? (showSummary && tty ? 'warn' : 'info') : parseLogLevel(flags.logLevel) });
+      const backfillMs = flags.backfill === '0' ? 0 : durationOption('--backfill', flags.backfill, { allowZero: true });
+      const summaryMs = durationOption('--summary-interval', flags.summaryInterval);
+      const metricsOverride = flags.metricsListen === undefined ? undefined : parseListen('--metrics-listen', flags.metricsListen);
+      for (const name of ['influx', 'natsResults'] as const) {
+        const cfg = config.sinks[name];
+        if (cfg !== undefined && (name !== 'natsResults' || config.sinks.natsResults.enabled)) {
+          log.warn({ sink: name }, `sinks.${name} is not available in this build; ignored`);
+        }
+      }
+
+      const clock = Date.now;
+      const registry = new Registry();
+      collectDefaultMetrics({ register: registry, prefix: 'headroom_process_' });
+      const ndjsonCfg = config.sinks.ndjson;
+      const engine = new WindowEngine(config.topology, config.engine, { emitMeters: ndjsonCfg?.meters === true });
+      const sinks: Sink[] = [];
+      let ndjsonPath: string | null = null;
+      if (ndjsonCfg !== undefined || embedded) {
+        const configured = ndjsonCfg?.path ?? 'data/results.ndjson';
+        const dataDir = flags.dataDir ?? (embedded ? 'data' : undefined);
+        ndjsonPath = dataDir === undefined ? configured : join(dataDir, basename(configured));
+        sinks.push(new NdjsonSink(ndjsonPath));
+      }
+      const metricsCfg = config.sinks.metrics;
+      let server: MetricsServer | null = null;
+      let pipelineRef: Pipeline | null = null;
+      if (metricsCfg !== undefined || embedded || metricsOverride !== undefined) {
+        const listen = metricsOverride ?? (metricsCfg === undefined ? EMBEDDED_METRICS_LISTEN : { host: metricsCfg.host, port: metricsCfg.port });
+        sinks.push(new MetricsSink(config.topology, { windowsMs: metricsCfg?.windowsMs ?? config.engine.windowsMs, maxDepth: metricsCfg?.maxDepth ?? 10 }, registry));
+        server = new MetricsServer({
+          ...listen,
+          registry,
+          log,
+          readiness: () => pipelineRef?.readiness() ?? { ready: false, detail: 'starting' },
+        });
+      }
+
+      const built = await buildSource(config, embedded, log);
+      const nats = built.nats;
+      const pipeline = new Pipeline({
+        config: { subjectPrefix: config.source.subjectPrefix, maxMessageBytes: config.source.maxMessageBytes },
+        engine,
+        source: built.source,
+        sinks,
+        ...(config.deadLetter.enabled && built.deadLetter !== undefined ? { deadLetter: built.deadLetter } : {}),
+        clock,
+        logger: log,
+        registry,
+        ...(nats === undefined ? {} : { connectionState: () => nats.status.state === 'connected' }),
+        stopTimeoutMs: STOP_TIMEOUT_MS,
+      });
+      pipelineRef = pipeline;
+
+      let metricsUrl: string | null = null;
+      if (server !== null) {
+        const address = await server.start();
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        metricsUrl = `http://${host}:${address.port}/metrics`;
+      }
+      await pipeline.start();
+
+      // The in-process simulator feeds the bus (embedded default, or a memory source).
+      let driver: SimulatorDriver | null = null;
+      let driverDone: Promise<void> = Promise.resolve();
+      if (built.bus !== undefined) {
+        const bus = built.bus;
+        const rateMs = config.simulator.rateMs;
+        const nowMs = clock();
+        const startMs = Math.floor((nowMs - backfillMs) / rateMs) * rateMs;
+        const simulator = createSimulator(config.topology, { seed: config.simulator.seed, rateMs, startMs, batch: config.simulator.batch, faults: config.simulator.faults });
+        driver = new SimulatorDriver({ simulator, clock, speed: 1, publish: (m) => void bus.publish(m.subject, m.payload) });
+        driverDone = driver.run().catch((err: unknown) => {
+          log.error({ err: err instanceof Error ? err.message : String(err) }, 'simulator stopped with an error');
+        });
+      }
+
+      let summary: TerminalSummary | null = null;
+      if (showSummary) {
+        const collector = new SummaryCollector(config.topology, config.engine.windowsMs[0] ?? 10_000);
+        pipeline.onRecords((records) => collector.observe(records));
+        summary = new TerminalSummary({
+          collector,
+          clock,
+          out: process.stdout,
+          refreshMs: summaryMs,
+          info: [metricsUrl === null ? null : `metrics ${metricsUrl}`, ndjsonPath === null ? null : `results ${ndjsonPath}`].filter((s): s is string => s !== null),
+          totals: () => ({
+            readings: pipeline.counters.readings,
+            deadLetters: pipeline.deadLetterCount,
+            alerts: collector.alerts,
+            alertsFiring: collector.alertsFiring,
+            sourcePaused: pipeline.status().sourcePaused,
+          }),
+        });
+        summary.start();
+      }
+      const sites = config.topology.sites.length;
+      const meters = config.topology.sites.reduce((n, s) => n + s.nodes.reduce((m, x) => m + x.meters.length, 0) + s.gridMeters.length, 0);
+      process.stdout.write(
+        `headroom: running${embedded ? ' (embedded: simulator → in-process bus)' : ''} — ${sites} sites, ${meters} meters, source ${built.source.kind}` +
+          `${metricsUrl === null ? '' : `; metrics ${metricsUrl}`}${ndjsonPath === null ? '' : `; results ${ndjsonPath}`}; Ctrl-C to stop\n`,
+      );
+
+      await new Promise<void>((resolve) => {
+        let signals = 0;
+        const onSignal = (signal: NodeJS.Signals): void => {
+          signals++;
+          if (signals > 1) {
+            log.warn({ signal }, 'second signal; exiting now');
+            process.exit(130);
+          }
+          log.info({ signal }, 'stopping');
+          resolve();
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      });
+
+      // Graceful stop, bounded: a stuck sink or server cannot hold the process.
+      const force = setTimeout(() => {
+        log.error({ timeoutMs: STOP_TIMEOUT_MS + 5_000 }, 'shutdown did not finish in time; exiting');
+        process.exit(1);
+      }, STOP_TIMEOUT_MS + 5_000);
+      force.unref();
+      summary?.stop();
+      driver?.stop();
+      await driverDone;
+      let code = 0;
+      try {
+        await pipeline.stop();
+      } catch (err: unknown) {
+        log.error({ err: err instanceof Error ? err.message : String(err) }, 'pipeline stop failed');
+        code = 1;
+      }
+      summary?.render();
+      await server?.stop();
+      if (nats !== undefined) await closeNats(nats.nc, log);
+      const status = pipeline.status();
+      process.stdout.write(
+        `headroom: stopped — ${pipeline.counters.readings} readings, ${status.recordsOut} window records, ${pipeline.deadLetterCount} dead letters` +
+          `${ndjsonPath === null ? '' : ` → ${ndjsonPath}`}\n`,
+      );
+      process.exitCode = code;
     });
+}
+
+async function closeNats(nc: NatsConnection, log: Logger): Promise<void> {
+  try {
+    await nc.drain();
+  } catch (err: unknown) {
+    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'NATS drain failed; closing');
+    await nc.close();
+  }
 }

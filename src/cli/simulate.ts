@@ -1,13 +1,214 @@
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
+import type { NatsConnection } from 'nats';
+import { UnitParseError, formatDurationMs, parseDurationMs, type HeadroomConfig, type NatsConfig } from '../config/index.js';
+import { SimulatorDriver, type SimulatorSpeed } from '../pipeline/index.js';
+import { FAULT_KINDS, connectNats, createSimulator, type SimulatedMessage, type Simulator } from '../sources/index.js';
+import { createLogger, type Logger } from '../telemetry/index.js';
+import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 
-/** `headroom simulate` (owned by the service layer; placeholder until it lands). */
+interface SimulateFlags {
+  config: string;
+  seed?: string;
+  rate?: string;
+  duration?: string;
+  to: string;
+  speed?: string;
+  start?: string;
+  natsServer?: string;
+  logLevel: string;
+}
+
+/** Default NATS connection when the config has no `nats` section (a memory-source config). */
+const DEFAULT_NATS: NatsConfig = { servers: ['nats://127.0.0.1:4222'], name: 'headroom-simulate' };
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `--log-level` value, or a ConfigError (exit 2). */
+export function parseLogLevel(value: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === value);
+  if (level === undefined) throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${value}'`);
+  return level;
+}
+
+/** `10s` → 10000; a ConfigError (exit 2) naming the option otherwise. */
+export function durationOption(flag: string, value: string, opts: { allowZero?: boolean } = {}): number {
+  try {
+    const ms = parseDurationMs(value);
+    if (ms < 0 || (ms === 0 && opts.allowZero !== true)) throw new ConfigError(`${flag}: must be greater than 0, got '${value}'`);
+    return ms;
+  } catch (err: unknown) {
+    if (err instanceof UnitParseError) throw new ConfigError(`${flag}: ${err.message}`);
+    throw err;
+  }
+}
+
+export function parseSpeed(value: string): SimulatorSpeed {
+  if (value === 'max') return 'max';
+  const n = Number(value.replace(/x$/, ''));
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`--speed: expected 'max' or a positive factor of real time (1, 10), got '${value}'`);
+  return n;
+}
+
+/** `--start`: ISO-8601 with zone, or ms since the epoch. */
+export function parseStartMs(value: string): number {
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(ms)) throw new ConfigError(`--start: expected an ISO-8601 time or ms since the epoch, got '${value}'`);
+  return ms;
+}
+
+type Target = { kind: 'nats' } | { kind: 'stdout' } | { kind: 'file'; path: string };
+
+function parseTarget(to: string): Target {
+  if (to === 'nats') return { kind: 'nats' };
+  if (to === 'stdout' || to === '-') return { kind: 'stdout' };
+  return { kind: 'file', path: to };
+}
+
+/** Where simulated messages go: NATS subjects, or NDJSON lines (one payload a line). */
+interface Publisher {
+  publish(msg: SimulatedMessage): void | Promise<void>;
+  close(): Promise<void>;
+}
+
+function streamPublisher(stream: WriteStream | NodeJS.WriteStream, owned: boolean): Publisher {
+  return {
+    publish(msg) {
+      if (!stream.write(msg.payload + '\n')) return once(stream, 'drain').then(() => undefined);
+      return undefined;
+    },
+    async close() {
+      if (!owned) return;
+      const done = once(stream, 'finish');
+      stream.end();
+      await done;
+    },
+  };
+}
+
+function natsPublisher(nc: NatsConnection): Publisher {
+  let sinceFlush = 0;
+  return {
+    publish(msg) {
+      nc.publish(msg.subject, msg.payload);
+      // Bound what nats.js buffers when generating as fast as possible.
+      if (++sinceFlush >= 1000) {
+        sinceFlush = 0;
+        return nc.flush();
+      }
+      return undefined;
+    },
+    async close() {
+      await nc.drain();
+    },
+  };
+}
+
+async function openPublisher(target: Target, config: HeadroomConfig, flags: SimulateFlags, log: Logger): Promise<Publisher> {
+  switch (target.kind) {
+    case 'stdout':
+      return streamPublisher(process.stdout, false);
+    case 'file': {
+      mkdirSync(dirname(target.path), { recursive: true });
+      const stream = createWriteStream(target.path, { flags: 'w' });
+      await once(stream, 'open');
+      return streamPublisher(stream, true);
+    }
+    case 'nats': {
+      const base = config.nats ?? DEFAULT_NATS;
+      const cfg: NatsConfig = flags.natsServer === undefined ? base : { ...base, servers: [flags.natsServer] };
+      const { nc } = await connectNats(cfg, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log });
+      return natsPublisher(nc);
+    }
+  }
+}
+
+export interface SimulateReport {
+  ticks: number;
+  messages: number;
+  readings: number;
+  elapsedSeconds: number;
+  readingsPerSecond: number;
+  messagesPerSecond: number;
+  faults: Record<string, number>;
+}
+
+export function formatSimulateReport(r: SimulateReport, simulatedMs: number): string {
+  const faults = Object.entries(r.faults)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return (
+    `simulated ${formatDurationMs(Math.max(0, simulatedMs)) === '0ms' ? '0s' : formatDurationMs(simulatedMs)} of event time in ${r.elapsedSeconds.toFixed(1)} s: ` +
+    `${r.ticks} ticks, ${r.messages} messages, ${r.readings} readings ` +
+    `(${Math.round(r.readingsPerSecond)} readings/s, ${Math.round(r.messagesPerSecond)} messages/s); ` +
+    `faults: ${faults === '' ? 'none' : faults}\n`
+  );
+}
+
 export function registerSimulateCommand(program: Command): void {
   program
     .command('simulate')
-    .description('generate a realistic fleet of meter readings from a seed')
-    .requiredOption('-c, --config <file>', 'config file (YAML)')
-    .action(() => {
-      process.stderr.write('headroom simulate: not available in this build\n');
-      process.exitCode = 1;
+    .description('generate a realistic fleet of meter readings from a seed and publish them (NATS, stdout or an NDJSON file)')
+    .requiredOption('-c, --config <file>', 'config file (YAML): sites and simulator settings')
+    .option('--seed <n>', 'seed of the generator (default: simulator.seed)')
+    .option('--rate <duration>', 'interval between two readings of one meter (default: simulator.rate)')
+    .option('--duration <duration>', 'event time to simulate, e.g. 10m (default: until Ctrl-C; 10m for a file)')
+    .option('--to <target>', "'nats' (subjects <prefix>.<site>.<gateway>), 'stdout', or a FILE.ndjson", 'nats')
+    .option('--speed <speed>', "'max' or a factor of real time, e.g. 1 or 10 (default: 1; max for a file)")
+    .option('--start <time>', 'event time of the first tick: ISO-8601 or epoch ms (default: now)')
+    .option('--nats-server <url>', 'NATS server URL (default: nats.servers of the config)')
+    .option('--log-level <level>', 'log level on stderr', 'info')
+    .action(async (flags: SimulateFlags) => {
+      const config = loadConfigOrThrow(flags.config);
+      const target = parseTarget(flags.to);
+      const rateMs = flags.rate === undefined ? config.simulator.rateMs : durationOption('--rate', flags.rate);
+      const seed = flags.seed === undefined ? config.simulator.seed : Number(flags.seed);
+      if (!Number.isInteger(seed)) throw new ConfigError(`--seed: expected an integer, got '${flags.seed ?? ''}'`);
+      const speed = parseSpeed(flags.speed ?? (target.kind === 'file' ? 'max' : '1'));
+      const durationMs = flags.duration === undefined ? (target.kind === 'file' ? 600_000 : undefined) : durationOption('--duration', flags.duration);
+      const nowMs = Date.now();
+      const startMs = flags.start === undefined ? Math.floor(nowMs / rateMs) * rateMs : parseStartMs(flags.start);
+      const log = createLogger({ level: parseLogLevel(flags.logLevel) });
+
+      const simulator: Simulator = createSimulator(config.topology, { seed, rateMs, startMs, batch: config.simulator.batch, faults: config.simulator.faults });
+      const publisher = await openPublisher(target, config, flags, log);
+      const driver = new SimulatorDriver({
+        simulator,
+        publish: (m) => publisher.publish(m),
+        clock: Date.now,
+        speed,
+        eventOriginMs: startMs,
+        ...(durationMs === undefined ? {} : { endTsMs: startMs + durationMs }),
+      });
+      const onSignal = (): void => driver.stop();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      log.info({ to: flags.to, seed, rateMs, speed, startMs, durationMs: durationMs ?? null, meters: simulator.meters().length }, 'simulating');
+      const startedMs = performance.now();
+      try {
+        await driver.run();
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await publisher.close();
+      }
+      const elapsedSeconds = Math.max(1e-3, (performance.now() - startedMs) / 1000);
+      const counts = simulator.faultCounts();
+      const faults: Record<string, number> = {};
+      for (const k of FAULT_KINDS) faults[k] = counts[k];
+      const report: SimulateReport = {
+        ticks: driver.stats.ticks,
+        messages: driver.stats.messages,
+        readings: driver.stats.readings,
+        elapsedSeconds,
+        readingsPerSecond: driver.stats.readings / elapsedSeconds,
+        messagesPerSecond: driver.stats.messages / elapsedSeconds,
+        faults,
+      };
+      process.stderr.write(formatSimulateReport(report, driver.stats.ticks * rateMs));
     });
 }

@@ -1,0 +1,323 @@
+/**
+ * The running pipeline: source → ingest (core) → sinks, with the only timer of the service.
+ *
+ * Lifecycle: `new Pipeline(deps)` → `start()` → (ticks) → `stop()`. A stopped pipeline is
+ * not restarted.
+ *
+ * - Batches: each message is decoded and recorded with `ingestPayload` on the injected
+ *   processing clock; rejected messages go to the dead-letter publisher; `ack` is called
+ *   once the message's readings are recorded; the stream position is remembered (last
+ *   sequence per stream, for checkpoints).
+ * - Ticks (every `tickMs`, and after a batch when a tick is due): `engine.advance(clock())`,
+ *   results to every sink, backpressure, health metrics from the plain counters.
+ * - Backpressure: when any sink's buffer reaches its capacity the source is paused; it is
+ *   resumed once every sink is below half its capacity.
+ * - Stop: stop the source (in-flight batches are recorded), a final `advance`, then
+ *   `engine.drain()`: every open window is closed and written, partial ones included (their
+ *   coverage and completeness say so). Without a checkpoint (this version), the state would
+ *   otherwise be lost; once checkpoints land, a JetStream worker that hands over its
+ *   partitions should stop after the final advance and checkpoint instead of draining.
+ *   Then sinks are flushed and closed, all within `stopTimeoutMs`.
+ * Data never crashes the pipeline: bad messages are counted and dead-lettered, and an
+ * unexpected exception while handling one message is counted and logged (sampled).
+ */
+import type { WindowEngine } from '../core/index.js';
+import type { OutputRecord } from '../domain/index.js';
+import type { Sink } from '../sinks/index.js';
+import type { DeadLetterPublisher, Source, SourceMessage } from '../sources/types.js';
+import { parseTelemetrySubject } from '../sources/types.js';
+import type { Logger } from '../telemetry/index.js';
+import { PipelineMetrics } from '../telemetry/index.js';
+import type { Registry } from 'prom-client';
+import { IngestCounters, type IngestOptions } from './ingest.js';
+import { ingestPayload } from './ingest.js';
+
+export interface PipelineConfig {
+  /** Subject prefix of telemetry subjects (the site is the next token). */
+  subjectPrefix: string;
+  maxMessageBytes: number;
+}
+
+export interface PipelineDeps {
+  config: PipelineConfig;
+  engine: WindowEngine;
+  source: Source;
+  sinks: readonly Sink[];
+  /** Rejected messages go here; absent = dead-lettering off (still counted). */
+  deadLetter?: DeadLetterPublisher;
+  /** Processing clock, ms since the epoch. The CLI passes Date.now; tests a fake. */
+  clock: () => number;
+  logger: Logger;
+  /** Registry for the pipeline's health metrics; absent = no metrics. */
+  registry?: Registry;
+  /** NATS connection state, when the source runs on NATS (exported as a gauge). */
+  connectionState?: () => boolean;
+  /** Tick period. Default 250 ms. 0 = no timer: the owner calls `tick()` (tests). */
+  tickMs?: number;
+  /** Bound on `stop()`. Default 10 s. */
+  stopTimeoutMs?: number;
+}
+
+export type PipelineState = 'new' | 'running' | 'stopping' | 'stopped';
+
+export interface PipelineStatus {
+  state: PipelineState;
+  sourcePaused: boolean;
+  /** Times the source was paused for backpressure. */
+  pauses: number;
+  /** Window records written to the sinks. */
+  recordsOut: number;
+  /** Unexpected exceptions while handling a message (should stay 0). */
+  handlerErrors: number;
+}
+
+/** `stop()` did not finish within its bound. */
+export class StopTimeoutError extends Error {
+  override readonly name = 'StopTimeoutError';
+}
+
+const DEFAULT_TICK_MS = 250;
+const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+
+export class Pipeline {
+  readonly counters = new IngestCounters();
+  /** Dead-lettered (rejected) messages by reason, counted whether or not publishing is on. */
+  readonly deadLetters: Record<string, number> = {};
+  /** Last stream sequence handed over, per stream (for checkpoints). */
+  readonly positions = new Map<string, number>();
+
+  private readonly log: Logger;
+  private readonly metrics: PipelineMetrics | null;
+  private readonly tickMs: number;
+  private readonly stopTimeoutMs: number;
+  private readonly ingestOpts: IngestOptions;
+  private state: PipelineState = 'new';
+  private timer: NodeJS.Timeout | null = null;
+  private paused = false;
+  private pauses = 0;
+  private recordsOut = 0;
+  private handlerErrors = 0;
+  private lastTickMs = Number.NEGATIVE_INFINITY;
+  private stopping: Promise<void> | null = null;
+  private readonly listeners: ((records: readonly OutputRecord[]) => void)[] = [];
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.log = deps.logger.child({ component: 'pipeline' });
+    this.metrics = deps.registry === undefined ? null : new PipelineMetrics(deps.registry);
+    this.tickMs = deps.tickMs ?? DEFAULT_TICK_MS;
+    this.stopTimeoutMs = deps.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    this.ingestOpts = { maxMessageBytes: deps.config.maxMessageBytes };
+  }
+
+  status(): PipelineStatus {
+    return { state: this.state, sourcePaused: this.paused, pauses: this.pauses, recordsOut: this.recordsOut, handlerErrors: this.handlerErrors };
+  }
+
+  /** Total dead-lettered messages. */
+  get deadLetterCount(): number {
+    let n = 0;
+    for (const v of Object.values(this.deadLetters)) n += v;
+    return n;
+  }
+
+  /** Ready: running, source connected, no sink failed. The reason when not. */
+  readiness(): { ready: boolean; detail?: string } {
+    if (this.state !== 'running') return { ready: false, detail: `pipeline ${this.state}` };
+    const src = this.deps.source.health();
+    if (!src.connected) return { ready: false, detail: `source ${this.deps.source.kind} not connected${src.detail === undefined ? '' : `: ${src.detail}`}` };
+    for (const s of this.deps.sinks) {
+      const h = s.health();
+      if (h.failed) return { ready: false, detail: `sink ${s.name} failed${h.detail === undefined ? '' : `: ${h.detail}`}` };
+    }
+    return { ready: true };
+  }
+
+  /** Also hands every written batch of records to `fn` (terminal summary, tests). */
+  onRecords(fn: (records: readonly OutputRecord[]) => void): void {
+    this.listeners.push(fn);
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`pipeline cannot start from state ${this.state}`);
+    this.state = 'running';
+    await this.deps.source.start((batch) => this.handleBatch(batch));
+    if (this.tickMs > 0) {
+      this.timer = setInterval(() => this.tick(), this.tickMs);
+    }
+    this.log.info({ source: this.deps.source.kind, sinks: this.deps.sinks.map((s) => s.name), tickMs: this.tickMs }, 'pipeline started');
+  }
+
+  /** Advances the engine on the clock, writes results, applies backpressure, updates metrics. */
+  tick(): void {
+    try {
+      const nowMs = this.deps.clock();
+      this.lastTickMs = nowMs;
+      this.emit(this.deps.engine.advance(nowMs), nowMs);
+      this.applyBackpressure();
+      this.updateMetrics(nowMs);
+    } catch (err: unknown) {
+      // The core never throws for data; a throw here is a bug: log it, keep serving.
+      this.handlerErrors++;
+      this.logSampled(err, 'tick failed');
+    }
+  }
+
+  /**
+   * Stops within `stopTimeoutMs`: source, final advance, drain, flush, close. Rejects with
+   * StopTimeoutError when the bound passes (the caller then exits anyway).
+   */
+  stop(): Promise<void> {
+    if (this.stopping !== null) return this.stopping;
+    let timeout: NodeJS.Timeout | undefined;
+    const bound = new Promise<never>((_, reject) => {
+      timeout = setTimeout(() => reject(new StopTimeoutError(`pipeline did not stop within ${this.stopTimeoutMs} ms`)), this.stopTimeoutMs);
+    });
+    this.stopping = Promise.race([this.doStop(), bound]).finally(() => clearTimeout(timeout));
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    const wasRunning = this.state === 'running';
+    this.state = 'stopping';
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    if (wasRunning) {
+      // Hand over what is in flight even when paused: stop is the final flush.
+      this.paused = false;
+      try {
+        await this.deps.source.stop();
+      } catch (err: unknown) {
+        this.log.error({ err: errorText(err) }, 'source stop failed; draining what was recorded');
+      }
+    }
+    const nowMs = this.deps.clock();
+    this.emit(this.deps.engine.advance(nowMs), nowMs);
+    this.emit(this.deps.engine.drain(), nowMs);
+    this.updateMetrics(nowMs);
+    for (const s of this.deps.sinks) {
+      try {
+        await s.flush();
+        await s.close();
+      } catch (err: unknown) {
+        this.log.error({ sink: s.name, err: errorText(err) }, 'sink flush or close failed');
+      }
+    }
+    this.state = 'stopped';
+    this.log.info({ readings: this.counters.readings, records: this.recordsOut, deadLetters: this.deadLetterCount }, 'pipeline stopped');
+  }
+
+  /** The source's handler. Never throws. */
+  private handleBatch(batch: readonly SourceMessage[]): void {
+    const prefix = this.deps.config.subjectPrefix;
+    const engine = this.deps.engine;
+    const nowMs = this.deps.clock();
+    for (let i = 0; i < batch.length; i++) {
+      const msg = batch[i]!;
+      try {
+        const site = parseTelemetrySubject(msg.subject, prefix)?.site;
+        const report = ingestPayload(engine, msg.payload, site, nowMs, this.ingestOpts, this.counters);
+        if (report.rejectReason !== null) this.deadLetter(site ?? '', report.rejectReason, msg.payload, report.rejectDetail ?? undefined);
+      } catch (err: unknown) {
+        this.handlerErrors++;
+        this.logSampled(err, 'message handling failed; dead-lettered');
+        this.deadLetter('', 'internal', msg.payload, errorText(err));
+      }
+      // Acked after recording; a message that could not be recorded is acked too: it was
+      // dead-lettered, and redelivering it would fail the same way.
+      if (msg.ack !== undefined) {
+        try {
+          msg.ack();
+        } catch (err: unknown) {
+          this.logSampled(err, 'ack failed');
+        }
+      }
+      if (msg.position !== undefined) {
+        const prev = this.positions.get(msg.position.stream);
+        if (prev === undefined || msg.position.sequence > prev) this.positions.set(msg.position.stream, msg.position.sequence);
+      }
+    }
+    // Under load the timer may lag behind: route results here when a tick is due.
+    if (this.state === 'running' && (this.tickMs === 0 ? false : this.deps.clock() - this.lastTickMs >= this.tickMs)) this.tick();
+  }
+
+  private deadLetter(site: string, reason: string, payload: Uint8Array, detail: string | undefined): void {
+    this.deadLetters[reason] = (this.deadLetters[reason] ?? 0) + 1;
+    this.deps.deadLetter?.publish(site, reason, payload, detail);
+  }
+
+  private emit(records: readonly OutputRecord[], nowMs: number): void {
+    if (records.length === 0) return;
+    this.recordsOut += records.length;
+    for (const s of this.deps.sinks) {
+      try {
+        s.write(records);
+      } catch (err: unknown) {
+        // Sinks never throw for I/O; a throw is a bug in the sink: keep the others going.
+        this.logSampled(err, `sink ${s.name} write failed`);
+      }
+    }
+    for (const fn of this.listeners) fn(records);
+    if (this.metrics !== null) {
+      for (const r of records) {
+        if (r.type !== 'alert' && r.revision === 0 && r.type !== 'meter') this.metrics.observeEmitDelaySeconds((nowMs - r.end) / 1000);
+      }
+    }
+  }
+
+  private applyBackpressure(): void {
+    let full = false;
+    let allBelowHalf = true;
+    for (const s of this.deps.sinks) {
+      const h = s.health();
+      if (h.buffered >= h.capacity) full = true;
+      if (h.buffered >= h.capacity / 2) allBelowHalf = false;
+    }
+    if (!this.paused && full && this.state === 'running') {
+      this.paused = true;
+      this.pauses++;
+      this.deps.source.pause();
+      this.log.warn({ sinks: this.deps.sinks.map((s) => ({ sink: s.name, ...s.health() })) }, 'sink buffer full; pausing the source');
+    } else if (this.paused && allBelowHalf) {
+      this.paused = false;
+      this.deps.source.resume();
+      this.log.info('sink buffers below half; resuming the source');
+    }
+  }
+
+  private updateMetrics(nowMs: number): void {
+    if (this.metrics === null) return;
+    const stats = this.deps.engine.stats();
+    const lateBySite: Record<string, number> = {};
+    for (const [site, meters] of Object.entries(stats.lateBySiteMeter)) {
+      let n = 0;
+      for (const v of Object.values(meters)) n += v;
+      lateBySite[site] = n;
+    }
+    const lag: Record<string, number | null> = {};
+    for (const [site, wm] of Object.entries(stats.watermarkMs)) lag[site] = Number.isFinite(wm) ? (nowMs - wm) / 1000 : null;
+    const src = this.deps.source.health();
+    this.metrics.update({
+      readingsByOutcome: this.counters.byOutcome(),
+      deadLettersByReason: this.deadLetters,
+      lateBySite,
+      watermarkLagSecondsBySite: lag,
+      sinks: this.deps.sinks.map((s) => {
+        const h = s.health();
+        return { name: s.name, buffered: h.buffered, failed: h.failed };
+      }),
+      ...(this.deps.connectionState === undefined ? {} : { natsConnected: this.deps.connectionState() }),
+      ...(src.pending === undefined ? {} : { sourcePendingMessages: src.pending }),
+      sourcePaused: this.paused,
+    });
+  }
+
+  /** Logs the 1st, 2nd, 4th, 8th, … occurrence: a bug must not flood the log. */
+  private logSampled(err: unknown, msg: string): void {
+    const n = this.handlerErrors;
+    if (n <= 1 || (n & (n - 1)) === 0) this.log.error({ err: errorText(err), occurrences: n }, msg);
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
