@@ -1,51 +1,294 @@
+import { readFileSync } from 'node:fs';
+import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { connect } from 'nats';
+import { parse as parseYaml } from 'yaml';
+import {
+  CsvMappingError,
+  isReplayFormat,
+  parseCsvMapping,
+  parseStartMs,
+  REPLAY_FORMATS,
+  type CsvMapping,
+  type ReplayFormat,
+} from '../codec/replay-source.js';
+import { parseDurationMs, UnitParseError } from '../config/index.js';
 import { WindowEngine } from '../core/index.js';
-import { replayFiles } from '../pipeline/replay.js';
+import {
+  DEFAULT_REORDER_MAX_BUFFERED,
+  replayFiles,
+  replayToNats,
+  type ReorderReport,
+  type ReplayProgress,
+  type ReplayReadOptions,
+  type UnreadableSample,
+} from '../pipeline/replay.js';
 import { NdjsonSink } from '../sinks/ndjson-sink.js';
-import { loadConfigOrThrow } from './config-arg.js';
+import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 
 interface ReplayFlags {
-  config: string;
-  output: string;
+  config?: string;
+  output?: string;
   meters?: boolean;
   quiet?: boolean;
   maxMessageBytes: string;
+  to: string;
+  format: string;
+  site?: string;
+  meter?: string;
+  start?: string;
+  mapping?: string;
+  zone?: string;
+  reorderWindow: string;
+  reorderMax: string;
+  speed: string;
+  nats: string;
+  subjectPrefix: string;
 }
+
+/** Plain progress lines (not a TTY) at most this often. */
+const PLAIN_PROGRESS_EVERY_MS = 5000;
+/** Lines between progress callbacks (the reporter throttles by time on top). */
+const PROGRESS_EVERY_LINES = 2048;
 
 export function registerReplayCommand(program: Command): void {
   program
     .command('replay')
-    .description('replay recorded NDJSON readings through the core on the event-time clock')
-    .requiredOption('-c, --config <file>', 'config file (YAML) with the topology and windows')
-    .requiredOption('-o, --output <file>', 'results NDJSON to write')
+    .description('replay recorded readings (NDJSON, CSV with a mapping, or a preset format) through the core on the event-time clock, or to NATS')
+    .option('-c, --config <file>', 'config file (YAML) with the topology and windows (in-process target)')
+    .option('-o, --output <file>', 'results NDJSON to write (in-process target)')
+    .option('--to <target>', 'pipeline (in-process, event-time clock) or nats (publish to telemetry.<site>.replay)', 'pipeline')
+    .option('--format <format>', `input format: ${REPLAY_FORMATS.join(', ')}`, 'ndjson')
+    .option('--site <id>', 'site of CSV/preset readings; for NDJSON, the site of readings that omit it')
+    .option('--meter <id>', 'meter id (single-meter presets) or meter prefix (gpu-trace)')
+    .option('--start <iso>', 'start time of relative-second traces (ISO-8601 with zone)')
+    .option('--mapping <file>', 'CSV column mapping (YAML), for --format csv')
+    .option('--zone <zone>', 'zone of time patterns without one: IANA name or ±hh:mm')
+    .option('--reorder-window <duration>', 'sort readings within this much event time', '5s')
+    .option('--reorder-max <n>', 'readings held for sorting at most', String(DEFAULT_REORDER_MAX_BUFFERED))
+    .option('--speed <x>', 'nats target: max, or a factor on the original spacing (1 = real time)', 'max')
+    .option('--nats <url>', 'nats target: server URL', process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
+    .option('--subject-prefix <prefix>', 'nats target: subject prefix', 'telemetry')
     .option('--meters', 'also write per-meter window records')
     .option('-q, --quiet', 'no progress or summary on stderr')
-    .option('--max-message-bytes <n>', 'longest line accepted', '1048576')
-    .argument('<inputs...>', 'NDJSON files of readings (.gz allowed)')
+    .option('--max-message-bytes <n>', 'longest NDJSON line accepted', '1048576')
+    .argument('<inputs...>', 'files to replay (.gz allowed)')
     .action(async (inputs: string[], flags: ReplayFlags) => {
-      const config = loadConfigOrThrow(flags.config);
-      const engine = new WindowEngine(config.topology, config.engine, { emitMeters: flags.meters === true });
-      const sink = new NdjsonSink(flags.output);
+      const read = readOptions(inputs, flags);
+      const progress = flags.quiet === true ? null : new ProgressReporter(flags.to === 'nats' ? 'messages' : 'node windows');
+      if (progress !== null) read.onProgress = (p) => progress.update(p);
+      read.progressEveryLines = PROGRESS_EVERY_LINES;
       const startedMs = performance.now();
-      const summary = await replayFiles(engine, [sink], {
-        inputs,
-        maxMessageBytes: Number(flags.maxMessageBytes),
-        ...(flags.quiet
-          ? {}
-          : {
-              onProgress: (p) =>
-                process.stderr.write(`${p.file}: ${p.lines.toLocaleString('en-US')} lines, ${p.readings.toLocaleString('en-US')} readings\n`),
-            }),
-      });
-      sink.writeLine(summary);
-      await sink.close();
-      if (!flags.quiet) {
-        const seconds = (performance.now() - startedMs) / 1000;
-        const rate = Math.round(summary.readings / Math.max(seconds, 1e-3));
-        process.stderr.write(
-          `replayed ${summary.readings.toLocaleString('en-US')} readings in ${seconds.toFixed(1)} s (${rate.toLocaleString('en-US')}/s): ` +
-            `${JSON.stringify(summary.outcomes)}; windows ${JSON.stringify(summary.windows)} → ${flags.output}\n`,
-        );
+      try {
+        if (flags.to === 'nats') await replayNats(read, flags, progress, startedMs);
+        else if (flags.to === 'pipeline') await replayInProcess(read, flags, progress, startedMs);
+        else throw new ConfigError(`--to must be pipeline or nats, got '${flags.to}'`);
+      } catch (err: unknown) {
+        progress?.stop();
+        if (err instanceof CsvMappingError) throw new ConfigError(`replay: ${err.message}`);
+        throw err;
       }
     });
+}
+
+function readOptions(inputs: string[], flags: ReplayFlags): ReplayReadOptions {
+  if (!isReplayFormat(flags.format)) throw new ConfigError(`--format must be one of ${REPLAY_FORMATS.join(', ')}, got '${flags.format}'`);
+  const format: ReplayFormat = flags.format;
+  const opts: ReplayReadOptions = {
+    inputs,
+    format,
+    maxMessageBytes: positiveInt(flags.maxMessageBytes, '--max-message-bytes'),
+    reorderWindowMs: duration(flags.reorderWindow, '--reorder-window'),
+    reorderMaxBuffered: positiveInt(flags.reorderMax, '--reorder-max'),
+  };
+  if (flags.site !== undefined) opts.site = flags.site;
+  if (flags.meter !== undefined) opts.meter = flags.meter;
+  if (flags.zone !== undefined) opts.zone = flags.zone;
+  try {
+    if (flags.start !== undefined) opts.startMs = parseStartMs(flags.start);
+    if (flags.mapping !== undefined) opts.mapping = loadMapping(flags.mapping);
+  } catch (err: unknown) {
+    if (err instanceof CsvMappingError) throw new ConfigError(`replay: ${err.message}`);
+    throw err;
+  }
+  if (flags.mapping !== undefined && format !== 'csv') throw new ConfigError('--mapping is for --format csv');
+  return opts;
+}
+
+/** Reads and validates a YAML column mapping; problems are config errors (exit 2). */
+export function loadMapping(path: string): CsvMapping {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err: unknown) {
+    throw new ConfigError(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (err: unknown) {
+    throw new ConfigError(`${path}: not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  try {
+    return parseCsvMapping(value);
+  } catch (err: unknown) {
+    if (err instanceof CsvMappingError) throw new ConfigError(`${path}: ${err.message}`);
+    throw err;
+  }
+}
+
+async function replayInProcess(read: ReplayReadOptions, flags: ReplayFlags, progress: ProgressReporter | null, startedMs: number): Promise<void> {
+  if (flags.config === undefined || flags.output === undefined) throw new ConfigError('replay: --config and --output are required for --to pipeline');
+  const config = loadConfigOrThrow(flags.config);
+  const engine = new WindowEngine(config.topology, config.engine, { emitMeters: flags.meters === true });
+  const sink = new NdjsonSink(flags.output);
+  let report;
+  try {
+    report = await replayFiles(engine, [sink], read);
+  } finally {
+    progress?.stop();
+  }
+  const { summary, reorder } = report;
+  sink.writeLine(summary);
+  await sink.close();
+  if (flags.quiet === true) return;
+  const seconds = (performance.now() - startedMs) / 1000;
+  const rate = Math.round(summary.readings / Math.max(seconds, 1e-3));
+  const lines = [
+    `replayed ${fmt(summary.readings)} readings from ${fmt(summary.lines)} lines in ${seconds.toFixed(1)} s (${fmt(rate)} readings/s) → ${flags.output}`,
+    `  readings by outcome: ${outcomeText(summary.outcomes)}`,
+    `  windows emitted: ${fmt(summary.windows.node)} node, ${fmt(summary.windows.site)} site, ${fmt(summary.windows.meter)} meter (${fmt(summary.windows.restatements)} restatements)`,
+    ...csvLines(summary.missingValues, summary.unreadableRows, summary.unreadable),
+    reorderLine(reorder),
+  ];
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+async function replayNats(read: ReplayReadOptions, flags: ReplayFlags, progress: ProgressReporter | null, startedMs: number): Promise<void> {
+  const speed = parseSpeed(flags.speed);
+  const nc = await connect({ servers: flags.nats, name: 'headroom-replay' });
+  let report;
+  try {
+    report = await replayToNats(nc, {
+      ...read,
+      speed,
+      subjectPrefix: flags.subjectPrefix,
+      clock: { nowMs: () => performance.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    });
+  } finally {
+    progress?.stop();
+    await nc.drain();
+  }
+  const { summary, reorder } = report;
+  if (flags.quiet === true) return;
+  const seconds = (performance.now() - startedMs) / 1000;
+  const lines = [
+    `published ${fmt(summary.readings - invalidCount(summary.invalid))} readings in ${fmt(summary.messages)} messages to ${flags.subjectPrefix}.<site>.replay in ${seconds.toFixed(1)} s (speed ${String(speed)})`,
+    ...(Object.keys(summary.invalid).length > 0 ? [`  invalid: ${outcomeText(summary.invalid)}`] : []),
+    ...csvLines(summary.missingValues, summary.unreadableRows, summary.unreadable),
+    reorderLine(reorder),
+  ];
+  process.stderr.write(lines.join('\n') + '\n');
+}
+
+function invalidCount(invalid: Record<string, number>): number {
+  return Object.values(invalid).reduce((a, b) => a + b, 0);
+}
+
+function csvLines(missing: number | undefined, byReason: Record<string, number> | undefined, samples: UnreadableSample[] | undefined): string[] {
+  if (missing === undefined) return [];
+  const unreadable = invalidCount(byReason ?? {});
+  const out = [`  missing values: ${fmt(missing)}; unreadable rows: ${fmt(unreadable)}${unreadable > 0 ? ` (${outcomeText(byReason ?? {})})` : ''}`];
+  for (const s of samples ?? []) out.push(`    ${s.file}:${s.line}: ${s.reason}: ${s.detail}`);
+  if (samples !== undefined && unreadable > samples.length) out.push(`    … and ${fmt(unreadable - samples.length)} more`);
+  return out;
+}
+
+function reorderLine(r: ReorderReport): string {
+  const forced = r.forcedReleases > 0 ? `; ${fmt(r.forcedReleases)} released early (buffer full: raise --reorder-max)` : '';
+  return `  reorder buffer: window ${r.windowMs} ms, held at most ${fmt(r.highWater)} of ${fmt(r.maxBuffered)}${forced}`;
+}
+
+function outcomeText(outcomes: Record<string, number>): string {
+  return Object.entries(outcomes)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${fmt(n)}`)
+    .join(', ') || 'none';
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function parseSpeed(text: string): number | 'max' {
+  if (text === 'max') return 'max';
+  const speed = Number(text);
+  if (!Number.isFinite(speed) || speed <= 0) throw new ConfigError(`--speed must be 'max' or a number > 0, got '${text}'`);
+  return speed;
+}
+
+function positiveInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${flag} must be a whole number > 0, got '${text}'`);
+  return n;
+}
+
+function duration(text: string, flag: string): number {
+  try {
+    return parseDurationMs(/^\d+(\.\d+)?$/.test(text) ? `${text}ms` : text);
+  } catch (err: unknown) {
+    if (err instanceof UnitParseError) throw new ConfigError(`${flag}: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Progress on stderr: a bar on a TTY (share of bytes read, readings/s, ETA), plain lines
+ * every few seconds otherwise.
+ */
+class ProgressReporter {
+  private readonly tty = process.stderr.isTTY === true;
+  private bar: cliProgress.SingleBar | null = null;
+  private readonly startedMs = performance.now();
+  private lastPlainMs = performance.now();
+
+  constructor(private readonly countLabel: string) {}
+
+  update(p: ReplayProgress): void {
+    const seconds = Math.max((performance.now() - this.startedMs) / 1000, 1e-3);
+    const rate = Math.round(p.readings / seconds);
+    if (this.tty) {
+      if (this.bar === null) {
+        this.bar = new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: `replay [{bar}] {percentage}% | {rate} readings/s | {count} ${this.countLabel} | ETA {eta_formatted} | {file}`,
+            hideCursor: true,
+            etaBuffer: 50,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        this.bar.start(Math.max(p.totalBytes, 1), 0, { rate: '0', count: '0', file: p.file });
+      }
+      this.bar.update(p.bytesRead, { rate: fmt(rate), count: fmt(p.windows), file: p.file });
+      return;
+    }
+    const now = performance.now();
+    if (now - this.lastPlainMs < PLAIN_PROGRESS_EVERY_MS) return;
+    this.lastPlainMs = now;
+    const share = p.totalBytes > 0 ? (100 * p.bytesRead) / p.totalBytes : 100;
+    const etaS = share > 0 ? (seconds * (100 - share)) / share : NaN;
+    process.stderr.write(
+      `replay: ${share.toFixed(1)}% of ${fmt(p.totalBytes)} bytes, ${fmt(p.readings)} readings (${fmt(rate)}/s), ` +
+        `${fmt(p.windows)} ${this.countLabel}, ETA ${Number.isFinite(etaS) ? `${Math.round(etaS)} s` : '?'} — ${p.file}:${fmt(p.lines)}\n`,
+    );
+  }
+
+  stop(): void {
+    if (this.bar !== null) {
+      this.bar.update(this.bar.getTotal());
+      this.bar.stop();
+      this.bar = null;
+    }
+  }
 }
