@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { ConfigError, EXIT_CONFIG } from './config-arg.js';
+import { registerRecordCommand } from './record.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerSimulateCommand } from './simulate.js';
@@ -13,6 +14,7 @@ program
   .version('0.1.0');
 registerValidateCommand(program);
 registerReplayCommand(program);
+registerRecordCommand(program);
 registerRunCommand(program);
 registerSimulateCommand(program);
 

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { connect } from 'nats';
 import { parse as parseYaml } from 'yaml';
 import {
   CsvMappingError,
@@ -24,7 +23,9 @@ import {
   type UnreadableSample,
 } from '../pipeline/replay.js';
 import { NdjsonSink } from '../sinks/ndjson-sink.js';
+import { createLogger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
+import { connectForCli, natsConfigFor } from './record.js';
 
 interface ReplayFlags {
   config?: string;
@@ -67,7 +68,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--reorder-window <duration>', 'sort readings within this much event time', '5s')
     .option('--reorder-max <n>', 'readings held for sorting at most', String(DEFAULT_REORDER_MAX_BUFFERED))
     .option('--speed <x>', 'nats target: max, or a factor on the original spacing (1 = real time)', 'max')
-    .option('--nats <url>', 'nats target: server URL', process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
+    .option('--nats <url>', 'nats target: server URL (or the nats section of --config)', process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
     .option('--subject-prefix <prefix>', 'nats target: subject prefix', 'telemetry')
     .option('--meters', 'also write per-meter window records')
     .option('-q, --quiet', 'no progress or summary on stderr')
@@ -166,7 +167,8 @@ async function replayInProcess(read: ReplayReadOptions, flags: ReplayFlags, prog
 
 async function replayNats(read: ReplayReadOptions, flags: ReplayFlags, progress: ProgressReporter | null, startedMs: number): Promise<void> {
   const speed = parseSpeed(flags.speed);
-  const nc = await connect({ servers: flags.nats, name: 'headroom-replay' });
+  const log = createLogger({ level: 'warn' });
+  const { nc } = await connectForCli(natsConfigFor(flags.config, flags.nats, 'headroom-replay'), log);
   let report;
   try {
     report = await replayToNats(nc, {

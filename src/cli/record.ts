@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { NatsConfig } from '../config/index.js';
+import { parseDurationMs, parseSizeBytes, UnitParseError } from '../config/index.js';
+import { NdjsonRecorder, recordNats, type RecordFrom } from '../pipeline/record.js';
+import { connectNats, type NatsHandle } from '../sources/nats-connection.js';
+import { createLogger, type Logger } from '../telemetry/index.js';
+import { ConfigError, loadConfigOrThrow } from './config-arg.js';
+
+interface RecordFlags {
+  output: string;
+  subject?: string[];
+  stream?: string;
+  fromSeq?: string;
+  fromTime?: string;
+  newOnly?: boolean;
+  stopAtEnd?: boolean;
+  rotateSize?: string;
+  rotateEvery?: string;
+  config?: string;
+  nats: string;
+  quiet?: boolean;
+}
+
+/** Connection settings: the config's `nats` section (credentials, TLS) or just `--nats URL`. */
+export function natsConfigFor(configPath: string | undefined, url: string, name: string): NatsConfig {
+  if (configPath !== undefined) {
+    const config = loadConfigOrThrow(configPath);
+    if (config.nats !== undefined) return config.nats;
+  }
+  return { servers: [url], name };
+}
+
+export async function connectForCli(cfg: NatsConfig, log: Logger): Promise<NatsHandle> {
+  return connectNats(cfg, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log });
+}
+
+export function registerRecordCommand(program: Command): void {
+  program
+    .command('record')
+    .description('record NATS messages (core subjects or a JetStream stream) as NDJSON for replay; Ctrl-C flushes and stops')
+    .requiredOption('-o, --output <file>', 'NDJSON file to write (.gz: gzip); numbered -000001, -000002, ... when rotating')
+    .option('-s, --subject <subject...>', 'core NATS subjects to subscribe to (default telemetry.>)')
+    .option('--stream <name>', 'read a JetStream stream through an ordered consumer instead')
+    .option('--from-seq <n>', 'JetStream: start at this stream sequence')
+    .option('--from-time <iso>', 'JetStream: start at this time (ISO-8601 with zone)')
+    .option('--new-only', 'JetStream: only messages that arrive from now on')
+    .option('--stop-at-end', "JetStream: stop once caught up with the stream's last message")
+    .option('--rotate-size <size>', 'start a new file after this many bytes (e.g. 256MiB)')
+    .option('--rotate-every <duration>', 'start a new file after this long (e.g. 1h)')
+    .option('-c, --config <file>', "take the NATS connection (servers, credentials, TLS) from this config's nats section")
+    .option('--nats <url>', 'NATS server URL (without --config)', process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
+    .option('-q, --quiet', 'no summary on stderr')
+    .action(async (flags: RecordFlags) => {
+      const from = recordFrom(flags);
+      const log = createLogger({ level: flags.quiet === true ? 'warn' : 'info' });
+      const recorder = new NdjsonRecorder({
+        path: flags.output,
+        nowMs: () => performance.now(),
+        ...(flags.rotateSize !== undefined ? { rotateBytes: unit(() => parseSizeBytes(flags.rotateSize!), '--rotate-size') } : {}),
+        ...(flags.rotateEvery !== undefined ? { rotateMs: unit(() => parseDurationMs(flags.rotateEvery!), '--rotate-every') } : {}),
+      });
+      const { nc } = await connectForCli(natsConfigFor(flags.config, flags.nats, 'headroom-record'), log);
+      const stop = new AbortController();
+      const onSignal = (): void => stop.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const startedMs = performance.now();
+      if (flags.quiet !== true) process.stderr.write(`recording ${describe(from)} → ${flags.output} (Ctrl-C to stop)\n`);
+      try {
+        const summary = await recordNats(nc, from, recorder, stop.signal);
+        if (flags.quiet !== true) {
+          const seconds = (performance.now() - startedMs) / 1000;
+          process.stderr.write(
+            `recorded ${summary.messages.toLocaleString('en-US')} messages (${summary.bytes.toLocaleString('en-US')} bytes) in ${seconds.toFixed(1)} s` +
+              `${summary.rewritten > 0 ? `, ${summary.rewritten} rewritten onto one line` : ''}${summary.skipped > 0 ? `, ${summary.skipped} skipped (empty or multi-line non-JSON)` : ''}` +
+              ` → ${summary.files.join(', ') || '(no file: nothing arrived)'}\n`,
+          );
+        }
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+        await nc.drain();
+      }
+    });
+}
+
+function recordFrom(flags: RecordFlags): RecordFrom {
+  if (flags.stream === undefined) {
+    if (flags.fromSeq !== undefined || flags.fromTime !== undefined || flags.newOnly === true || flags.stopAtEnd === true) {
+      throw new ConfigError('--from-seq, --from-time, --new-only and --stop-at-end need --stream');
+    }
+    return { kind: 'core', subjects: flags.subject ?? ['telemetry.>'] };
+  }
+  const from: RecordFrom = { kind: 'jetstream', stream: flags.stream };
+  if (flags.subject !== undefined) from.subjects = flags.subject;
+  const starts = [flags.fromSeq, flags.fromTime, flags.newOnly === true ? 'new' : undefined].filter((x) => x !== undefined);
+  if (starts.length > 1) throw new ConfigError('give at most one of --from-seq, --from-time, --new-only');
+  if (flags.fromSeq !== undefined) {
+    const seq = Number(flags.fromSeq);
+    if (!Number.isInteger(seq) || seq < 1) throw new ConfigError(`--from-seq must be a sequence >= 1, got '${flags.fromSeq}'`);
+    from.startSeq = seq;
+  }
+  if (flags.fromTime !== undefined) {
+    const ms = /(?:Z|[+-]\d{2}:\d{2})$/i.test(flags.fromTime) ? Date.parse(flags.fromTime) : NaN;
+    if (!Number.isFinite(ms)) throw new ConfigError(`--from-time must be ISO-8601 with a zone, got '${flags.fromTime}'`);
+    from.startTimeMs = ms;
+  }
+  if (flags.newOnly === true) from.newOnly = true;
+  if (flags.stopAtEnd === true) from.stopAtEnd = true;
+  return from;
+}
+
+function describe(from: RecordFrom): string {
+  return from.kind === 'core' ? `subjects ${from.subjects.join(', ')}` : `stream ${from.stream}`;
+}
+
+function unit(parse: () => number, flag: string): number {
+  try {
+    const v = parse();
+    if (!(v > 0)) throw new ConfigError(`${flag} must be greater than 0`);
+    return v;
+  } catch (err: unknown) {
+    if (err instanceof UnitParseError) throw new ConfigError(`${flag}: ${err.message}`);
+    throw err;
+  }
+}
