@@ -1,0 +1,198 @@
+/**
+ * Window results and alert transitions as JSON on NATS, so other services can react:
+ * `<resultsPrefix>.<site>` for meter, node and site windows, `<alertsPrefix>.<site>` for
+ * alert transitions. The payload is the output record itself, the same object as one NDJSON
+ * line (README "Output records").
+ *
+ * Core NATS, at most once. While the connection is down nats.js would buffer publishes
+ * without a bound; this sink stops publishing instead, keeps up to `maxBuffered` messages
+ * in its own queue (oldest dropped first past the bound, counted as `buffer_full`: the
+ * newest results matter most to a reacting service), and publishes them in order once the
+ * connection is back. The connection is shared and owned by the caller: close() does not
+ * close it.
+ */
+import { DebugEvents, Events, type NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import type { NatsResultsSinkConfig } from '../config/index.js';
+import type { OutputRecord } from '../domain/index.js';
+import type { Sink, SinkHealth } from './types.js';
+
+export type NatsResultsDropReason =
+  /** The disconnected buffer was full: the oldest message was dropped. */
+  | 'buffer_full'
+  /** publish() threw (payload above the server's max_payload, connection closed). */
+  | 'publish_error'
+  /** Still buffered when close() gave up, or written after close(). */
+  | 'shutdown';
+
+export interface NatsResultsSinkStats {
+  published: number;
+  droppedByReason: Record<NatsResultsDropReason, number>;
+  buffered: number;
+  connected: boolean;
+}
+
+export interface NatsResultsSinkDeps {
+  nc: NatsConnection;
+  log: Logger;
+  /** Messages kept while disconnected. Default 10000. */
+  maxBuffered?: number;
+  /** Longest close() waits for a disconnected buffer to drain. Default 5s. */
+  closeTimeoutMs?: number;
+}
+
+const DEFAULT_MAX_BUFFERED = 10_000;
+const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+
+interface Message {
+  subject: string;
+  payload: Uint8Array;
+}
+
+/** The subject of a record: results and alerts by site. */
+export function resultSubject(cfg: Pick<NatsResultsSinkConfig, 'resultsPrefix' | 'alertsPrefix'>, record: OutputRecord): string {
+  return `${record.type === 'alert' ? cfg.alertsPrefix : cfg.resultsPrefix}.${record.site}`;
+}
+
+export class NatsResultsSink implements Sink {
+  readonly name = 'nats-results';
+  private readonly nc: NatsConnection;
+  private readonly log: Logger;
+  private readonly maxBuffered: number;
+  private readonly closeTimeoutMs: number;
+  private readonly encoder = new TextEncoder();
+  private queue: Message[] = [];
+  private connected = true;
+  private closed = false;
+  private drainWaiters: (() => void)[] = [];
+  private readonly counters: { published: number; droppedByReason: Record<NatsResultsDropReason, number> } = {
+    published: 0,
+    droppedByReason: { buffer_full: 0, publish_error: 0, shutdown: 0 },
+  };
+
+  constructor(
+    private readonly cfg: NatsResultsSinkConfig,
+    deps: NatsResultsSinkDeps,
+  ) {
+    this.nc = deps.nc;
+    this.log = deps.log.child({ sink: 'nats-results' });
+    this.maxBuffered = deps.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    this.closeTimeoutMs = deps.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.connected = !this.nc.isClosed();
+    void this.followStatus();
+  }
+
+  write(records: readonly OutputRecord[]): void {
+    if (records.length === 0) return;
+    if (this.closed) {
+      this.drop('shutdown', records.length, 'written after close');
+      return;
+    }
+    let full = 0;
+    for (const record of records) {
+      const message = { subject: resultSubject(this.cfg, record), payload: this.encoder.encode(JSON.stringify(record)) };
+      if (this.connected && this.queue.length === 0) this.publish(message);
+      else {
+        if (this.queue.length >= this.maxBuffered) {
+          this.queue.shift();
+          full++;
+        }
+        this.queue.push(message);
+      }
+    }
+    if (full > 0) this.drop('buffer_full', full, `NATS disconnected; buffer of ${this.maxBuffered} full, oldest dropped`);
+  }
+
+  /** Resolves when the buffer is empty and the server has seen everything published. */
+  async flush(): Promise<void> {
+    if (this.queue.length > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
+    if (this.connected && !this.nc.isClosed()) {
+      try {
+        await this.nc.flush();
+      } catch (err: unknown) {
+        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'NATS flush failed');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), this.closeTimeoutMs);
+    });
+    const gaveUp = await Promise.race([this.flush().then(() => false), timedOut]);
+    clearTimeout(timer);
+    this.closed = true;
+    if (gaveUp && this.queue.length > 0) {
+      this.drop('shutdown', this.queue.length, `NATS still disconnected after ${this.closeTimeoutMs} ms`);
+      this.queue = [];
+    }
+    this.resolveDrained();
+  }
+
+  health(): SinkHealth {
+    const h: SinkHealth = { buffered: this.queue.length, capacity: this.maxBuffered, failed: false };
+    if (!this.connected) h.detail = 'NATS disconnected; buffering';
+    return h;
+  }
+
+  stats(): NatsResultsSinkStats {
+    return {
+      published: this.counters.published,
+      droppedByReason: { ...this.counters.droppedByReason },
+      buffered: this.queue.length,
+      connected: this.connected,
+    };
+  }
+
+  private publish(message: Message): void {
+    try {
+      this.nc.publish(message.subject, message.payload);
+      this.counters.published++;
+    } catch (err: unknown) {
+      this.drop('publish_error', 1, `${message.subject}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private drainQueue(): void {
+    while (this.connected && this.queue.length > 0) {
+      const message = this.queue.shift();
+      if (message !== undefined) this.publish(message);
+    }
+    if (this.queue.length === 0) this.resolveDrained();
+  }
+
+  private resolveDrained(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  private async followStatus(): Promise<void> {
+    void this.nc.closed().then(() => {
+      this.connected = false;
+      // Nothing can be delivered any more: settle flush() callers.
+      if (this.queue.length > 0) {
+        this.drop('shutdown', this.queue.length, 'NATS connection closed');
+        this.queue = [];
+      }
+      this.resolveDrained();
+    });
+    for await (const s of this.nc.status()) {
+      if (s.type === Events.Disconnect || s.type === DebugEvents.Reconnecting) {
+        if (this.connected) this.log.warn('NATS disconnected; buffering results');
+        this.connected = false;
+      } else if (s.type === Events.Reconnect) {
+        this.connected = true;
+        this.log.info({ buffered: this.queue.length }, 'NATS reconnected; publishing buffered results');
+        this.drainQueue();
+      }
+    }
+  }
+
+  private drop(reason: NatsResultsDropReason, count: number, detail: string): void {
+    this.counters.droppedByReason[reason] += count;
+    this.log.error({ reason, messages: count, detail }, 'NATS results dropped');
+  }
+}
