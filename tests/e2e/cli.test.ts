@@ -17,8 +17,8 @@ const run = promisify(execFile);
 
 let tmp: string;
 
+// dist/ is built once for the whole run by tests/global-setup.ts.
 beforeAll(async () => {
-  await run(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', join(repoRoot, 'tsconfig.build.json')], { cwd: repoRoot });
   tmp = await mkdtemp(join(tmpdir(), 'headroom-e2e-'));
 });
 
