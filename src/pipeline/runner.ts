@@ -24,6 +24,7 @@
 import type { WindowEngine } from '../core/index.js';
 import type { OutputRecord } from '../domain/index.js';
 import type { Sink } from '../sinks/index.js';
+import type { NatsConnectionStatus } from '../sources/index.js';
 import type { DeadLetterPublisher, Source, SourceMessage } from '../sources/types.js';
 import { parseTelemetrySubject } from '../sources/types.js';
 import type { Logger } from '../telemetry/index.js';
@@ -52,6 +53,8 @@ export interface PipelineDeps {
   registry?: Registry;
   /** NATS connection state, when the source runs on NATS (exported as a gauge). */
   connectionState?: () => boolean;
+  /** The NATS connection tracker from `connectNats` (state and reconnects; preferred over connectionState). */
+  natsStatus?: NatsConnectionStatus;
   /** Tick period. Default 250 ms. 0 = no timer: the owner calls `tick()` (tests). */
   tickMs?: number;
   /** Bound on `stop()`. Default 10 s. */
@@ -79,8 +82,12 @@ export class StopTimeoutError extends Error {
 const DEFAULT_TICK_MS = 250;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 
+/** Outcomes that mean a reading did not reach the window state (plus `invalid_<reason>`). */
+const DROP_OUTCOMES = ['late', 'duplicate', 'future', 'unknown_site', 'unknown_meter'] as const;
+/** Site label of messages whose subject names no site of the topology (bounds cardinality). */
+const UNKNOWN_SITE_LABEL = 'unknown';
+
 export class Pipeline {
-  readonly counters = new IngestCounters();
   /** Dead-lettered (rejected) messages by reason, counted whether or not publishing is on. */
   readonly deadLetters: Record<string, number> = {};
   /** Last stream sequence handed over, per stream (for checkpoints). */
@@ -100,6 +107,9 @@ export class Pipeline {
   private lastTickMs = Number.NEGATIVE_INFINITY;
   private stopping: Promise<void> | null = null;
   private readonly listeners: ((records: readonly OutputRecord[]) => void)[] = [];
+  /** Ingest counters per subject site (`unknown` outside the topology); `counters` sums them. */
+  private readonly siteCounters = new Map<string, IngestCounters>();
+  private readonly knownSites: ReadonlySet<string>;
 
   constructor(private readonly deps: PipelineDeps) {
     this.log = deps.logger.child({ component: 'pipeline' });
@@ -107,6 +117,19 @@ export class Pipeline {
     this.tickMs = deps.tickMs ?? DEFAULT_TICK_MS;
     this.stopTimeoutMs = deps.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     this.ingestOpts = { maxMessageBytes: deps.config.maxMessageBytes };
+    this.knownSites = new Set(deps.engine.topology.sites.map((s) => s.id));
+  }
+
+  /** Ingest counters since start, all sites (a fresh sum on each read). */
+  get counters(): IngestCounters {
+    const total = new IngestCounters();
+    for (const c of this.siteCounters.values()) {
+      total.messages += c.messages;
+      total.readings += c.readings;
+      for (const k of Object.keys(c.outcomes) as (keyof typeof c.outcomes)[]) total.outcomes[k] += c.outcomes[k];
+      for (const k of Object.keys(c.decodeFailures) as (keyof typeof c.decodeFailures)[]) total.decodeFailures[k] += c.decodeFailures[k];
+    }
+    return total;
   }
 
   status(): PipelineStatus {
@@ -192,7 +215,8 @@ export class Pipeline {
     }
     const nowMs = this.deps.clock();
     this.emit(this.deps.engine.advance(nowMs), nowMs);
-    this.emit(this.deps.engine.drain(), nowMs);
+    // Drained windows are cut short, not late: no emit delay for them.
+    this.emit(this.deps.engine.drain(), nowMs, false);
     this.updateMetrics(nowMs);
     for (const s of this.deps.sinks) {
       try {
@@ -215,7 +239,7 @@ export class Pipeline {
       const msg = batch[i]!;
       try {
         const site = parseTelemetrySubject(msg.subject, prefix)?.site;
-        const report = ingestPayload(engine, msg.payload, site, nowMs, this.ingestOpts, this.counters);
+        const report = ingestPayload(engine, msg.payload, site, nowMs, this.ingestOpts, this.countersFor(site));
         if (report.rejectReason !== null) this.deadLetter(site ?? '', report.rejectReason, msg.payload, report.rejectDetail ?? undefined);
       } catch (err: unknown) {
         this.handlerErrors++;
@@ -245,7 +269,17 @@ export class Pipeline {
     this.deps.deadLetter?.publish(site, reason, payload, detail);
   }
 
-  private emit(records: readonly OutputRecord[], nowMs: number): void {
+  private countersFor(site: string | undefined): IngestCounters {
+    const key = site !== undefined && this.knownSites.has(site) ? site : UNKNOWN_SITE_LABEL;
+    let c = this.siteCounters.get(key);
+    if (c === undefined) {
+      c = new IngestCounters();
+      this.siteCounters.set(key, c);
+    }
+    return c;
+  }
+
+  private emit(records: readonly OutputRecord[], nowMs: number, observeDelay = true): void {
     if (records.length === 0) return;
     this.recordsOut += records.length;
     for (const s of this.deps.sinks) {
@@ -257,10 +291,11 @@ export class Pipeline {
       }
     }
     for (const fn of this.listeners) fn(records);
-    if (this.metrics !== null) {
-      for (const r of records) {
-        if (r.type !== 'alert' && r.revision === 0 && r.type !== 'meter') this.metrics.observeEmitDelaySeconds((nowMs - r.end) / 1000);
-      }
+    if (this.metrics !== null && observeDelay) {
+      // One observation per batch: the oldest first emission in it (re-emissions are late data, not delay).
+      let oldestEndMs = Number.POSITIVE_INFINITY;
+      for (const r of records) if ((r.type === 'node' || r.type === 'site') && r.revision === 0 && r.end < oldestEndMs) oldestEndMs = r.end;
+      if (oldestEndMs !== Number.POSITIVE_INFINITY) this.metrics.observeEmitDelaySeconds((nowMs - oldestEndMs) / 1000);
     }
   }
 
@@ -295,17 +330,28 @@ export class Pipeline {
     }
     const lag: Record<string, number | null> = {};
     for (const [site, wm] of Object.entries(stats.watermarkMs)) lag[site] = Number.isFinite(wm) ? (nowMs - wm) / 1000 : null;
+    const dropped: Record<string, Record<string, number>> = {};
+    for (const [site, c] of this.siteCounters) {
+      const bySite: Record<string, number> = {};
+      for (const o of DROP_OUTCOMES) if (c.outcomes[o] > 0) bySite[o] = c.outcomes[o];
+      for (const [k, n] of Object.entries(c.byOutcome())) if (k.startsWith('invalid_')) bySite[k] = n;
+      dropped[site] = bySite;
+    }
     const src = this.deps.source.health();
+    const nats = this.deps.natsStatus;
     this.metrics.update({
       readingsByOutcome: this.counters.byOutcome(),
+      droppedBySiteReason: dropped,
       deadLettersByReason: this.deadLetters,
       lateBySite,
       watermarkLagSecondsBySite: lag,
       sinks: this.deps.sinks.map((s) => {
         const h = s.health();
-        return { name: s.name, buffered: h.buffered, failed: h.failed };
+        const stats = s.stats?.();
+        return { name: s.name, buffered: h.buffered, failed: h.failed, ...(stats === undefined ? {} : { stats }) };
       }),
-      ...(this.deps.connectionState === undefined ? {} : { natsConnected: this.deps.connectionState() }),
+      ...(nats !== undefined ? { nats: { connected: nats.state === 'connected', reconnects: nats.reconnects } } : {}),
+      ...(nats === undefined && this.deps.connectionState !== undefined ? { natsConnected: this.deps.connectionState() } : {}),
       ...(src.pending === undefined ? {} : { sourcePendingMessages: src.pending }),
       sourcePaused: this.paused,
     });

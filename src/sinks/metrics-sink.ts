@@ -8,9 +8,12 @@
  * - "Latest" is by window start: a late re-emission (revision + 1) of an older window does
  *   not overwrite a newer one; a re-emission of the newest window does.
  * - A value that is absent in the latest window removes its series rather than leaving a
- *   stale one: failover headroom of a node without redundancy, PUE without IT load, and the
- *   headroom of a node whose completeness is below the threshold (uncertain headroom must
- *   not look like spare capacity; completeness stays exported).
+ *   stale one: failover headroom of a node without redundancy, PUE without IT load, ramp
+ *   and time to breach without a trend, and the headroom of a node whose completeness is
+ *   below the threshold (uncertain headroom must not look like spare capacity; completeness
+ *   stays exported).
+ * - `setTopology` (config reload): series of nodes and sites no longer present, no longer
+ *   within `maxDepth`, or no longer in `windowsMs` are removed.
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { NodeWindow, OutputRecord, SiteWindow, Topology } from '../domain/index.js';
@@ -21,10 +24,16 @@ import {
   NODE_HEADROOM_WATTS,
   NODE_LOAD_WATTS,
   NODE_PEAK_WATTS,
+  NODE_RAMP_WATTS_PER_SECOND,
+  NODE_TIME_TO_BREACH_SECONDS,
   NODE_USABLE_WATTS,
   NODE_UTILIZATION_RATIO,
   SITE_CONTRACT_HEADROOM_WATTS,
-  SITE_DEMAND_WATTS,
+  SITE_CONTRACT_WATTS,
+  SITE_DEMAND_15M_WATTS,
+  SITE_GRID_FREQUENCY_HERTZ,
+  SITE_LOAD_WATTS,
+  SITE_PERIOD_PEAK_WATTS,
   SITE_PUE_RATIO,
 } from '../telemetry/index.js';
 import type { Sink, SinkHealth } from './types.js';
@@ -58,45 +67,93 @@ export function nodeDepths(topology: Topology): Map<string, number> {
   return depths;
 }
 
+/** One exported gauge and how its value is read from a record (null = absent: no series). */
+interface GaugeOf<L extends string, R> {
+  gauge: Gauge<L>;
+  value: (r: R) => number | null;
+}
+
+/** A series set this sink owns: its labels and the start of the window it shows. */
+interface Exported<L extends string> {
+  labels: Record<L, string>;
+  windowMs: number;
+  startMs: number;
+}
+
 export class MetricsSink implements Sink {
   readonly name = 'metrics';
   private readonly windowLabels = new Map<number, string>();
-  private readonly exportedNodes: Set<string>;
-  /** Start of the latest window seen per series key. */
-  private readonly latestStartMs = new Map<string, number>();
-  private readonly load: Gauge<NodeLabels>;
-  private readonly headroom: Gauge<NodeLabels>;
-  private readonly utilization: Gauge<NodeLabels>;
-  private readonly failover: Gauge<NodeLabels>;
-  private readonly completeness: Gauge<NodeLabels>;
-  private readonly peak: Gauge<NodeLabels>;
-  private readonly usable: Gauge<NodeLabels>;
-  private readonly pue: Gauge<SiteLabels>;
-  private readonly contractHeadroom: Gauge<SiteLabels>;
-  private readonly demand: Gauge<SiteLabels>;
+  /** Exported nodes (`site\u0000node`) → their level. */
+  private exportedNodes = new Map<string, string>();
+  private exportedSites = new Set<string>();
+  /** Series per node or site and window, keyed `n|s \u0000 site[\u0000 node] \u0000 windowMs`. */
+  private readonly nodeSeries = new Map<string, Exported<NodeLabels>>();
+  private readonly siteSeries = new Map<string, Exported<SiteLabels>>();
+  private readonly nodeGauges: GaugeOf<NodeLabels, NodeWindow>[];
+  private readonly siteGauges: GaugeOf<SiteLabels, SiteWindow>[];
+  private opts: MetricsSinkOptions;
 
   constructor(topology: Topology, opts: MetricsSinkOptions, registry: Registry) {
-    for (const ms of opts.windowsMs) this.windowLabels.set(ms, formatDurationMs(ms));
-    this.exportedNodes = new Set([...nodeDepths(topology)].filter(([, d]) => d <= opts.maxDepth).map(([k]) => k));
+    this.opts = opts;
+    this.applyOptions(topology);
     const registers = [registry];
-    const nodeGauge = (name: string, help: string): Gauge<NodeLabels> => new Gauge({ name, help, labelNames: ['site', 'node', 'level', 'window'], registers });
-    const siteGauge = (name: string, help: string): Gauge<SiteLabels> => new Gauge({ name, help, labelNames: ['site', 'window'], registers });
-    this.load = nodeGauge(NODE_LOAD_WATTS, 'Time-weighted mean load of the node in its latest window');
-    this.headroom = nodeGauge(NODE_HEADROOM_WATTS, 'Usable capacity minus load (absent while completeness is below the threshold)');
-    this.utilization = nodeGauge(NODE_UTILIZATION_RATIO, 'Load over rating');
-    this.failover = nodeGauge(NODE_FAILOVER_HEADROOM_WATTS, 'Headroom if the redundant partner (or largest N+1 member) fails');
-    this.completeness = nodeGauge(NODE_COMPLETENESS_RATIO, "Share of the node's meters that reported in the window");
-    this.peak = nodeGauge(NODE_PEAK_WATTS, 'Largest 1-second load in the window');
-    this.usable = nodeGauge(NODE_USABLE_WATTS, 'Rating times derate');
-    this.pue = siteGauge(SITE_PUE_RATIO, 'Facility energy over IT energy in the window');
-    this.contractHeadroom = siteGauge(SITE_CONTRACT_HEADROOM_WATTS, 'Interconnect contract minus facility load');
-    this.demand = siteGauge(SITE_DEMAND_WATTS, 'Average facility power over the demand interval to date');
+    const node = (name: string, help: string, value: (r: NodeWindow) => number | null): GaugeOf<NodeLabels, NodeWindow> => ({
+      gauge: new Gauge({ name, help, labelNames: ['site', 'node', 'level', 'window'], registers }),
+      value,
+    });
+    const site = (name: string, help: string, value: (r: SiteWindow) => number | null): GaugeOf<SiteLabels, SiteWindow> => ({
+      gauge: new Gauge({ name, help, labelNames: ['site', 'window'], registers }),
+      value,
+    });
+    this.nodeGauges = [
+      node(NODE_LOAD_WATTS, 'Time-weighted mean load of the node in its latest window', (r) => r.loadWatts),
+      node(NODE_HEADROOM_WATTS, 'Usable capacity minus load (absent while completeness is below the threshold)', (r) => (r.headroomCertain ? r.headroomWatts : null)),
+      node(NODE_UTILIZATION_RATIO, 'Load over rating', (r) => r.utilization),
+      node(NODE_FAILOVER_HEADROOM_WATTS, 'Headroom if the redundant partner (or largest N+1 member) fails', (r) => (r.headroomCertain ? r.failoverHeadroomWatts : null)),
+      node(NODE_COMPLETENESS_RATIO, "Share of the node's meters that reported in the window", (r) => r.completeness),
+      node(NODE_PEAK_WATTS, 'Largest 1-second load in the window', (r) => r.peakWatts),
+      node(NODE_USABLE_WATTS, 'Rating times derate', (r) => r.usableWatts),
+      node(NODE_RAMP_WATTS_PER_SECOND, 'Load trend in the window (absent without a trend)', (r) => r.rampWattsPerSecond),
+      node(NODE_TIME_TO_BREACH_SECONDS, 'Time until the load trend reaches usable capacity (absent unless rising towards it)', (r) => r.timeToBreachSeconds),
+    ];
+    this.siteGauges = [
+      site(SITE_PUE_RATIO, 'Facility energy over IT energy in the window', (r) => r.pue),
+      site(SITE_CONTRACT_HEADROOM_WATTS, 'Interconnect contract minus facility load', (r) => r.contractHeadroomWatts),
+      site(SITE_CONTRACT_WATTS, 'Interconnect contract of the site', (r) => r.contractWatts),
+      site(SITE_DEMAND_15M_WATTS, 'Average facility power over the clock-aligned demand interval (15 minutes) to date', (r) => r.demandWatts),
+      site(SITE_PERIOD_PEAK_WATTS, 'Highest demand-interval average so far in the billing period', (r) => r.periodPeakWatts),
+      site(SITE_GRID_FREQUENCY_HERTZ, 'Mean grid frequency in the window', (r) => r.gridHertz),
+      site(SITE_LOAD_WATTS, 'Facility load (time-weighted mean) in the window', (r) => r.facilityWatts),
+    ];
   }
 
   write(records: readonly OutputRecord[]): void {
     for (const r of records) {
       if (r.type === 'node') this.writeNode(r);
       else if (r.type === 'site') this.writeSite(r);
+    }
+  }
+
+  /**
+   * A new topology (config reload), and optionally new export settings: series of nodes
+   * and sites that are gone, moved below `maxDepth`, changed level, or of windows no longer
+   * exported are removed at once; the rest stay until their next window.
+   */
+  setTopology(topology: Topology, opts?: MetricsSinkOptions): void {
+    if (opts !== undefined) this.opts = opts;
+    this.applyOptions(topology);
+    for (const [key, s] of this.nodeSeries) {
+      const level = this.exportedNodes.get(`${s.labels.site}\u0000${s.labels.node}`);
+      if (level !== s.labels.level || !this.windowLabels.has(s.windowMs)) {
+        for (const g of this.nodeGauges) g.gauge.remove(s.labels);
+        this.nodeSeries.delete(key);
+      }
+    }
+    for (const [key, s] of this.siteSeries) {
+      if (!this.exportedSites.has(s.labels.site) || !this.windowLabels.has(s.windowMs)) {
+        for (const g of this.siteGauges) g.gauge.remove(s.labels);
+        this.siteSeries.delete(key);
+      }
     }
   }
 
@@ -113,11 +170,19 @@ export class MetricsSink implements Sink {
     return { buffered: 0, capacity: Number.POSITIVE_INFINITY, failed: false };
   }
 
-  private isLatest(key: string, startMs: number): boolean {
-    const prev = this.latestStartMs.get(key);
-    if (prev !== undefined && startMs < prev) return false;
-    this.latestStartMs.set(key, startMs);
-    return true;
+  private applyOptions(topology: Topology): void {
+    this.windowLabels.clear();
+    for (const ms of this.opts.windowsMs) this.windowLabels.set(ms, formatDurationMs(ms));
+    const depths = nodeDepths(topology);
+    const nodes = new Map<string, string>();
+    for (const site of topology.sites) {
+      for (const n of site.nodes) {
+        const key = `${site.id}\u0000${n.id}`;
+        if ((depths.get(key) ?? Number.POSITIVE_INFINITY) <= this.opts.maxDepth) nodes.set(key, n.level);
+      }
+    }
+    this.exportedNodes = nodes;
+    this.exportedSites = new Set(topology.sites.map((s) => s.id));
   }
 
   private writeNode(r: NodeWindow): void {
@@ -125,25 +190,24 @@ export class MetricsSink implements Sink {
     if (window === undefined) return;
     const id = `${r.site}\u0000${r.node}`;
     if (!this.exportedNodes.has(id)) return;
-    if (!this.isLatest(`n\u0000${id}\u0000${r.windowMs}`, r.start)) return;
+    const key = `${id}\u0000${r.windowMs}`;
+    const prev = this.nodeSeries.get(key);
+    if (prev !== undefined && r.start < prev.startMs) return;
     const labels = { site: r.site, node: r.node, level: r.level, window };
-    this.load.set(labels, r.loadWatts);
-    this.utilization.set(labels, r.utilization);
-    this.completeness.set(labels, r.completeness);
-    this.peak.set(labels, r.peakWatts);
-    this.usable.set(labels, r.usableWatts);
-    setOrRemove(this.headroom, labels, r.headroomCertain ? r.headroomWatts : null);
-    setOrRemove(this.failover, labels, r.headroomCertain ? r.failoverHeadroomWatts : null);
+    if (prev !== undefined && prev.labels.level !== r.level) for (const g of this.nodeGauges) g.gauge.remove(prev.labels);
+    this.nodeSeries.set(key, { labels, windowMs: r.windowMs, startMs: r.start });
+    for (const g of this.nodeGauges) setOrRemove(g.gauge, labels, g.value(r));
   }
 
   private writeSite(r: SiteWindow): void {
     const window = this.windowLabels.get(r.windowMs);
-    if (window === undefined) return;
-    if (!this.isLatest(`s\u0000${r.site}\u0000${r.windowMs}`, r.start)) return;
+    if (window === undefined || !this.exportedSites.has(r.site)) return;
+    const key = `${r.site}\u0000${r.windowMs}`;
+    const prev = this.siteSeries.get(key);
+    if (prev !== undefined && r.start < prev.startMs) return;
     const labels = { site: r.site, window };
-    setOrRemove(this.pue, labels, r.pue);
-    setOrRemove(this.contractHeadroom, labels, r.contractHeadroomWatts);
-    setOrRemove(this.demand, labels, r.demandWatts);
+    this.siteSeries.set(key, { labels, windowMs: r.windowMs, startMs: r.start });
+    for (const g of this.siteGauges) setOrRemove(g.gauge, labels, g.value(r));
   }
 }
 

@@ -1,4 +1,7 @@
 import type { OutputRecord } from '../domain/index.js';
+import type { SinkStats } from '../telemetry/index.js';
+
+export type { SinkStats } from '../telemetry/index.js';
 
 export interface SinkHealth {
   /** Records or points waiting in the sink's own bounded buffer. */
@@ -23,4 +26,14 @@ export interface Sink {
   flush(): Promise<void>;
   close(): Promise<void>;
   health(): SinkHealth;
+  /**
+   * Optional delivery counters for the metrics layer, read once per pipeline tick:
+   * `{ written?, failed?, failedByReason?, retries?, droppedByReason?, writes?, lastWriteSeconds? }`,
+   * cumulative since start (see SinkStats in src/telemetry/sink-stats.ts). A sink's own
+   * stats type may carry more fields; the ones named here are exported as
+   * headroom_sink_written_records_total, headroom_sink_failures_total{reason},
+   * headroom_sink_retries_total, headroom_sink_dropped_records_total{reason} and
+   * headroom_sink_write_seconds.
+   */
+  stats?(): SinkStats;
 }

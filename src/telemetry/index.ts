@@ -1,4 +1,12 @@
 // Public face of telemetry: the logger factory and the pipeline's own metrics.
 export { createLogger, type Logger, type LoggerOptions } from './logger.js';
 export * from './metric-names.js';
-export { PipelineMetrics, type PipelineHealthSample } from './pipeline-metrics.js';
+export type { SinkStats } from './sink-stats.js';
+export {
+  PipelineMetrics,
+  collectProcessMetrics,
+  type ActiveAlert,
+  type NatsHealthSample,
+  type PipelineHealthSample,
+  type SinkHealthSample,
+} from './pipeline-metrics.js';

@@ -10,7 +10,18 @@ import {
   NODE_FAILOVER_HEADROOM_WATTS,
   NODE_HEADROOM_WATTS,
   NODE_LOAD_WATTS,
+  NODE_PEAK_WATTS,
+  NODE_RAMP_WATTS_PER_SECOND,
+  NODE_TIME_TO_BREACH_SECONDS,
+  NODE_USABLE_WATTS,
+  NODE_UTILIZATION_RATIO,
   PipelineMetrics,
+  SITE_CONTRACT_WATTS,
+  SITE_DEMAND_15M_WATTS,
+  SITE_DEMAND_WATTS,
+  SITE_GRID_FREQUENCY_HERTZ,
+  SITE_LOAD_WATTS,
+  SITE_PERIOD_PEAK_WATTS,
   READINGS_TOTAL,
   SITE_PUE_RATIO,
   WATERMARK_LAG_SECONDS,
@@ -145,7 +156,70 @@ describe('MetricsSink', () => {
     expect(sink.health()).toMatchObject({ buffered: 0, failed: false });
     // A second sink on another registry does not collide (no global registry).
     new MetricsSink(topology, { windowsMs: [10_000], maxDepth: 10 }, new Registry());
-    expect((await registry.getMetricsAsJSON()).length).toBe(10);
+    expect((await registry.getMetricsAsJSON()).length).toBe(16);
+  });
+
+  it('exports ramp, time to breach and every site gauge of the latest window, removing absent values', async () => {
+    const registry = new Registry();
+    const sink = new MetricsSink(topology, { windowsMs: [10_000], maxDepth: 10 }, registry);
+    sink.write([
+      nodeWindow('ups-1', 'ups', 10_000, T0, 30_000, { rampWattsPerSecond: 12.5, timeToBreachSeconds: 600 }),
+      { ...siteWindow(10_000, T0, 1.4), gridHertz: 59.98 },
+    ]);
+    const labels = 'site="lab1",node="ups-1",level="ups",window="10s"';
+    expect(await series(registry, NODE_RAMP_WATTS_PER_SECOND)).toEqual([`${NODE_RAMP_WATTS_PER_SECOND}{${labels}} 12.5`]);
+    expect(await series(registry, NODE_TIME_TO_BREACH_SECONDS)).toEqual([`${NODE_TIME_TO_BREACH_SECONDS}{${labels}} 600`]);
+    expect(await series(registry, NODE_PEAK_WATTS)).toEqual([`${NODE_PEAK_WATTS}{${labels}} 33000`]);
+    expect(await series(registry, NODE_USABLE_WATTS)).toEqual([`${NODE_USABLE_WATTS}{${labels}} 100000`]);
+    expect(await series(registry, NODE_UTILIZATION_RATIO)).toEqual([`${NODE_UTILIZATION_RATIO}{${labels}} 0.24`]);
+    const site = 'site="lab1",window="10s"';
+    expect(await series(registry, SITE_DEMAND_15M_WATTS)).toEqual([`headroom_site_demand_15m_watts{${site}} 590000`]);
+    expect(await series(registry, SITE_PERIOD_PEAK_WATTS)).toEqual([`${SITE_PERIOD_PEAK_WATTS}{${site}} 610000`]);
+    expect(await series(registry, SITE_GRID_FREQUENCY_HERTZ)).toEqual([`${SITE_GRID_FREQUENCY_HERTZ}{${site}} 59.98`]);
+    expect(await series(registry, SITE_LOAD_WATTS)).toEqual([`${SITE_LOAD_WATTS}{${site}} 600000`]);
+    expect(await series(registry, SITE_CONTRACT_WATTS)).toEqual([`${SITE_CONTRACT_WATTS}{${site}} 1000000`]);
+    sink.write([nodeWindow('ups-1', 'ups', 10_000, T0 + 10_000, 30_000), siteWindow(10_000, T0 + 10_000, 1.4)]);
+    expect(await series(registry, NODE_RAMP_WATTS_PER_SECOND)).toEqual([]);
+    expect(await series(registry, NODE_TIME_TO_BREACH_SECONDS)).toEqual([]);
+    expect(await series(registry, SITE_GRID_FREQUENCY_HERTZ)).toEqual([]);
+  });
+
+  it('keeps one constant for the 15-minute demand (the old export is the same name)', () => {
+    expect(SITE_DEMAND_15M_WATTS).toBe('headroom_site_demand_15m_watts');
+    expect(SITE_DEMAND_WATTS).toBe(SITE_DEMAND_15M_WATTS);
+    expect(METRIC_NAMES.filter((n) => n.startsWith('headroom_site_demand'))).toEqual([SITE_DEMAND_15M_WATTS]);
+  });
+
+  it('setTopology removes the series of nodes and sites that are gone, moved or no longer exported', async () => {
+    const registry = new Registry();
+    const sink = new MetricsSink(topology, { windowsMs: [10_000, 60_000], maxDepth: 10 }, registry);
+    sink.write([
+      nodeWindow('intake', 'grid', 10_000, T0, 1),
+      nodeWindow('ups-1', 'ups', 10_000, T0, 2),
+      nodeWindow('pdu-1', 'pdu', 10_000, T0, 3),
+      nodeWindow('pdu-1', 'pdu', 60_000, T0, 4),
+      siteWindow(10_000, T0, 1.5),
+    ]);
+    expect(await series(registry, NODE_LOAD_WATTS)).toHaveLength(4);
+    const site = topology.sites[0]!;
+    // pdu-1 removed, ups-1 moved to another level.
+    const next: Topology = {
+      sites: [{ ...site, nodes: site.nodes.filter((n) => n.id !== 'pdu-1').map((n) => (n.id === 'ups-1' ? { ...n, level: 'ups-b' } : n)) }],
+    };
+    sink.setTopology(next);
+    expect((await series(registry, NODE_LOAD_WATTS)).map((l) => l.split('{')[1])).toEqual(['site="lab1",node="intake",level="grid",window="10s"} 1']);
+    expect(await series(registry, NODE_HEADROOM_WATTS)).toHaveLength(1);
+    expect(await series(registry, SITE_PUE_RATIO)).toHaveLength(1);
+    // Records of the removed node (still in flight) are not exported again.
+    sink.write([nodeWindow('pdu-1', 'pdu', 10_000, T0 + 10_000, 3), nodeWindow('ups-1', 'ups-b', 10_000, T0 + 10_000, 5)]);
+    expect((await series(registry, NODE_LOAD_WATTS)).map((l) => l.split(' ')[1])).toEqual(['1', '5']);
+    // New export settings: roots only, one window; a topology without the site drops its gauges.
+    sink.setTopology(next, { windowsMs: [60_000], maxDepth: 0 });
+    expect(await series(registry, NODE_LOAD_WATTS)).toEqual([]);
+    sink.setTopology({ sites: [] }, { windowsMs: [10_000], maxDepth: 10 });
+    expect(await series(registry, SITE_PUE_RATIO)).toEqual([]);
+    sink.write([siteWindow(10_000, T0 + 20_000, 1.5)]);
+    expect(await series(registry, SITE_PUE_RATIO)).toEqual([]);
   });
 });
 
@@ -194,6 +268,6 @@ describe('PipelineMetrics', () => {
 
   it('metric names follow headroom_<what>_<unit>[_total] and are unique', () => {
     expect(new Set(METRIC_NAMES).size).toBe(METRIC_NAMES.length);
-    for (const name of METRIC_NAMES) expect(name).toMatch(/^headroom_[a-z_]+_(watts|ratio|seconds|total|records|state|messages|paused|failed)$/);
+    for (const name of METRIC_NAMES) expect(name).toMatch(/^headroom_[a-z0-9_]+_(watts|watts_per_second|ratio|seconds|hertz|total|records|state|messages|paused|failed|firing)$/);
   });
 });
