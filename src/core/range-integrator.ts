@@ -2,21 +2,28 @@ import { resetAggregates, type SiteAggregates } from './aggregates.js';
 import { effectiveWatts, isCounterReset, lastAtOrBefore, type MeterTail } from './meter-tail.js';
 import type { SiteModel } from './site-model.js';
 
-/** Longest sub-range integrated at once; bounds the per-node 1-second scratch. */
-export const MAX_RANGE_MS = 16_000;
+/** Per-node 1-second scratch buckets, shared by all nodes of a site: bounds its memory. */
+const SCRATCH_BUCKETS = 1 << 20;
+/** Sub-ranges are at least this long (large sites) and at most a day (tiny ones). */
+const MIN_RANGE_SECONDS = 16;
+const MAX_RANGE_SECONDS = 86_400;
 
 /**
  * Integrates every meter of a site over [fromMs, toMs) into `out` (reset first): energy,
  * covered time and raw-reading statistics per meter, and for every node the largest and
  * smallest 1-second bucket sum of its meters' power. The range must not exceed
- * MAX_RANGE_MS and must start on a whole second.
+ * `maxRangeMs` (long for small topologies, 16 s for the largest) and must start on a whole second.
  */
 export class RangeIntegrator {
   private readonly bucketSum: Float64Array;
   private readonly bucketCovered: Uint8Array;
-  private readonly bucketsPerRange = MAX_RANGE_MS / 1000;
+  private readonly bucketsPerRange: number;
+  readonly maxRangeMs: number;
 
   constructor(private readonly model: SiteModel) {
+    const perNode = Math.floor(SCRATCH_BUCKETS / Math.max(1, model.nodes.length));
+    this.bucketsPerRange = Math.min(MAX_RANGE_SECONDS, Math.max(MIN_RANGE_SECONDS, perNode));
+    this.maxRangeMs = this.bucketsPerRange * 1000;
     this.bucketSum = new Float64Array(model.nodes.length * this.bucketsPerRange);
     this.bucketCovered = new Uint8Array(model.nodes.length * this.bucketsPerRange);
   }
@@ -27,8 +34,18 @@ export class RangeIntegrator {
     const stride = this.bucketsPerRange;
     const sum = this.bucketSum;
     const covered = this.bucketCovered;
-    sum.fill(0);
-    covered.fill(0);
+    const seconds = Math.ceil((toMs - fromMs) / 1000);
+    const nodeCount = this.model.nodes.length;
+    // Clear only the buckets this range uses (a short range must not pay for the whole scratch).
+    if (seconds === stride) {
+      sum.fill(0);
+      covered.fill(0);
+    } else {
+      for (let n = 0; n < nodeCount; n++) {
+        sum.fill(0, n * stride, n * stride + seconds);
+        covered.fill(0, n * stride, n * stride + seconds);
+      }
+    }
     const firstSecond = Math.floor(fromMs / 1000);
     const meterCount = tails.length;
     let anyCovered = false;
@@ -73,7 +90,30 @@ export class RangeIntegrator {
         if (s1 <= s0) continue;
         energy += v * (s1 - s0);
         cov += s1 - s0;
-        // Split the segment at 1-second boundaries into the meter's bucket means.
+        // Split the segment at 1-second boundaries into the meter's bucket means. Whole
+        // seconds inside the segment have mean v: they are added as one run (long holds of
+        // sparse meters would otherwise cost a flush per second).
+        const firstWhole = Math.ceil(s0 / 1000);
+        const endWhole = Math.floor(s1 / 1000);
+        if (endWhole - firstWhole >= 2) {
+          if (s0 < firstWhole * 1000) {
+            const sec = firstWhole - 1;
+            if (sec !== bucket) {
+              if (bucketCov > 0) addBucket(meterNodeMembers, nodesFrom, nodesTo, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
+              bucket = sec;
+              bucketEnergy = 0;
+              bucketCov = 0;
+            }
+            bucketEnergy += v * (firstWhole * 1000 - s0);
+            bucketCov += firstWhole * 1000 - s0;
+          }
+          if (bucketCov > 0) addBucket(meterNodeMembers, nodesFrom, nodesTo, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
+          bucket = -1;
+          bucketEnergy = 0;
+          bucketCov = 0;
+          addRun(meterNodeMembers, nodesFrom, nodesTo, sum, covered, stride, firstWhole - firstSecond, endWhole - firstSecond, v);
+          s0 = endWhole * 1000;
+        }
         while (s0 < s1) {
           const sec = Math.floor(s0 / 1000);
           const secEnd = (sec + 1) * 1000;
@@ -105,8 +145,6 @@ export class RangeIntegrator {
       }
     }
     if (!anyCovered) return;
-    const seconds = Math.ceil((toMs - fromMs) / 1000);
-    const nodeCount = this.model.nodes.length;
     for (let n = 0; n < nodeCount; n++) {
       const base = n * stride;
       let peak = -Infinity;
@@ -137,5 +175,24 @@ function addBucket(
     const idx = nodes[j]! * stride + offset;
     sum[idx]! += meanWatts;
     covered[idx] = 1;
+  }
+}
+
+/** Adds a meter's constant power to buckets [fromOffset, toOffset) of each of its nodes. */
+function addRun(
+  nodes: Int32Array,
+  from: number,
+  to: number,
+  sum: Float64Array,
+  covered: Uint8Array,
+  stride: number,
+  fromOffset: number,
+  toOffset: number,
+  watts: number,
+): void {
+  for (let j = from; j < to; j++) {
+    const base = nodes[j]! * stride;
+    for (let k = base + fromOffset; k < base + toOffset; k++) sum[k]! += watts;
+    covered.fill(1, base + fromOffset, base + toOffset);
   }
 }

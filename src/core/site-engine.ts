@@ -11,7 +11,7 @@ import {
   type NodeHistory,
 } from './derive.js';
 import { earliestLiveMs, foldTail, insertReading, newMeterTail, type MeterTail } from './meter-tail.js';
-import { MAX_RANGE_MS, RangeIntegrator } from './range-integrator.js';
+import { RangeIntegrator } from './range-integrator.js';
 import type { SiteModel } from './site-model.js';
 import { exportAggregates, importAggregates, type AggregatesState } from './snapshot.js';
 import { nextBoundaryMs, windowStartMs } from './time.js';
@@ -301,7 +301,7 @@ export class SiteEngine {
     while (a < toMs) {
       if (earliest > a) a = Math.min(toMs, Math.max(a, Math.floor(earliest / 1000) * 1000));
       if (a >= toMs) break;
-      const b = Math.min(toMs, nextBoundaryMs(a, windowSizes), a + MAX_RANGE_MS);
+      const b = Math.min(toMs, nextBoundaryMs(a, windowSizes), a + this.integrator.maxRangeMs);
       this.integrator.integrate(this.tails, a, b, this.settings.maxHoldMs, this.scratch);
       for (const size of this.sizes) {
         const start = windowStartMs(a, size.windowMs);
@@ -409,7 +409,7 @@ export class SiteEngine {
     const earliest = this.earliestDataMs();
     if (earliest > a) a = Math.max(a, Math.floor(earliest / 1000) * 1000);
     while (a < endMs) {
-      const b = Math.min(endMs, a + MAX_RANGE_MS);
+      const b = Math.min(endMs, a + this.integrator.maxRangeMs);
       this.integrator.integrate(this.tails, a, b, this.settings.maxHoldMs, this.scratch);
       mergeAggregates(acc, this.scratch);
       a = b;
