@@ -13,6 +13,7 @@ import {
 } from '../codec/replay-source.js';
 import { parseDurationMs, UnitParseError } from '../config/index.js';
 import { WindowEngine } from '../core/index.js';
+import { AlertEngine } from '../core/alerts/index.js';
 import {
   DEFAULT_REORDER_MAX_BUFFERED,
   replayFiles,
@@ -31,6 +32,8 @@ interface ReplayFlags {
   config?: string;
   output?: string;
   meters?: boolean;
+  /** commander's --no-alerts: false when given. */
+  alerts?: boolean;
   quiet?: boolean;
   maxMessageBytes: string;
   to: string;
@@ -71,6 +74,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--nats <url>', 'nats target: server URL (or the nats section of --config)', process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
     .option('--subject-prefix <prefix>', 'nats target: subject prefix', 'telemetry')
     .option('--meters', 'also write per-meter window records')
+    .option('--no-alerts', 'do not evaluate the alert rules (by default transitions are written with the windows)')
     .option('-q, --quiet', 'no progress or summary on stderr')
     .option('--max-message-bytes <n>', 'longest NDJSON line accepted', '1048576')
     .argument('<inputs...>', 'files to replay (.gz allowed)')
@@ -145,7 +149,8 @@ async function replayInProcess(read: ReplayReadOptions, flags: ReplayFlags, prog
   const sink = new NdjsonSink(flags.output);
   let report;
   try {
-    report = await replayFiles(engine, [sink], read);
+    const alerts = flags.alerts === false ? undefined : new AlertEngine(config.topology, config.alerts);
+    report = await replayFiles(engine, [sink], read, alerts);
   } finally {
     progress?.stop();
   }
@@ -159,6 +164,7 @@ async function replayInProcess(read: ReplayReadOptions, flags: ReplayFlags, prog
     `replayed ${fmt(summary.readings)} readings from ${fmt(summary.lines)} lines in ${seconds.toFixed(1)} s (${fmt(rate)} readings/s) → ${flags.output}`,
     `  readings by outcome: ${outcomeText(summary.outcomes)}`,
     `  windows emitted: ${fmt(summary.windows.node)} node, ${fmt(summary.windows.site)} site, ${fmt(summary.windows.meter)} meter (${fmt(summary.windows.restatements)} restatements)`,
+    ...(summary.alerts === undefined ? [] : [`  alert transitions: ${fmt(summary.alerts.firing)} firing, ${fmt(summary.alerts.pending)} pending, ${fmt(summary.alerts.resolved)} resolved`]),
     ...csvLines(summary.missingValues, summary.unreadableRows, summary.unreadable),
     reorderLine(reorder),
   ];

@@ -5,8 +5,11 @@ import type { NatsConnection } from 'nats';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { HeadroomConfig } from '../config/index.js';
 import { WindowEngine } from '../core/index.js';
+import { AlertEngine } from '../core/alerts/index.js';
 import { Pipeline, SimulatorDriver } from '../pipeline/index.js';
 import { MetricsServer, MetricsSink, NdjsonSink, type Sink } from '../sinks/index.js';
+import { InfluxSink } from '../sinks/influx-sink.js';
+import { NatsResultsSink } from '../sinks/nats-results-sink.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../sources/memory-bus.js';
 import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, type DeadLetterPublisher, type NatsHandle, type Source } from '../sources/index.js';
 import { createLogger, type Logger } from '../telemetry/index.js';
@@ -82,12 +85,6 @@ export function registerRunCommand(program: Command): void {
       const backfillMs = flags.backfill === '0' ? 0 : durationOption('--backfill', flags.backfill, { allowZero: true });
       const summaryMs = durationOption('--summary-interval', flags.summaryInterval);
       const metricsOverride = flags.metricsListen === undefined ? undefined : parseListen('--metrics-listen', flags.metricsListen);
-      for (const name of ['influx', 'natsResults'] as const) {
-        const cfg = config.sinks[name];
-        if (cfg !== undefined && (name !== 'natsResults' || config.sinks.natsResults.enabled)) {
-          log.warn({ sink: name }, `sinks.${name} is not available in this build; ignored`);
-        }
-      }
 
       const clock = Date.now;
       const registry = new Registry();
@@ -118,9 +115,19 @@ export function registerRunCommand(program: Command): void {
 
       const built = await buildSource(config, embedded, log);
       const nats = built.nats;
+      // Each sink has its own bounded buffer: an InfluxDB outage does not stall /metrics or NATS.
+      if (config.sinks.influx !== undefined) sinks.push(new InfluxSink(config.sinks.influx, { log }));
+      let resultsConnection: NatsHandle | undefined;
+      if (config.sinks.natsResults.enabled) {
+        if (config.nats === undefined) throw new ConfigError('sinks.natsResults needs a nats section');
+        resultsConnection = nats ?? (await connectNats(config.nats, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log }));
+        sinks.push(new NatsResultsSink(config.sinks.natsResults, { nc: resultsConnection.nc, log }));
+      }
+      const alerts = new AlertEngine(config.topology, config.alerts);
       const pipeline = new Pipeline({
         config: { subjectPrefix: config.source.subjectPrefix, maxMessageBytes: config.source.maxMessageBytes },
         engine,
+        alerts,
         source: built.source,
         sinks,
         ...(config.deadLetter.enabled && built.deadLetter !== undefined ? { deadLetter: built.deadLetter } : {}),
@@ -216,6 +223,7 @@ export function registerRunCommand(program: Command): void {
       summary?.render();
       await server?.stop();
       if (nats !== undefined) await closeNats(nats.nc, log);
+      if (resultsConnection !== undefined && resultsConnection !== nats) await closeNats(resultsConnection.nc, log);
       const status = pipeline.status();
       process.stdout.write(
         `headroom: stopped — ${pipeline.counters.readings} readings, ${status.recordsOut} window records, ${pipeline.deadLetterCount} dead letters` +

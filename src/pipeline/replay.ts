@@ -24,7 +24,8 @@ import {
 } from '../codec/replay-source.js';
 import { encodeReading } from '../codec/index.js';
 import type { WindowEngine } from '../core/index.js';
-import type { OutputRecord, Reading } from '../domain/index.js';
+import type { AlertEngine } from '../core/alerts/index.js';
+import type { AlertEvent, Reading, WindowResult } from '../domain/index.js';
 import type { Sink } from '../sinks/types.js';
 import { IngestCounters } from './ingest.js';
 
@@ -89,6 +90,8 @@ export interface ReplaySummary {
   /** Readings by outcome; decode failures as `invalid_<reason>`. */
   outcomes: Record<string, number>;
   windows: { meter: number; node: number; site: number; restatements: number };
+  /** Alert transitions by state, when alert rules were evaluated. */
+  alerts?: { pending: number; firing: number; resolved: number };
   late: Record<string, Record<string, number>>;
   counterResets: Record<string, number>;
   firstEventMs: number | null;
@@ -238,10 +241,11 @@ const CLOCK_SAMPLES = 15;
  * ahead (a fault) moves neither the replay clock nor its site's watermark. A reading is
  * judged "from the future" against the clock before it arrived.
  */
-export async function replayFiles(engine: WindowEngine, sinks: Sink[], opts: ReplayOptions): Promise<ReplayReport> {
+export async function replayFiles(engine: WindowEngine, sinks: Sink[], opts: ReplayOptions, alerts?: AlertEngine): Promise<ReplayReport> {
   const stats = new ReadStats();
   const counters = stats.counters;
   const windows = { meter: 0, node: 0, site: 0, restatements: 0 };
+  const alertCounts = { pending: 0, firing: 0, resolved: 0 };
   let clockMs = -Infinity;
   const recentTs = new Float64Array(CLOCK_SAMPLES);
   const sorted = new Float64Array(CLOCK_SAMPLES);
@@ -249,14 +253,20 @@ export async function replayFiles(engine: WindowEngine, sinks: Sink[], opts: Rep
   let lastAdvanceMs = -Infinity;
   let firstEventMs = Infinity;
   let lines = 0;
-  const emit = (records: OutputRecord[]): void => {
+  const emit = (records: WindowResult[]): void => {
     if (records.length === 0) return;
     for (const r of records) {
-      if (r.type === 'alert') continue;
       windows[r.type]++;
       if (r.revision > 0) windows.restatements++;
     }
     for (const s of sinks) s.write(records);
+    // Alerts are evaluated on window results in event time: a replay raises what live did.
+    if (alerts !== undefined) emitAlerts(alerts.evaluate(records, engine.stats().watermarkMs));
+  };
+  const emitAlerts = (events: AlertEvent[]): void => {
+    if (events.length === 0) return;
+    for (const e of events) alertCounts[e.state]++;
+    for (const s of sinks) s.write(events);
   };
   const sinksFull = (): boolean => sinks.some((s) => s.health().buffered >= s.health().capacity);
 
@@ -279,6 +289,7 @@ export async function replayFiles(engine: WindowEngine, sinks: Sink[], opts: Rep
     return flush ? Promise.all(sinks.map((s) => s.flush())).then(() => undefined) : undefined;
   });
   emit(engine.drain());
+  if (alerts !== undefined) emitAlerts(alerts.flush());
   for (const s of sinks) await s.flush();
   const engineStats = engine.stats();
   const summary: ReplaySummary = {
@@ -288,6 +299,7 @@ export async function replayFiles(engine: WindowEngine, sinks: Sink[], opts: Rep
     readings: counters.readings,
     outcomes: counters.byOutcome(),
     windows,
+    ...(alerts === undefined ? {} : { alerts: alertCounts }),
     late: engineStats.lateBySiteMeter,
     counterResets: engineStats.counterResetsBySite,
     firstEventMs: Number.isFinite(firstEventMs) ? firstEventMs : null,

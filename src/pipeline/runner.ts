@@ -22,7 +22,8 @@
  * unexpected exception while handling one message is counted and logged (sampled).
  */
 import type { WindowEngine } from '../core/index.js';
-import type { OutputRecord } from '../domain/index.js';
+import type { AlertEngine } from '../core/alerts/index.js';
+import type { OutputRecord, WindowResult } from '../domain/index.js';
 import type { Sink } from '../sinks/index.js';
 import type { NatsConnectionStatus } from '../sources/index.js';
 import type { DeadLetterPublisher, Source, SourceMessage } from '../sources/types.js';
@@ -44,6 +45,8 @@ export interface PipelineDeps {
   engine: WindowEngine;
   source: Source;
   sinks: readonly Sink[];
+  /** Alert rules evaluated on every batch of window results (event time); absent = no alerts. */
+  alerts?: AlertEngine;
   /** Rejected messages go here; absent = dead-lettering off (still counted). */
   deadLetter?: DeadLetterPublisher;
   /** Processing clock, ms since the epoch. The CLI passes Date.now; tests a fake. */
@@ -175,7 +178,7 @@ export class Pipeline {
     try {
       const nowMs = this.deps.clock();
       this.lastTickMs = nowMs;
-      this.emit(this.deps.engine.advance(nowMs), nowMs);
+      this.route(this.deps.engine.advance(nowMs), nowMs);
       this.applyBackpressure();
       this.updateMetrics(nowMs);
     } catch (err: unknown) {
@@ -214,9 +217,10 @@ export class Pipeline {
       }
     }
     const nowMs = this.deps.clock();
-    this.emit(this.deps.engine.advance(nowMs), nowMs);
+    this.route(this.deps.engine.advance(nowMs), nowMs);
     // Drained windows are cut short, not late: no emit delay for them.
-    this.emit(this.deps.engine.drain(), nowMs, false);
+    this.route(this.deps.engine.drain(), nowMs, false);
+    if (this.deps.alerts !== undefined) this.emitAlerts(this.deps.alerts.flush(), nowMs);
     this.updateMetrics(nowMs);
     for (const s of this.deps.sinks) {
       try {
@@ -277,6 +281,19 @@ export class Pipeline {
       this.siteCounters.set(key, c);
     }
     return c;
+  }
+
+  /** Window results to the sinks, then the alert transitions they cause. */
+  private route(results: readonly WindowResult[], nowMs: number, observeDelay = true): void {
+    if (results.length === 0) return;
+    this.emit(results, nowMs, observeDelay);
+    const alerts = this.deps.alerts;
+    if (alerts !== undefined) this.emitAlerts(alerts.evaluate(results, this.deps.engine.stats().watermarkMs), nowMs);
+  }
+
+  private emitAlerts(events: readonly OutputRecord[], nowMs: number): void {
+    if (events.length > 0) this.emit(events, nowMs, false);
+    if (this.deps.alerts !== undefined) this.metrics?.setAlerts(this.deps.alerts.activeAlerts());
   }
 
   private emit(records: readonly OutputRecord[], nowMs: number, observeDelay = true): void {
