@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from 'nats';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
 import type { HeadroomConfig } from '../config/index.js';
 import { WindowEngine } from '../core/index.js';
 import { AlertEngine } from '../core/alerts/index.js';
@@ -12,7 +12,7 @@ import { InfluxSink } from '../sinks/influx-sink.js';
 import { NatsResultsSink } from '../sinks/nats-results-sink.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../sources/memory-bus.js';
 import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, type DeadLetterPublisher, type NatsHandle, type Source } from '../sources/index.js';
-import { createLogger, type Logger } from '../telemetry/index.js';
+import { collectProcessMetrics, createLogger, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { durationOption, parseLogLevel } from './simulate.js';
 import { SummaryCollector, TerminalSummary } from './summary.js';
@@ -88,7 +88,7 @@ export function registerRunCommand(program: Command): void {
 
       const clock = Date.now;
       const registry = new Registry();
-      collectDefaultMetrics({ register: registry, prefix: 'headroom_process_' });
+      collectProcessMetrics(registry);
       const ndjsonCfg = config.sinks.ndjson;
       const engine = new WindowEngine(config.topology, config.engine, { emitMeters: ndjsonCfg?.meters === true });
       const sinks: Sink[] = [];
@@ -134,7 +134,7 @@ export function registerRunCommand(program: Command): void {
         clock,
         logger: log,
         registry,
-        ...(nats === undefined ? {} : { connectionState: () => nats.status.state === 'connected' }),
+        ...(nats === undefined ? {} : { natsStatus: nats.status }),
         stopTimeoutMs: STOP_TIMEOUT_MS,
       });
       pipelineRef = pipeline;
