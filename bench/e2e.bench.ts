@@ -89,7 +89,7 @@ async function measure(kind: 'bare' | 'headroom', nc: NatsConnection, url: strin
   const child =
     kind === 'bare'
       ? spawn(process.execPath, [join(here, 'bare-consumer.js'), url, stream, durable, '500'], { stdio: ['ignore', 'ignore', 'inherit'] })
-      : spawn(process.execPath, [join(repoRoot, 'dist/cli/main.js'), 'run', '--config', headroomConfig(dir, url, stream, durable), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      : spawn(process.execPath, [...(process.env['BENCH_PROFILE_DIR'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_PROFILE_DIR']] : []), join(repoRoot, 'dist/cli/main.js'), 'run', '--config', headroomConfig(dir, url, stream, durable), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     return await timeConsumer(nc, stream, durable, lastSeq, child);
   } finally {

@@ -29,6 +29,7 @@
  */
 import {
   AckPolicy,
+  ConsumerEvents,
   DeliverPolicy,
   DiscardPolicy,
   NatsError,
@@ -36,6 +37,7 @@ import {
   StorageType,
   nanos,
   type Consumer,
+  type ConsumerMessages,
   type ConsumerConfig as NatsConsumerConfig,
   type ConsumerInfo,
   type JetStreamManager,
@@ -199,8 +201,10 @@ interface ConsumerRun {
   /** Last known consumer num_pending. */
   pending: number;
   loop: Promise<void>;
-  /** Stops the pull in flight (on stop). */
+  /** Stops the pull in flight (on stop): what was received but not handed over is nak'ed. */
   abort: (() => void) | null;
+  /** Stops pulling more (on pause): what was received is still handed over. */
+  stopPulling: (() => void) | null;
 }
 
 type Handler = (batch: SourceMessage[]) => Promise<void> | void;
@@ -258,7 +262,7 @@ export class JetStreamSource implements Source {
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i]!;
       const consumer = await this.withSetupRetry(() => js.consumers.get(stream.name, plan.durable));
-      const run: ConsumerRun = { plan, consumer, pending: infos[i]?.num_pending ?? 0, loop: Promise.resolve(), abort: null };
+      const run: ConsumerRun = { plan, consumer, pending: infos[i]?.num_pending ?? 0, loop: Promise.resolve(), abort: null, stopPulling: null };
       run.loop = this.pullLoop(run, handler);
       this.runs.push(run);
     }
@@ -269,6 +273,7 @@ export class JetStreamSource implements Source {
 
   pause(): void {
     this.paused = true;
+    for (const run of this.runs) run.stopPulling?.();
   }
 
   resume(): void {
@@ -403,7 +408,9 @@ export class JetStreamSource implements Source {
       const fetchStartMs = performance.now();
       let receivedInFetch = 0;
       try {
-        const messages = await run.consumer.fetch({ max_messages: batch, expires: expiresMs });
+        // consume() keeps pulls overlapping (it re-pulls when half the batch is used), so the
+        // worker never idles a round trip between batches as fetch-then-fetch would.
+        const messages = await run.consumer.consume({ max_messages: batch, expires: expiresMs });
         const buffer: JsMsg[] = [];
         const waiter: { wake: (() => void) | null } = { wake: null };
         let ended = false;
@@ -412,6 +419,12 @@ export class JetStreamSource implements Source {
           aborted = true;
           messages.stop();
         };
+        run.stopPulling = () => messages.stop();
+        // Paused while the pull was being set up: stop at once (what arrived is still handed over).
+        if (this.paused) messages.stop();
+        // consume() retries a vanished consumer or stream forever on its own; end the pull
+        // with an error instead, so the loop below re-creates them.
+        void watchConsumerStatus(messages, this.log);
         const pump = (async (): Promise<unknown> => {
           try {
             for await (const m of messages) {
@@ -447,6 +460,7 @@ export class JetStreamSource implements Source {
           waiter.wake = null;
         }
         run.abort = null;
+        run.stopPulling = null;
         // Nak what arrived after an abort so another worker gets it without waiting ack_wait.
         for (const m of buffer.splice(0, buffer.length)) this.nak(m);
         const pumpError = await pump;
@@ -457,6 +471,7 @@ export class JetStreamSource implements Source {
         if (receivedInFetch === 0 && !this.stopping && performance.now() - fetchStartMs < expiresMs / 2) await sleep(MIN_RETRY_WAIT_MS);
       } catch (err: unknown) {
         run.abort = null;
+        run.stopPulling = null;
         if (this.stopping) break;
         this.counters.pullErrors++;
         const waitMs = Math.min(this.maxRetryWaitMs, MIN_RETRY_WAIT_MS * 2 ** Math.min(failures, 10));
@@ -467,5 +482,19 @@ export class JetStreamSource implements Source {
         if ((failures >= 2 || isMissingConsumer(err)) && !this.stopping && this.isConnected()) await this.recover(run.plan);
       }
     }
+  }
+}
+
+/** Stops a consume() with an error when its consumer or stream is gone. */
+async function watchConsumerStatus(messages: ConsumerMessages, log: Logger): Promise<void> {
+  try {
+    for await (const s of await messages.status()) {
+      if (s.type === ConsumerEvents.ConsumerDeleted || s.type === ConsumerEvents.ConsumerNotFound || s.type === ConsumerEvents.StreamNotFound) {
+        messages.stop(new Error(`consumer not found (${s.type})`));
+        return;
+      }
+    }
+  } catch (err: unknown) {
+    log.debug({ err: errorText(err) }, 'consumer status stream ended');
   }
 }
