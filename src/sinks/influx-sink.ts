@@ -95,7 +95,12 @@ export interface InfluxSinkDeps {
   random?: () => number;
   /** Called after each successful write request (for a latency histogram). */
   onWrite?: (latencyMs: number, points: number) => void;
+  /** Replaces the client's write API (unit tests). */
+  writeApi?: InfluxWriteTransport;
 }
+
+/** The part of the client's WriteApi the sink uses: hand over lines, send them, dispose. */
+export type InfluxWriteTransport = Pick<WriteApi, 'writeRecords' | 'flush' | 'dispose'>;
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
@@ -135,7 +140,7 @@ interface FlushWaiter {
 export class InfluxSink implements Sink {
   readonly name = 'influx';
   private readonly log: Logger;
-  private readonly writeApi: WriteApi;
+  private readonly writeApi: InfluxWriteTransport;
   private readonly precision: InfluxPrecision;
   private readonly random: () => number;
   private readonly closeTimeoutMs: number;
@@ -174,23 +179,7 @@ export class InfluxSink implements Sink {
     this.random = deps.random ?? Math.random;
     this.closeTimeoutMs = deps.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.splitLimit = cfg.batchSize;
-    const token = cfg.token === undefined ? undefined : resolveSecret(cfg.token, deps.env ?? process.env, deps.readFile ?? ((p) => readFileSync(p, 'utf8')));
-    const influx = new InfluxDB({
-      url: cfg.url,
-      ...(token !== undefined ? { token } : {}),
-      timeout: deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    });
-    this.writeApi = influx.getWriteApi(cfg.org, cfg.bucket, cfg.precision, {
-      // One request per flush() with exactly the lines handed over: never an automatic send.
-      batchSize: cfg.batchSize + 1,
-      maxBatchBytes: Number.POSITIVE_INFINITY,
-      flushInterval: 0,
-      // The client's retry buffer stays unused; failures come back to this sink.
-      maxRetries: 0,
-      maxRetryTime: Number.MAX_SAFE_INTEGER,
-      maxBufferLines: cfg.batchSize + 1,
-      writeFailed: (error: Error) => Promise.reject(error),
-    });
+    this.writeApi = deps.writeApi ?? this.clientWriteApi(cfg, deps);
     this.stats_ = {
       pointsWritten: 0,
       batchesWritten: 0,
@@ -206,6 +195,26 @@ export class InfluxSink implements Sink {
       writeLatencyCount: 0,
     };
     this.log.info({ url: cfg.url, org: cfg.org, bucket: cfg.bucket, precision: cfg.precision, batchSize: cfg.batchSize, maxBufferedPoints: cfg.maxBufferedPoints }, 'influx sink ready');
+  }
+
+  private clientWriteApi(cfg: InfluxSinkConfig, deps: InfluxSinkDeps): WriteApi {
+    const token = cfg.token === undefined ? undefined : resolveSecret(cfg.token, deps.env ?? process.env, deps.readFile ?? ((p) => readFileSync(p, 'utf8')));
+    const influx = new InfluxDB({
+      url: cfg.url,
+      ...(token !== undefined ? { token } : {}),
+      timeout: deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    });
+    return influx.getWriteApi(cfg.org, cfg.bucket, cfg.precision, {
+      // One request per flush() with exactly the lines handed over: never an automatic send.
+      batchSize: cfg.batchSize + 1,
+      maxBatchBytes: Number.POSITIVE_INFINITY,
+      flushInterval: 0,
+      // The client's retry buffer stays unused; failures come back to this sink.
+      maxRetries: 0,
+      maxRetryTime: Number.MAX_SAFE_INTEGER,
+      maxBufferLines: cfg.batchSize + 1,
+      writeFailed: (error: Error) => Promise.reject(error),
+    });
   }
 
   private get queued(): number {
@@ -343,8 +352,9 @@ export class InfluxSink implements Sink {
     this.stats_.writeLatencyMsSum += latencyMs;
     this.stats_.writeLatencyCount++;
     if (this.suspect > 0) {
+      // Past a bad point: grow the bisected batches back.
       this.suspect = Math.max(0, this.suspect - count);
-      if (this.suspect === 0) this.splitLimit = this.cfg.batchSize;
+      this.splitLimit = this.suspect === 0 ? this.cfg.batchSize : Math.min(this.cfg.batchSize, this.splitLimit * 2);
     }
     this.removeHead(count);
     this.deps.onWrite?.(latencyMs, count);
