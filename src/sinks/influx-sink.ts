@@ -32,7 +32,7 @@
  *   left then is dropped as `shutdown`, counted and logged.
  */
 import { readFileSync } from 'node:fs';
-import { HttpError, InfluxDB, type WriteApi } from '@influxdata/influxdb-client';
+import { HttpError, InfluxDB, RequestTimedOutError, type WriteApi } from '@influxdata/influxdb-client';
 import type { Logger } from 'pino';
 import { recordToLine, type InfluxPrecision } from '../codec/points.js';
 import { resolveSecret, type InfluxSinkConfig, type SecretEnv, type SecretFileReader } from '../config/index.js';
@@ -80,6 +80,24 @@ export interface InfluxSinkStats {
   /** Sum and count of successful write request durations (a mean, or a rate in Prometheus). */
   writeLatencyMsSum: number;
   writeLatencyCount: number;
+  // The SinkStats names (src/telemetry/sink-stats.ts) for the metrics layer:
+  /** = pointsWritten */
+  written: number;
+  /** = batchesWritten */
+  writes: number;
+  /** Failed write requests (each retried, or bisected when the server rejected points). */
+  failed: number;
+  /** Failed write requests by reason: timeout, unreachable, http_<status>. */
+  failedByReason: Record<string, number>;
+  /** = lastWriteLatencyMs / 1000 */
+  lastWriteSeconds: number | null;
+}
+
+/** The reason label of a failed write request. */
+function failureReason(err: unknown): string {
+  if (err instanceof HttpError) return `http_${err.statusCode}`;
+  if (err instanceof RequestTimedOutError) return 'timeout';
+  return 'unreachable';
 }
 
 export interface InfluxSinkDeps {
@@ -193,6 +211,11 @@ export class InfluxSink implements Sink {
       lastWriteLatencyMs: null,
       writeLatencyMsSum: 0,
       writeLatencyCount: 0,
+      written: 0,
+      writes: 0,
+      failed: 0,
+      failedByReason: {},
+      lastWriteSeconds: null,
     };
     this.log.info({ url: cfg.url, org: cfg.org, bucket: cfg.bucket, precision: cfg.precision, batchSize: cfg.batchSize, maxBufferedPoints: cfg.maxBufferedPoints }, 'influx sink ready');
   }
@@ -277,7 +300,17 @@ export class InfluxSink implements Sink {
   }
 
   stats(): InfluxSinkStats {
-    return { ...this.stats_, droppedByReason: { ...this.stats_.droppedByReason }, buffered: this.queued, inFlight: this.inFlight };
+    const s = this.stats_;
+    return {
+      ...s,
+      droppedByReason: { ...s.droppedByReason },
+      failedByReason: { ...s.failedByReason },
+      buffered: this.queued,
+      inFlight: this.inFlight,
+      written: s.pointsWritten,
+      writes: s.batchesWritten,
+      lastWriteSeconds: s.lastWriteLatencyMs === null ? null : s.lastWriteLatencyMs / 1000,
+    };
   }
 
   // ── sending ──
@@ -365,6 +398,9 @@ export class InfluxSink implements Sink {
     this.inFlight = 0;
     const info = errorInfo(err, Date.now());
     this.stats_.lastError = info;
+    const reasonLabel = failureReason(err);
+    this.stats_.failed++;
+    this.stats_.failedByReason[reasonLabel] = (this.stats_.failedByReason[reasonLabel] ?? 0) + 1;
     const failure = classify(err);
     if (failure.kind === 'reject') {
       if (count > 1) {

@@ -27,6 +27,8 @@ export type NatsResultsDropReason =
 
 export interface NatsResultsSinkStats {
   published: number;
+  /** = published (the SinkStats name, src/telemetry/sink-stats.ts). */
+  written: number;
   droppedByReason: Record<NatsResultsDropReason, number>;
   buffered: number;
   connected: boolean;
@@ -140,6 +142,7 @@ export class NatsResultsSink implements Sink {
   stats(): NatsResultsSinkStats {
     return {
       published: this.counters.published,
+      written: this.counters.published,
       droppedByReason: { ...this.counters.droppedByReason },
       buffered: this.queue.length,
       connected: this.connected,
