@@ -3,3 +3,4 @@ export { decodeMessage, encodeReading, encodeReadingBytes, parseIsoTimestamp } f
 export type { DecodeOptions } from './reading-codec.js';
 export { readNdjsonReadings, isGzipFile } from './ndjson.js';
 export type { NdjsonLine, NdjsonReadOptions } from './ndjson.js';
+export { formatWindowLabel, recordToPoint, recordToLine, pointToLine, MEASUREMENT } from './points.js';

@@ -2,3 +2,4 @@
 export { WindowEngine, SnapshotError } from './window-engine.js';
 export type { EngineOptions, EngineStats } from './window-engine.js';
 export { windowStartMs, monthStartUtcMs } from './time.js';
+export { AlertEngine } from './alerts/index.js';

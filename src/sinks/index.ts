@@ -1,5 +1,7 @@
-// Public face of the sinks: the Sink contract, the NDJSON file and the Prometheus metrics sink.
+// Public face of the sinks: the Sink contract, NDJSON file, Prometheus metrics, InfluxDB, NATS results.
 export * from './types.js';
 export { NdjsonSink } from './ndjson-sink.js';
 export { MetricsSink, nodeDepths, type MetricsSinkOptions } from './metrics-sink.js';
 export { MetricsServer, type MetricsServerOptions, type Readiness } from './metrics-server.js';
+export { InfluxSink, type InfluxSinkDeps } from './influx-sink.js';
+export { NatsResultsSink, type NatsResultsSinkDeps } from './nats-results-sink.js';

@@ -134,7 +134,10 @@ export class NatsResultsSink implements Sink {
   }
 
   health(): SinkHealth {
-    const h: SinkHealth = { buffered: this.queue.length, capacity: this.maxBuffered, failed: false };
+    // Results on NATS are for live subscribers: past its bound this sink drops the oldest
+    // (counted) rather than pausing the sources, so a NATS outage never stalls /metrics,
+    // InfluxDB or alerts. Hence no finite capacity for backpressure.
+    const h: SinkHealth = { buffered: this.queue.length, capacity: Number.POSITIVE_INFINITY, failed: false };
     if (!this.connected) h.detail = 'NATS disconnected; buffering';
     return h;
   }
