@@ -1,5 +1,6 @@
 import type { EngineSettings, MeterWindow, NodeWindow, SiteWindow } from '../domain/index.js';
 import type { SiteAggregates } from './aggregates.js';
+import type { GridSums } from './grid.js';
 import type { SiteModel } from './site-model.js';
 import { MS_PER_HOUR, monthStartUtcMs, windowStartMs } from './time.js';
 
@@ -18,21 +19,6 @@ export function newNodeHistory(nodeCount: number, slots: number): NodeHistory {
   };
 }
 
-/** Sample sums of grid signals in one window. */
-export interface GridSums {
-  hertzSum: number;
-  hertzCount: number;
-  voltsSum: number;
-  voltsCount: number;
-  priceSum: number;
-  priceCount: number;
-  carbonSum: number;
-  carbonCount: number;
-}
-
-export function newGridSums(): GridSums {
-  return { hertzSum: 0, hertzCount: 0, voltsSum: 0, voltsCount: 0, priceSum: 0, priceCount: 0, carbonSum: 0, carbonCount: 0 };
-}
 
 /** Per window size: facility energy of recent windows and complete demand intervals. */
 export interface DemandState {

@@ -1,43 +1,13 @@
 import type { EngineSettings, Reading, RecordOutcome, WindowResult } from '../domain/index.js';
 import { copyAggregates, mergeAggregates, newAggregates, resetAggregates, type SiteAggregates } from './aggregates.js';
-import {
-  deriveWindow,
-  newDeriveScratch,
-  type DeriveScratch,
-  newGridSums,
-  newNodeHistory,
-  type DemandState,
-  type GridSums,
-  type NodeHistory,
-} from './derive.js';
+import { deriveWindow, newDeriveScratch, type DeriveScratch } from './derive.js';
+import { addGrid, newGridSums } from './grid.js';
 import { earliestLiveMs, foldTail, insertReading, newMeterTail, type MeterTail } from './meter-tail.js';
 import { RangeIntegrator } from './range-integrator.js';
 import type { SiteModel } from './site-model.js';
-import { exportAggregates, importAggregates, type AggregatesState } from './snapshot.js';
+import { exportSizeState, importSizeState, newSizeState, type OpenWindow, type SizeSnapshot, type SizeState } from './size-state.js';
 import { nextBoundaryMs, windowStartMs } from './time.js';
-
-/** A window that was passed by the watermark but may still be restated by late data. */
-interface OpenWindow {
-  startMs: number;
-  /** -1 while the window had no data and was never emitted. */
-  revision: number;
-}
-
-/** State of one window size within a site. */
-interface SizeState {
-  windowMs: number;
-  /** Start of the next window to be emitted for the first time. */
-  nextStartMs: number;
-  /** True once the watermark has passed a window of this size. */
-  started: boolean;
-  /** Frozen part (before the fold frontier) of the window containing the frontier. */
-  frozen: SiteAggregates;
-  open: OpenWindow[];
-  history: NodeHistory;
-  demand: DemandState;
-  /** window start → grid signal sums. */
-  grid: Map<number, GridSums>;
-}
+import { QuorumClock } from './watermark.js';
 
 /**
  * One site (one watermark partition). Readings enter a per-meter tail; windows are emitted
@@ -57,10 +27,7 @@ export class SiteEngine {
   maxTsMs = -Infinity;
   watermarkMs = -Infinity;
   lastActivityMs = -Infinity;
-  /** Per meter (power meters, then grid sensors): largest event time and when it was last heard (processing time). */
-  private readonly meterMaxTsMs: Float64Array;
-  private readonly meterSeenMs: Float64Array;
-  private readonly quorumTop: Float64Array;
+  private readonly clock: QuorumClock;
   private dirtyFromMs = Infinity;
   /** max over sizes of nextStartMs (-Infinity before any window was passed). */
   private passedUntilMs = -Infinity;
@@ -83,24 +50,11 @@ export class SiteEngine {
     this.scratch = newAggregates(meters, nodes);
     this.windowAcc = newAggregates(meters, nodes);
     this.deriveScratch = newDeriveScratch(nodes);
-    this.sizes = [...settings.windowsMs]
-      .sort((a, b) => a - b)
-      .map((windowMs) => ({
-        windowMs,
-        nextStartMs: NaN,
-        started: false,
-        frozen: newAggregates(meters, nodes),
-        open: [],
-        history: newNodeHistory(nodes, Math.max(2, settings.trendWindows)),
-        demand: { windows: new Map(), intervals: new Map() },
-        grid: new Map(),
-      }));
+    this.sizes = [...settings.windowsMs].sort((a, b) => a - b).map((windowMs) => newSizeState(windowMs, meters, nodes, settings.trendWindows));
     this.gridSeen = model.gridMeterIds.map(() => new Set<number>());
     this.lateByMeter = new Float64Array(meters);
     this.lateByGridMeter = new Float64Array(model.gridMeterIds.length);
-    this.meterMaxTsMs = new Float64Array(meters + model.gridMeterIds.length).fill(-Infinity);
-    this.meterSeenMs = new Float64Array(meters + model.gridMeterIds.length).fill(-Infinity);
-    this.quorumTop = new Float64Array(Math.max(1, settings.watermarkQuorum));
+    this.clock = new QuorumClock(meters + model.gridMeterIds.length, settings.watermarkQuorum);
   }
 
   record(r: Reading, nowMs: number): RecordOutcome {
@@ -140,9 +94,7 @@ export class SiteEngine {
     }
     if (ts > this.maxTsMs) this.maxTsMs = ts;
     this.lastActivityMs = nowMs;
-    const clock = m !== undefined ? m : this.model.meterIds.length + g!;
-    if (ts > this.meterMaxTsMs[clock]!) this.meterMaxTsMs[clock] = ts;
-    this.meterSeenMs[clock] = nowMs;
+    this.clock.note(m !== undefined ? m : this.model.meterIds.length + g!, ts, nowMs);
     // The window of some size containing ts was already passed (nextStartMs is aligned, so
     // windowStart(ts) < nextStart ⟺ ts < nextStart): it is restated.
     if (ts < this.passedUntilMs) {
@@ -155,39 +107,9 @@ export class SiteEngine {
   /** Moves the watermark (idle partitions by the processing clock) and emits. */
   advance(nowMs: number, out: WindowResult[]): void {
     if (this.maxTsMs === -Infinity || this.closed) return;
-    const wm = this.quorumClockMs(nowMs) - this.settings.maxOutOfOrderMs;
+    const wm = this.clock.clockMs(nowMs, this.settings.idleTimeoutMs) - this.settings.maxOutOfOrderMs;
     if (wm > this.watermarkMs) this.watermarkMs = wm;
     this.process(this.watermarkMs, this.acceptHorizonMs(this.watermarkMs), out);
-  }
-
-  /**
-   * The site's event clock: the k-th largest event time among meters heard from within
-   * idleTimeoutMs of processing time, never ahead of the processing clock. With no active
-   * meter (an idle site) the processing clock itself, so a quiet site still closes windows.
-   */
-  private quorumClockMs(nowMs: number): number {
-    const top = this.quorumTop;
-    const k = top.length;
-    top.fill(-Infinity);
-    let active = 0;
-    const idleMs = this.settings.idleTimeoutMs;
-    const seen = this.meterSeenMs;
-    const maxTs = this.meterMaxTsMs;
-    for (let i = 0; i < seen.length; i++) {
-      if (!(nowMs - seen[i]! < idleMs)) continue;
-      active++;
-      const ts = maxTs[i]!;
-      if (ts <= top[k - 1]!) continue;
-      let j = k - 1;
-      while (j > 0 && top[j - 1]! < ts) {
-        top[j] = top[j - 1]!;
-        j--;
-      }
-      top[j] = ts;
-    }
-    if (active === 0) return nowMs;
-    const kth = top[Math.min(k, active) - 1]!;
-    return kth < nowMs ? kth : nowMs;
   }
 
   /** Closes every window that holds data. The site accepts nothing afterwards. */
@@ -339,24 +261,13 @@ export class SiteEngine {
       closed: this.closed,
       lateByMeter: Array.from(this.lateByMeter),
       lateByGridMeter: Array.from(this.lateByGridMeter),
-      meterMaxTsMs: Array.from(this.meterMaxTsMs),
-      meterSeenMs: Array.from(this.meterSeenMs),
+      meterMaxTsMs: Array.from(this.clock.maxTsMs),
+      meterSeenMs: Array.from(this.clock.seenMs),
       counterResets: this.counterResets,
       passedUntilMs: this.passedUntilMs,
       allStarted: this.allStarted,
       gridSeen: this.gridSeen.map((s) => [...s]),
-      sizes: this.sizes.map((size) => ({
-        windowMs: size.windowMs,
-        nextStartMs: size.nextStartMs,
-        started: size.started,
-        frozen: exportAggregates(size.frozen),
-        open: size.open.map((w) => ({ ...w })),
-        historyStartMs: Array.from(size.history.startMs),
-        historyLoadWatts: Array.from(size.history.loadWatts),
-        demandWindows: [...size.demand.windows],
-        demandIntervals: [...size.demand.intervals],
-        grid: [...size.grid],
-      })),
+      sizes: this.sizes.map(exportSizeState),
     };
   }
 
@@ -374,8 +285,8 @@ export class SiteEngine {
     this.closed = state.closed;
     this.lateByMeter.set(state.lateByMeter);
     this.lateByGridMeter.set(state.lateByGridMeter);
-    this.meterMaxTsMs.set(state.meterMaxTsMs);
-    this.meterSeenMs.set(state.meterSeenMs);
+    this.clock.maxTsMs.set(state.meterMaxTsMs);
+    this.clock.seenMs.set(state.meterSeenMs);
     this.counterResets = state.counterResets;
     this.passedUntilMs = state.passedUntilMs;
     this.allStarted = state.allStarted;
@@ -383,19 +294,7 @@ export class SiteEngine {
       this.gridSeen[i] = new Set(list);
     });
     if (state.sizes.length !== this.sizes.length) throw new Error('snapshot has other window sizes');
-    state.sizes.forEach((s, i) => {
-      const size = this.sizes[i]!;
-      if (s.windowMs !== size.windowMs) throw new Error('snapshot has other window sizes');
-      size.nextStartMs = s.nextStartMs;
-      size.started = s.started;
-      importAggregates(size.frozen, s.frozen);
-      size.open = s.open.map((w) => ({ ...w }));
-      size.history.startMs.set(s.historyStartMs);
-      size.history.loadWatts.set(s.historyLoadWatts);
-      size.demand.windows = new Map(s.demandWindows);
-      size.demand.intervals = new Map(s.demandIntervals);
-      size.grid = new Map(s.grid);
-    });
+    state.sizes.forEach((s, i) => importSizeState(this.sizes[i]!, s));
   }
 
   /** Computes one window from its frozen part and the live tail, and emits it if it has data. */
@@ -451,35 +350,5 @@ interface SiteState {
   passedUntilMs: number;
   allStarted: boolean;
   gridSeen: number[][];
-  sizes: {
-    windowMs: number;
-    nextStartMs: number;
-    started: boolean;
-    frozen: AggregatesState;
-    open: OpenWindow[];
-    historyStartMs: number[];
-    historyLoadWatts: number[];
-    demandWindows: [number, [number, number]][];
-    demandIntervals: [number, number][];
-    grid: [number, GridSums][];
-  }[];
-}
-
-function addGrid(sums: GridSums, r: Reading): void {
-  if (r.hertz !== undefined) {
-    sums.hertzSum += r.hertz;
-    sums.hertzCount++;
-  }
-  if (r.volts !== undefined) {
-    sums.voltsSum += r.volts;
-    sums.voltsCount++;
-  }
-  if (r.pricePerMWh !== undefined) {
-    sums.priceSum += r.pricePerMWh;
-    sums.priceCount++;
-  }
-  if (r.carbonGramsPerKWh !== undefined) {
-    sums.carbonSum += r.carbonGramsPerKWh;
-    sums.carbonCount++;
-  }
+  sizes: SizeSnapshot[];
 }
