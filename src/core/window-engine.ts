@@ -29,6 +29,8 @@ export interface EngineStats {
 export class WindowEngine {
   private readonly sites = new Map<string, SiteEngine>();
   private readonly siteOrder: SiteEngine[] = [];
+  private lastSiteId: string | null = null;
+  private lastSite: SiteEngine | undefined = undefined;
 
   constructor(
     readonly topology: Topology,
@@ -43,8 +45,11 @@ export class WindowEngine {
   }
 
   record(reading: Reading, nowMs: number): RecordOutcome {
-    const site = this.sites.get(reading.site);
+    // Gateway batches carry one site: skip the map lookup while the site repeats.
+    const site = reading.site === this.lastSiteId ? this.lastSite : this.sites.get(reading.site);
     if (site === undefined) return 'unknown_site';
+    this.lastSiteId = reading.site;
+    this.lastSite = site;
     return site.record(reading, nowMs);
   }
 
