@@ -329,6 +329,10 @@ describe('Grafana dashboards', () => {
       const text = String(typeof v === 'object' && v !== null && 'at' in v ? (v as { at: unknown }).at : v);
       const pct = /^(-?[\d.]+)%$/.exec(text);
       if (pct !== null) return Number(pct[1]) / 100;
+      const perMin = /^([\d.]+)%\/min$/.exec(text);
+      if (perMin !== null) return Number(perMin[1]) / 100;
+      const hz = /^([\d.]+)Hz$/.exec(text);
+      if (hz !== null) return Number(hz[1]);
       const dur = /^([\d.]+)(s|m)$/.exec(text);
       if (dur !== null) return Number(dur[1]) * (dur[2] === 'm' ? 60 : 1);
       return Number(text);
@@ -338,6 +342,9 @@ describe('Grafana dashboards', () => {
       { what: 'utilization', match: (e, u) => u === 'percentunit' && e.every((x) => /^max by \(site\) \(headroom_node_utilization_ratio|^headroom_node_utilization_ratio/.test(x)), values: [at('utilization_high', 'warning'), at('utilization_high', 'critical')] },
       { what: 'failover share', match: (e, u) => u === 'percentunit' && e.every((x) => /headroom_node_failover_headroom_watts\{[^}]*\} \/ headroom_node_usable_watts/.test(x)), values: [at('failover_headroom_low', 'critical'), at('failover_headroom_low', 'warning')] },
       { what: 'completeness', match: (e, u) => u === 'percentunit' && e.every((x) => x.includes('headroom_node_completeness_ratio')), values: [at('completeness_low', 'critical'), at('completeness_low', 'warning')] },
+      { what: 'demand against contract', match: (e, u) => u === 'percentunit' && e.some((x) => /headroom_site_demand_15m_watts\{[^}]*\} \/ headroom_site_contract_watts/.test(x)), values: [at('demand_near_contract', 'warning'), at('demand_near_contract', 'critical')] },
+      { what: 'grid frequency deviation', match: (e, u) => u === 'hertz' && e.every((x) => x.startsWith('abs(headroom_site_grid_frequency_hertz')), values: [at('grid_frequency_out_of_band', 'warning'), at('grid_frequency_out_of_band', 'critical')] },
+      { what: 'ramp share', match: (e, u) => u === 'percentunit' && e.every((x) => x.includes('headroom_node_ramp_watts_per_second')), values: [at('ramp_rate_high', 'warning'), at('ramp_rate_high', 'critical')] },
       { what: 'time to breach', match: (e, u) => u === 's' && e.every((x) => x.includes('headroom_node_time_to_breach_seconds')), values: [at('time_to_breach_short', 'critical'), at('time_to_breach_short', 'warning')] },
     ];
     const seen = new Map<string, number>();
