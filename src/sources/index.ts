@@ -22,7 +22,7 @@ export {
   type ConsumerPlan,
   type JetStreamSourceCounters,
   type JetStreamSourceOptions,
-} from './jetstream-source.js';
+} from './jetstream/index.js';
 export {
   NatsDeadLetterPublisher,
   deadLetterSubject,

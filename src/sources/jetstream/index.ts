@@ -1,0 +1,33 @@
+/**
+ * JetStream source: durable pull consumer, at-least-once, replayable.
+ *
+ * Start-up creates the stream (name, subjects, maxAge, maxBytes, storage, replicas) and the
+ * durable pull consumer (explicit ack, `max_ack_pending`, `ack_wait`) when absent, and
+ * updates them when present and compatible (an incompatible one — other storage, another
+ * filter, a push consumer, another ack policy — stops start-up with `JetStreamSetupError`).
+ *
+ * Site filter. `filter_subjects` (several filters on one consumer) needs nats-server 2.10;
+ * Debian ships 2.9. So with a site filter there is one durable consumer per site, named
+ * `<durable>-<site>` with `filter_subject: <subjectPrefix>.<site>.>`; without one, a single
+ * consumer `<durable>` takes the whole stream. Filtering client-side and acking the rest
+ * would silently consume other workers' sites, so it is not done. Per-site consumers also
+ * keep their positions when the site list changes.
+ *
+ * Delivery. Each consumer pulls `batch` messages at a time (a pull waits at most
+ * `expires`); what has arrived is handed to the handler as one batch, with
+ * `position: { stream, sequence }` and `ack`. The handler acks after recording; this source
+ * never acks. Handler calls are serialized across consumers, and the next batch waits for
+ * the previous handler promise. A batch the handler throws on is not acked and comes back
+ * after `ack_wait`.
+ *
+ * Pause. `pause()` stops issuing pulls: data stays in the stream. A pull already in flight
+ * (at most `batch` messages, at most `expires` long) completes and is handed over.
+ *
+ * Reconnect. Pulls that fail while NATS is away are retried with a capped backoff; nats.js
+ * re-issues the open pull after a reconnect. Messages delivered but not acked before a
+ * server restart are redelivered after `ack_wait`: nothing is lost, some may come twice.
+ */
+export { JetStreamSetupError } from './errors.js';
+export { ensureConsumer, ensureStream, planConsumers, type ConsumerPlan } from './setup.js';
+export type { JetStreamSourceCounters, JetStreamSourceOptions } from './types.js';
+export { JetStreamSource } from './source.js';

@@ -1,0 +1,104 @@
+/** Start-up of the JetStream source: the stream, and one durable pull consumer per site filter (or one for all). */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  RetentionPolicy,
+  StorageType,
+  nanos,
+  type ConsumerConfig as NatsConsumerConfig,
+  type ConsumerInfo,
+  type JetStreamManager,
+  type StreamConfig as NatsStreamConfig,
+} from 'nats';
+import type { Logger } from 'pino';
+import type { ConsumerConfig, JetStreamSourceConfig, StreamConfig } from '../../config/index.js';
+import { JS_ERR_CONSUMER_NOT_FOUND, JS_ERR_STREAM_NOT_FOUND, JetStreamSetupError, apiErrorCode } from './errors.js';
+
+/** One durable consumer of the source: its name and optional subject filter. */
+export interface ConsumerPlan {
+  durable: string;
+  filterSubject?: string;
+}
+
+/** The consumers a source uses: one per site filter, or one for the whole stream. */
+export function planConsumers(cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'consumer'>): ConsumerPlan[] {
+  if (cfg.sites === undefined || cfg.sites.length === 0) return [{ durable: cfg.consumer.durable }];
+  return cfg.sites.map((site) => ({ durable: `${cfg.consumer.durable}-${site}`, filterSubject: `${cfg.subjectPrefix}.${site}.>` }));
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+/** Creates the stream, or updates its limits and subjects. Storage cannot change. */
+export async function ensureStream(jsm: JetStreamManager, cfg: StreamConfig, subjects: readonly string[], log: Logger): Promise<void> {
+  const wanted: Partial<NatsStreamConfig> = {
+    subjects: [...subjects],
+    max_age: nanos(cfg.maxAgeMs),
+    max_bytes: cfg.maxBytes ?? -1,
+    num_replicas: cfg.replicas,
+  };
+  const storage = cfg.storage === 'memory' ? StorageType.Memory : StorageType.File;
+  let existing: NatsStreamConfig;
+  try {
+    existing = (await jsm.streams.info(cfg.name)).config;
+  } catch (err: unknown) {
+    if (apiErrorCode(err) !== JS_ERR_STREAM_NOT_FOUND) throw err;
+    await jsm.streams.add({ ...wanted, name: cfg.name, storage, retention: RetentionPolicy.Limits, discard: DiscardPolicy.Old });
+    log.info({ stream: cfg.name, subjects, storage: cfg.storage, replicas: cfg.replicas }, 'stream created');
+    return;
+  }
+  if (existing.storage !== storage) {
+    throw new JetStreamSetupError(`stream ${cfg.name} exists with ${existing.storage} storage, config asks for ${storage}: storage cannot change`);
+  }
+  const changed =
+    !sameSet(existing.subjects, subjects) ||
+    existing.max_age !== wanted.max_age ||
+    existing.max_bytes !== wanted.max_bytes ||
+    existing.num_replicas !== wanted.num_replicas;
+  if (changed) {
+    await jsm.streams.update(cfg.name, wanted);
+    log.info({ stream: cfg.name, subjects, replicas: cfg.replicas }, 'stream updated');
+  }
+}
+
+/** Creates the durable pull consumer, or updates ack wait and max ack pending. */
+export async function ensureConsumer(jsm: JetStreamManager, stream: string, plan: ConsumerPlan, cfg: ConsumerConfig, log: Logger): Promise<ConsumerInfo> {
+  const ackWaitNanos = nanos(cfg.ackWaitMs);
+  let info: ConsumerInfo;
+  try {
+    info = await jsm.consumers.info(stream, plan.durable);
+  } catch (err: unknown) {
+    if (apiErrorCode(err) !== JS_ERR_CONSUMER_NOT_FOUND) throw err;
+    const config: Partial<NatsConsumerConfig> = {
+      durable_name: plan.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: ackWaitNanos,
+      max_ack_pending: cfg.maxAckPending,
+    };
+    if (plan.filterSubject !== undefined) config.filter_subject = plan.filterSubject;
+    const created = await jsm.consumers.add(stream, config);
+    log.info({ stream, durable: plan.durable, filterSubject: plan.filterSubject }, 'consumer created');
+    return created;
+  }
+  const c = info.config;
+  const existingFilter = c.filter_subject === undefined || c.filter_subject === '' ? undefined : c.filter_subject;
+  if (c.deliver_subject !== undefined && c.deliver_subject !== '') {
+    throw new JetStreamSetupError(`consumer ${stream}/${plan.durable} is a push consumer; a pull consumer is needed (delete it or pick another durable)`);
+  }
+  if (c.ack_policy !== AckPolicy.Explicit) {
+    throw new JetStreamSetupError(`consumer ${stream}/${plan.durable} has ack policy ${c.ack_policy}; explicit is needed`);
+  }
+  if (existingFilter !== plan.filterSubject) {
+    throw new JetStreamSetupError(
+      `consumer ${stream}/${plan.durable} filters '${existingFilter ?? '(none)'}', config asks for '${plan.filterSubject ?? '(none)'}' (delete it or pick another durable)`,
+    );
+  }
+  if (c.ack_wait !== ackWaitNanos || c.max_ack_pending !== cfg.maxAckPending) {
+    info = await jsm.consumers.update(stream, plan.durable, { ack_wait: ackWaitNanos, max_ack_pending: cfg.maxAckPending });
+    log.info({ stream, durable: plan.durable, ackWaitMs: cfg.ackWaitMs, maxAckPending: cfg.maxAckPending }, 'consumer updated');
+  }
+  return info;
+}

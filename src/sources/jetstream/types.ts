@@ -1,0 +1,42 @@
+/** Options, counters and per-consumer state of the JetStream source. */
+import type { Consumer } from 'nats';
+import type { Logger } from 'pino';
+import type { NatsConnectionStatus } from '../nats-connection.js';
+import type { SourceMessage } from '../types.js';
+import type { ConsumerPlan } from './setup.js';
+
+export interface JetStreamSourceOptions {
+  log: Logger;
+  /** Connection state tracker from `connectNats`; without it, health uses `nc.isClosed()`. */
+  status?: NatsConnectionStatus;
+  /** How often `health().pending` is refreshed from consumer info when no message brings it. Default 5000. */
+  pendingRefreshMs?: number;
+  /** Longest wait between retries of a failing pull. Default 5000. */
+  maxRetryWaitMs?: number;
+  /** How long start-up retries JetStream API calls that time out or find no responders. Default 30000. */
+  setupTimeoutMs?: number;
+}
+
+/** Plain counters, read by the metrics layer. */
+export interface JetStreamSourceCounters {
+  delivered: number;
+  redelivered: number;
+  pullErrors: number;
+  handlerErrors: number;
+  /** `ack()` calls that failed (connection closed); the message comes back after ack_wait. */
+  ackErrors: number;
+}
+
+export interface ConsumerRun {
+  plan: ConsumerPlan;
+  consumer: Consumer;
+  /** Last known consumer num_pending. */
+  pending: number;
+  loop: Promise<void>;
+  /** Stops the pull in flight (on stop): what was received but not handed over is nak'ed. */
+  abort: (() => void) | null;
+  /** Stops pulling more (on pause): what was received is still handed over. */
+  stopPulling: (() => void) | null;
+}
+
+export type Handler = (batch: SourceMessage[]) => Promise<void> | void;
