@@ -6,7 +6,7 @@
  * that accepts and never answers, 400 for a marked point).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InfluxSink } from '../../src/sinks/influx-sink.js';
+import { InfluxSink } from '../../src/sinks/influx/index.js';
 import type { NodeWindow } from '../../src/domain/index.js';
 import { startInfluxdb1, startVictoriaMetrics, type InfluxDb1Server, type VictoriaMetricsServer } from '../helpers/servers.js';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HttpError } from '@influxdata/influxdb-client';
 import { pino } from 'pino';
-import { InfluxSink, type InfluxWriteTransport } from '../../src/sinks/influx-sink.js';
+import { InfluxSink, type InfluxWriteTransport } from '../../src/sinks/influx/index.js';
 import type { InfluxSinkConfig } from '../../src/config/index.js';
 import type { NodeWindow } from '../../src/domain/index.js';
 

@@ -1,154 +1,17 @@
-/**
- * InfluxDB v2 writer (`/api/v2/write`) that loses nothing it does not have to.
- *
- * Buffer and retry design (README "Outputs"):
- * - The sink keeps its own bounded FIFO of line-protocol lines. A line leaves the queue only
- *   when the request that carried it succeeded, or when the server rejected that one line
- *   permanently. The client's own retry buffer is not used (`maxRetries: 0`): it silently
- *   drops the oldest lines when `maxBufferLines` overflows, and it cannot report its fill
- *   level. The client is used as the HTTP transport only (auth, gzip, Retry-After parsing,
- *   request timeout), one request at a time, `flushInterval: 0` (the sink owns the timers).
- * - Batches: up to `batchSize` lines; a partial batch waits at most `flushIntervalMs`.
- * - Transient errors (network, request timeout, 408, 429, 5xx) are retried for as long as
- *   the sink runs: exponential backoff from `retry.minDelayMs` doubling to `retry.maxDelayMs`
- *   with equal jitter, or exactly the server's `Retry-After` when it sends one. Past
- *   `retry.maxRetries` consecutive failures the sink logs an error and keeps retrying at the
- *   capped delay: the points stay in the buffer, the buffer fills, and the pipeline pauses
- *   its sources (JetStream keeps the data) rather than dropping anything.
- * - 401, 403, 404 and other 4xx (credentials, org, bucket): health().failed = true, the
- *   points are kept and retried at `retry.maxDelayMs` (an operator can fix the server side).
- * - 400 (bad point), 422 (unprocessable, e.g. outside retention), 413 (too large): the batch
- *   is bisected until the offending lines are isolated; each such line is dropped, counted
- *   by reason and logged with the server's message. The other lines are written (again:
- *   same series and timestamp overwrite, so a server that did a partial write is fine).
- * - `maxBufferedPoints` is the capacity reported by health(): at or above it the pipeline
- *   pauses. Records that still arrive are accepted up to twice the capacity (the output of
- *   batches already in flight through the core); beyond that they are dropped, counted
- *   as `buffer_full` and logged.
- * - `write()` only maps records to lines and appends them: it never waits for the network,
- *   so an InfluxDB outage cannot stall `/metrics`, NATS results or alerts.
- * - `close()` sends everything and waits; each remaining batch gets at most
- *   `retry.maxRetries` more attempts, and the whole close at most `closeTimeoutMs`. What is
- *   left then is dropped as `shutdown`, counted and logged.
- */
-import { readFileSync } from 'node:fs';
-import { HttpError, InfluxDB, RequestTimedOutError, type WriteApi } from '@influxdata/influxdb-client';
+/** The InfluxDB sink: its bounded queue of lines, one request at a time, retries, bisection and close. */
 import type { Logger } from 'pino';
-import { recordToLine, type InfluxPrecision } from '../codec/points.js';
-import { resolveSecret, type InfluxSinkConfig, type SecretEnv, type SecretFileReader } from '../config/index.js';
-import type { OutputRecord } from '../domain/index.js';
-import type { Sink, SinkHealth } from './types.js';
+import { recordToLine, type InfluxPrecision } from '../../codec/points.js';
+import type { InfluxSinkConfig } from '../../config/index.js';
+import type { OutputRecord } from '../../domain/index.js';
+import type { Sink, SinkHealth } from '../types.js';
+import { clientWriteApi, type InfluxSinkDeps, type InfluxWriteTransport } from './deps.js';
+import { backoffMs, classify, errorInfo, failureReason } from './retry.js';
+import { emptyInfluxSinkStats, type InfluxDropReason, type InfluxSinkStats } from './stats.js';
 
-export type InfluxDropReason =
-  /** 400: the server rejected the line (bad point). */
-  | 'bad_point'
-  /** 422: the server cannot store it (InfluxDB: outside the bucket's retention). */
-  | 'unprocessable'
-  /** 413 for a single line. */
-  | 'too_large'
-  /** The record maps to a point without fields (every value null or non-finite). */
-  | 'unmappable'
-  /** Written while the buffer held twice its capacity. */
-  | 'buffer_full'
-  /** Still undelivered when close() gave up, or written after close(). */
-  | 'shutdown';
-
-export const INFLUX_DROP_REASONS: readonly InfluxDropReason[] = ['bad_point', 'unprocessable', 'too_large', 'unmappable', 'buffer_full', 'shutdown'];
-
-export interface InfluxSinkError {
-  message: string;
-  /** HTTP status, when the server answered. */
-  status?: number;
-  atMs: number;
-}
-
-/** Counters for the metrics layer (monotonic except buffered, inFlight, consecutiveFailures, last*). */
-export interface InfluxSinkStats {
-  pointsWritten: number;
-  batchesWritten: number;
-  /** Failed write requests that were (or will be) retried. */
-  retries: number;
-  droppedByReason: Record<InfluxDropReason, number>;
-  buffered: number;
-  capacity: number;
-  /** Lines in the request now on the wire (part of buffered). */
-  inFlight: number;
-  consecutiveFailures: number;
-  lastError: InfluxSinkError | null;
-  /** Duration of the last successful write request. */
-  lastWriteLatencyMs: number | null;
-  /** Sum and count of successful write request durations (a mean, or a rate in Prometheus). */
-  writeLatencyMsSum: number;
-  writeLatencyCount: number;
-  // The SinkStats names (src/telemetry/sink-stats.ts) for the metrics layer:
-  /** = pointsWritten */
-  written: number;
-  /** = batchesWritten */
-  writes: number;
-  /** Failed write requests (each retried, or bisected when the server rejected points). */
-  failed: number;
-  /** Failed write requests by reason: timeout, unreachable, http_<status>. */
-  failedByReason: Record<string, number>;
-  /** = lastWriteLatencyMs / 1000 */
-  lastWriteSeconds: number | null;
-}
-
-/** The reason label of a failed write request. */
-function failureReason(err: unknown): string {
-  if (err instanceof HttpError) return `http_${err.statusCode}`;
-  if (err instanceof RequestTimedOutError) return 'timeout';
-  return 'unreachable';
-}
-
-export interface InfluxSinkDeps {
-  log: Logger;
-  /** For the token's secret forms; defaults to process.env and readFileSync. */
-  env?: SecretEnv;
-  readFile?: SecretFileReader;
-  /** Socket idle timeout of a write request; a hung server is retried after it. Default 10s. */
-  requestTimeoutMs?: number;
-  /** Longest close() waits for delivery before dropping the rest as `shutdown`. Default 30s. */
-  closeTimeoutMs?: number;
-  /** Jitter source in [0, 1). Default Math.random. */
-  random?: () => number;
-  /** Called after each successful write request (for a latency histogram). */
-  onWrite?: (latencyMs: number, points: number) => void;
-  /** Replaces the client's write API (unit tests). */
-  writeApi?: InfluxWriteTransport;
-}
-
-/** The part of the client's WriteApi the sink uses: hand over lines, send them, dispose. */
-export type InfluxWriteTransport = Pick<WriteApi, 'writeRecords' | 'flush' | 'dispose'>;
-
-const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 /** Accept up to this multiple of the capacity before dropping as buffer_full. */
 const HARD_LIMIT_FACTOR = 2;
 const LOGGED_LINE_CHARS = 300;
-
-type Failure =
-  | { kind: 'retry'; retryAfterMs: number }
-  | { kind: 'config' }
-  | { kind: 'reject'; reason: 'bad_point' | 'unprocessable' | 'too_large' };
-
-function classify(err: unknown): Failure {
-  if (err instanceof HttpError) {
-    const status = err.statusCode;
-    const retryAfterMs = Math.max(0, err.retryAfter()) * 1000;
-    if (status === 400) return { kind: 'reject', reason: 'bad_point' };
-    if (status === 422) return { kind: 'reject', reason: 'unprocessable' };
-    if (status === 413) return { kind: 'reject', reason: 'too_large' };
-    if (status === 408 || status === 425 || status === 429 || status >= 500) return { kind: 'retry', retryAfterMs };
-    if (status >= 400) return { kind: 'config' };
-    return { kind: 'retry', retryAfterMs };
-  }
-  return { kind: 'retry', retryAfterMs: 0 };
-}
-
-function errorInfo(err: unknown, atMs: number): InfluxSinkError {
-  const message = err instanceof Error ? err.message : String(err);
-  return err instanceof HttpError ? { message, status: err.statusCode, atMs } : { message, atMs };
-}
 
 interface FlushWaiter {
   target: number;
@@ -197,47 +60,9 @@ export class InfluxSink implements Sink {
     this.random = deps.random ?? Math.random;
     this.closeTimeoutMs = deps.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.splitLimit = cfg.batchSize;
-    this.writeApi = deps.writeApi ?? this.clientWriteApi(cfg, deps);
-    this.stats_ = {
-      pointsWritten: 0,
-      batchesWritten: 0,
-      retries: 0,
-      droppedByReason: { bad_point: 0, unprocessable: 0, too_large: 0, unmappable: 0, buffer_full: 0, shutdown: 0 },
-      buffered: 0,
-      capacity: cfg.maxBufferedPoints,
-      inFlight: 0,
-      consecutiveFailures: 0,
-      lastError: null,
-      lastWriteLatencyMs: null,
-      writeLatencyMsSum: 0,
-      writeLatencyCount: 0,
-      written: 0,
-      writes: 0,
-      failed: 0,
-      failedByReason: {},
-      lastWriteSeconds: null,
-    };
+    this.writeApi = deps.writeApi ?? clientWriteApi(cfg, deps);
+    this.stats_ = emptyInfluxSinkStats(cfg.maxBufferedPoints);
     this.log.info({ url: cfg.url, org: cfg.org, bucket: cfg.bucket, precision: cfg.precision, batchSize: cfg.batchSize, maxBufferedPoints: cfg.maxBufferedPoints }, 'influx sink ready');
-  }
-
-  private clientWriteApi(cfg: InfluxSinkConfig, deps: InfluxSinkDeps): WriteApi {
-    const token = cfg.token === undefined ? undefined : resolveSecret(cfg.token, deps.env ?? process.env, deps.readFile ?? ((p) => readFileSync(p, 'utf8')));
-    const influx = new InfluxDB({
-      url: cfg.url,
-      ...(token !== undefined ? { token } : {}),
-      timeout: deps.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-    });
-    return influx.getWriteApi(cfg.org, cfg.bucket, cfg.precision, {
-      // One request per flush() with exactly the lines handed over: never an automatic send.
-      batchSize: cfg.batchSize + 1,
-      maxBatchBytes: Number.POSITIVE_INFINITY,
-      flushInterval: 0,
-      // The client's retry buffer stays unused; failures come back to this sink.
-      maxRetries: 0,
-      maxRetryTime: Number.MAX_SAFE_INTEGER,
-      maxBufferLines: cfg.batchSize + 1,
-      writeFailed: (error: Error) => Promise.reject(error),
-    });
   }
 
   private get queued(): number {
@@ -433,7 +258,7 @@ export class InfluxSink implements Sink {
       this.abandon(`still failing after ${this.closeAttempts} attempts at close`);
       return;
     }
-    const delayMs = failure.kind === 'config' ? this.cfg.retry.maxDelayMs : failure.retryAfterMs > 0 ? failure.retryAfterMs : this.backoffMs(this.attempt);
+    const delayMs = failure.kind === 'config' ? this.cfg.retry.maxDelayMs : failure.retryAfterMs > 0 ? failure.retryAfterMs : backoffMs(this.attempt, this.cfg.retry, this.random);
     if (failure.kind === 'config') this.log.error({ ...fields, delayMs }, 'influx refused the write (credentials, org or bucket?); holding points and retrying');
     else if (this.attempt === 1) this.log.warn({ ...fields, delayMs }, 'influx write failed; retrying');
     else if (this.attempt === this.cfg.retry.maxRetries + 1) this.log.error({ ...fields, delayMs }, 'influx write keeps failing; holding points and retrying at the capped delay');
@@ -443,13 +268,6 @@ export class InfluxSink implements Sink {
       this.send();
       this.schedule();
     }, delayMs);
-  }
-
-  /** Exponential backoff with equal jitter: half the capped delay fixed, half random. */
-  private backoffMs(attempt: number): number {
-    const { minDelayMs, maxDelayMs } = this.cfg.retry;
-    const capped = Math.min(maxDelayMs, minDelayMs * 2 ** Math.min(attempt - 1, 52));
-    return Math.round(capped / 2 + this.random() * (capped / 2));
   }
 
   private removeHead(count: number): void {
