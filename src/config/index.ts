@@ -22,7 +22,7 @@ export {
   type NatsResultsSinkConfig,
   type SimulatorConfig,
   type SimulatorFaults,
-} from './schema.js';
+} from './schema/index.js';
 export { parseConfigText, loadConfigFile, formatIssues, formatPath, validateConfig, type ConfigIssue, type ConfigResult } from './load.js';
 export {
   alertsSectionSchema,

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { ZodIssue } from 'zod';
-import { headroomConfigSchema, UNKNOWN_KEYS_SEPARATOR, type HeadroomConfig } from './schema.js';
+import { headroomConfigSchema, UNKNOWN_KEYS_SEPARATOR, type HeadroomConfig } from './schema/index.js';
 import { checkTopologyRules, type IssuePath } from './topology-rules.js';
 
 export interface ConfigIssue {

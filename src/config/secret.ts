@@ -1,4 +1,4 @@
-import type { Secret } from './schema.js';
+import type { Secret } from './schema/index.js';
 
 /** A secret whose source is missing: an unset environment variable or an unreadable file. */
 export class SecretResolutionError extends Error {

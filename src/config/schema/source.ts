@@ -1,0 +1,109 @@
+/** `source` (memory, NATS core, JetStream with stream and consumer) and the `nats` connection. */
+import { z } from 'zod';
+import { durationMs, sizeBytes } from '../units.js';
+import { id, positive, secretSchema, strictObject, subjectPrefix } from './common.js';
+
+// ---------------------------------------------------------------------------------------
+// source
+
+const sourceCommon = {
+  /** Readings arrive on `<subjectPrefix>.<site>.<source>`. Default telemetry. */
+  subjectPrefix: subjectPrefix.default('telemetry'),
+  /** Only these sites are consumed (must be configured sites). Default: all. */
+  sites: z.array(id).min(1).optional(),
+  /** Messages larger than this are rejected (size: bytes or `1MiB`). Default 1048576. */
+  maxMessageBytes: positive(sizeBytes, 'maxMessageBytes').default(1_048_576),
+};
+
+const streamSchema = strictObject({
+  /** JetStream stream name. Default TELEMETRY. */
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('TELEMETRY'),
+  /** Subjects the stream captures. Default [`<subjectPrefix>.>`]. */
+  subjects: z.array(z.string().min(1)).min(1).optional(),
+  /** Retention by age (0 = unlimited). Default 7d. */
+  maxAge: durationMs.default('7d'),
+  /** Retention by size (bytes or `10GB`). Default: unlimited. */
+  maxBytes: positive(sizeBytes, 'maxBytes').optional(),
+  /** Stream replicas, 1..5. Default 1. */
+  replicas: z.number().int().min(1).max(5).default(1),
+  /** Storage backend. Default file. */
+  storage: z.enum(['file', 'memory']).default('file'),
+}).transform((s) => ({
+  name: s.name,
+  subjects: s.subjects,
+  maxAgeMs: s.maxAge,
+  maxBytes: s.maxBytes,
+  replicas: s.replicas,
+  storage: s.storage,
+}));
+
+const consumerSchema = strictObject({
+  /** Durable consumer name shared by the workers. Default headroom. */
+  durable: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('headroom'),
+  /** Unacknowledged messages in flight at most. Default 10000. */
+  maxAckPending: z.number().int().positive().default(10_000),
+  /** Messages per pull. Default 500. */
+  batch: z.number().int().positive().default(500),
+  /** How long a pull waits for messages. Default 5s. */
+  expires: positive(durationMs, 'expires').default('5s'),
+  /** Redelivery after this long without an ack. Default 30s. */
+  ackWait: positive(durationMs, 'ackWait').default('30s'),
+}).transform((c) => ({
+  durable: c.durable,
+  maxAckPending: c.maxAckPending,
+  batch: c.batch,
+  expiresMs: c.expires,
+  ackWaitMs: c.ackWait,
+}));
+
+export const sourceSchema = z
+  .discriminatedUnion('kind', [
+    /** In-process bus (the embedded default, tests). */
+    strictObject({ kind: z.literal('memory'), ...sourceCommon }),
+    /** Core NATS subscription: at-most-once, lowest latency. */
+    strictObject({ kind: z.literal('nats'), ...sourceCommon }),
+    /** JetStream durable pull consumer: at-least-once, replayable. */
+    strictObject({
+      kind: z.literal('jetstream'),
+      ...sourceCommon,
+      /** Stream settings (created or updated at start-up). */
+      stream: streamSchema.default({}),
+      /** Durable consumer settings. */
+      consumer: consumerSchema.default({}),
+    }),
+  ])
+  .transform((s) =>
+    s.kind === 'jetstream'
+      ? { ...s, stream: { ...s.stream, subjects: s.stream.subjects ?? [`${s.subjectPrefix}.>`] } }
+      : s,
+  );
+
+// ---------------------------------------------------------------------------------------
+// nats connection
+
+export const natsSchema = strictObject({
+  /** Server URLs. Default [nats://127.0.0.1:4222]. */
+  servers: z.array(z.string().regex(/^(nats|tls|ws|wss):\/\/\S+$|^[^\s:/]+:\d+$/, { message: 'expected nats://host:port (or tls://, ws://, wss://, host:port)' })).min(1).default(['nats://127.0.0.1:4222']),
+  /** User name (secret form). */
+  user: secretSchema.optional(),
+  /** Password (secret form). */
+  password: secretSchema.optional(),
+  /** Token (secret form). */
+  token: secretSchema.optional(),
+  /** NKey seed (secret form). */
+  nkeySeed: secretSchema.optional(),
+  /** Path of a `.creds` file (secret form; resolves to the path). */
+  credsFile: secretSchema.optional(),
+  /** TLS file paths: ca, cert, key. */
+  tls: strictObject({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).optional(),
+  /** Connection name shown by the server. Default headroom. */
+  name: z.string().min(1).default('headroom'),
+}).superRefine((n, ctx) => {
+  if ((n.user === undefined) !== (n.password === undefined)) {
+    const missing = n.user === undefined ? 'user' : 'password';
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [missing], message: 'user and password must be given together' });
+  }
+  if (n.tls !== undefined && (n.tls.cert === undefined) !== (n.tls.key === undefined)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['tls'], message: 'tls.cert and tls.key must be given together' });
+  }
+});
