@@ -1,50 +1,9 @@
-import type { AlertEvent, NodeSpec, NodeWindow, SiteSpec, Topology, WindowResult } from '../../domain/index.js';
+import type { AlertEvent, Topology, WindowResult } from '../../domain/index.js';
 import { SnapshotError } from '../window-engine.js';
-import { formatMetricValue, formatWindow, renderTemplate } from './format.js';
-import { judge, newTargetMemory, observe, type TargetMemory, type Tick } from './observe.js';
-import { matchesScope, thresholdsFor } from './scope.js';
-import type { ActiveAlert, AlertRule, AlertSeverityLevel, AlertsConfig, SeverityThreshold } from './types.js';
-
-type RawState = 'inactive' | 'pending' | 'firing';
-
-/** One rule × target × severity. */
-interface Instance {
-  severity: AlertSeverityLevel;
-  threshold: SeverityThreshold;
-  /** Schmitt trigger: set by a breach, reset by a clear, kept inside the band. */
-  active: boolean;
-  activeSinceMs: number;
-  firingSinceMs: number;
-  raw: RawState;
-  /** What was last sent out (inhibited instances announce `inactive`). */
-  announced: RawState;
-  value: number | null;
-  thresholdValue: number | null;
-}
-
-/** One rule applied to one node (or one site for a site rule). */
-interface Target {
-  key: string;
-  rule: AlertRule;
-  site: string;
-  node: NodeSpec | null;
-  facilityId: string | null;
-  memory: TargetMemory;
-  /** Severities in announcement order: warning, critical. */
-  instances: Instance[];
-  /** Targets of the same rule on this node's ancestors, nearest first. */
-  ancestors: Target[];
-}
-
-interface SiteState {
-  spec: SiteSpec;
-  /** rule index → targets in topology order. */
-  targets: Target[][];
-}
-
-const SEVERITIES: readonly AlertSeverityLevel[] = ['warning', 'critical'];
-const SEVERITY_RANK: Readonly<Record<AlertSeverityLevel, number>> = { warning: 1, critical: 2 };
-const SNAPSHOT_VERSION = 1;
+import type { Tick } from './observe.js';
+import { isSnapshot, nanToNull, nullToNan, SNAPSHOT_VERSION, type EngineSnapshot, type SnapshotTarget, type SnapshotTick } from './snapshot.js';
+import { annotationsOf, buildTargets, inhibitor, labelsOf, step, thresholdOf, type RawState, type SiteState, type Target } from './targets.js';
+import type { ActiveAlert, AlertsConfig } from './types.js';
 
 /**
  * The in-stream alert engine. Pure: evaluated on window results in event time (the time of a
@@ -86,65 +45,11 @@ export class AlertEngine {
     }
     this.ruleWindows = new Set(config.rules.map((r) => r.windowMs));
     for (const spec of topology.sites) {
-      const state: SiteState = { spec, targets: config.rules.map((rule) => this.buildTargets(spec, rule)) };
+      const state: SiteState = { spec, targets: config.rules.map((rule) => buildTargets(spec, rule, this.targetsByKey)) };
       this.sites.set(spec.id, state);
       this.siteOrder.push(state);
       this.pending.set(spec.id, new Map());
     }
-  }
-
-  private buildTargets(spec: SiteSpec, rule: AlertRule): Target[] {
-    const facilityId = spec.nodes.find((n) => n.role === 'facility')?.id ?? null;
-    const make = (node: NodeSpec | null): Target | null => {
-      if (!matchesScope(rule.scope, spec.id, node)) return null;
-      const thresholds = thresholdsFor(rule, spec.id, node);
-      const instances: Instance[] = [];
-      for (const severity of SEVERITIES) {
-        const threshold = thresholds[severity];
-        if (threshold === undefined) continue;
-        instances.push({
-          severity,
-          threshold,
-          active: false,
-          activeSinceMs: NaN,
-          firingSinceMs: NaN,
-          raw: 'inactive',
-          announced: 'inactive',
-          value: null,
-          thresholdValue: null,
-        });
-      }
-      if (instances.length === 0) return null;
-      const key = `${rule.name}|${spec.id}|${node?.id ?? ''}`;
-      const target: Target = { key, rule, site: spec.id, node, facilityId, memory: newTargetMemory(), instances, ancestors: [] };
-      this.targetsByKey.set(key, target);
-      return target;
-    };
-    if (rule.metric === 'demand' || rule.metric === 'grid_frequency') {
-      const t = make(null);
-      return t === null ? [] : [t];
-    }
-    const targets: Target[] = [];
-    const byNode = new Map<string, Target>();
-    for (const node of spec.nodes) {
-      if (rule.metric === 'failover_headroom' && node.redundantWith === undefined && node.redundancy === undefined) continue;
-      const t = make(node);
-      if (t === null) continue;
-      targets.push(t);
-      byNode.set(node.id, t);
-    }
-    const parentOf = new Map(spec.nodes.map((n) => [n.id, n.parent]));
-    for (const t of targets) {
-      const seen = new Set<string>();
-      let p = t.node?.parent ?? null;
-      while (p !== null && !seen.has(p)) {
-        seen.add(p);
-        const anc = byNode.get(p);
-        if (anc !== undefined) t.ancestors.push(anc);
-        p = parentOf.get(p) ?? null;
-      }
-    }
-    return targets;
   }
 
   /**
@@ -213,52 +118,14 @@ export class AlertEngine {
     this.config.rules.forEach((rule, ri) => {
       if (rule.windowMs !== tick.windowMs) return;
       const targets = site.targets[ri]!;
-      for (const target of targets) this.step(target, tick);
+      for (const target of targets) step(target, tick, this.config.trendWindows);
       for (const target of targets) this.announce(target, tick, out);
     });
   }
 
-  private step(target: Target, tick: Tick): void {
-    const obs = observe(
-      { rule: target.rule, node: target.node, facilityId: target.facilityId, memory: target.memory, trendWindows: this.config.trendWindows },
-      tick,
-    );
-    for (const inst of target.instances) {
-      const { verdict, at } = judge(target.rule, obs, inst.threshold);
-      if (verdict === 'unknown') continue;
-      inst.value = obs.value;
-      inst.thresholdValue = at;
-      if (verdict === 'clear') {
-        inst.active = false;
-        inst.activeSinceMs = NaN;
-        inst.firingSinceMs = NaN;
-        inst.raw = 'inactive';
-        continue;
-      }
-      if (verdict === 'breach' && !inst.active) {
-        inst.active = true;
-        inst.activeSinceMs = tick.start;
-      }
-      if (!inst.active) continue;
-      if (tick.end - inst.activeSinceMs >= target.rule.forMs) {
-        if (inst.raw !== 'firing') inst.firingSinceMs = tick.end;
-        inst.raw = 'firing';
-      } else inst.raw = 'pending';
-    }
-  }
-
-  private inhibitor(target: Target, inst: Instance): Target | null {
-    for (const anc of target.ancestors) {
-      for (const a of anc.instances) {
-        if (a.raw === 'firing' && SEVERITY_RANK[a.severity] >= SEVERITY_RANK[inst.severity]) return anc;
-      }
-    }
-    return null;
-  }
-
   private announce(target: Target, tick: Tick, out: AlertEvent[]): void {
     for (const inst of target.instances) {
-      const by = inst.raw === 'inactive' ? null : this.inhibitor(target, inst);
+      const by = inst.raw === 'inactive' ? null : inhibitor(target, inst);
       const desired: RawState = by === null ? inst.raw : 'inactive';
       if (desired === inst.announced) continue;
       inst.announced = desired;
@@ -407,75 +274,3 @@ function groupTicks(results: readonly WindowResult[], windows: ReadonlySet<numbe
   }
   return [...byKey.values()];
 }
-
-function thresholdOf(inst: Instance): number {
-  return inst.thresholdValue ?? inst.threshold.at.value;
-}
-
-function labelsOf(target: Target, inst: Instance): Record<string, string> {
-  const labels: Record<string, string> = { alertname: target.rule.name, severity: inst.severity, site: target.site };
-  if (target.node !== null) {
-    labels['node'] = target.node.id;
-    labels['level'] = target.node.level;
-  }
-  labels['window'] = formatWindow(target.rule.windowMs);
-  return { ...target.rule.labels, ...labels };
-}
-
-function annotationsOf(target: Target, inst: Instance): Record<string, string> {
-  const vars: Record<string, string> = {
-    site: target.site,
-    node: target.node?.id ?? '',
-    level: target.node?.level ?? '',
-    value: formatMetricValue(target.rule.metric, inst.value),
-    threshold: formatMetricValue(target.rule.metric, thresholdOf(inst)),
-    rule: target.rule.name,
-    severity: inst.severity,
-    window: formatWindow(target.rule.windowMs),
-  };
-  const out: Record<string, string> = {};
-  for (const [k, template] of Object.entries(target.rule.annotations)) out[k] = renderTemplate(template, vars);
-  return out;
-}
-
-interface SnapshotInstance {
-  severity: AlertSeverityLevel;
-  active: boolean;
-  activeSinceMs: number | null;
-  firingSinceMs: number | null;
-  raw: RawState;
-  announced: RawState;
-  value: number | null;
-  thresholdValue: number | null;
-}
-
-interface SnapshotTarget {
-  key: string;
-  memory: [number | null, number | null, number];
-  instances: SnapshotInstance[];
-}
-
-type SnapshotTick = Omit<Tick, 'nodes'> & { nodes: NodeWindow[] };
-
-interface EngineSnapshot {
-  version: number;
-  lastEvaluatedEndMs: [string, number][];
-  maxEndMs: [string, number][];
-  pending: SnapshotTick[];
-  targets: SnapshotTarget[];
-}
-
-function isSnapshot(x: unknown): x is EngineSnapshot {
-  if (typeof x !== 'object' || x === null) return false;
-  const o = x as Record<string, unknown>;
-  return (
-    o['version'] === SNAPSHOT_VERSION &&
-    Array.isArray(o['lastEvaluatedEndMs']) &&
-    Array.isArray(o['maxEndMs']) &&
-    Array.isArray(o['pending']) &&
-    Array.isArray(o['targets'])
-  );
-}
-
-const nanToNull = (x: number): number | null => (Number.isNaN(x) ? null : x);
-const nullToNan = (x: number | null): number => (x === null ? NaN : x);
