@@ -32,7 +32,7 @@ export {
   BUILTIN_ALERT_RULES,
   type AlertRuleInput,
   type AlertsSectionInput,
-} from './alerts-schema.js';
+} from './alerts/index.js';
 export type { AlertsConfig, AlertRule } from '../core/alerts/index.js';
 export { resolveSecret, describeSecret, SecretResolutionError, type SecretEnv, type SecretFileReader } from './secret.js';
 export {

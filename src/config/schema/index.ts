@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import type { EngineSettings, Topology } from '../../domain/index.js';
 import type { AlertsConfig } from '../../core/alerts/index.js';
-import { alertsSectionSchema, checkAlerts, resolveAlerts } from '../alerts-schema.js';
+import { alertsSectionSchema, checkAlerts, resolveAlerts } from '../alerts/index.js';
 import { checkTopologyRules } from '../topology-rules.js';
 import { formatDurationMs } from '../units.js';
 import { secretSchema, strictObject } from './common.js';

@@ -1,6 +1,6 @@
 /**
  * Alert rules as the engine takes them: normalised (base units, windows resolved), produced
- * by the config layer (src/config/alerts-schema.ts) or built in code by tests.
+ * by the config layer (src/config/alerts/) or built in code by tests.
  */
 import type { NodeRole } from '../../domain/index.js';
 
