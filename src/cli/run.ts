@@ -9,7 +9,7 @@ import { AlertEngine } from '../core/alerts/index.js';
 import { Pipeline, SimulatorDriver } from '../pipeline/index.js';
 import { InfluxSink, MetricsServer, MetricsSink, NatsResultsSink, NdjsonSink, type Sink } from '../sinks/index.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../sources/memory-bus.js';
-import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, type DeadLetterPublisher, type NatsHandle, type Source } from '../sources/index.js';
+import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, telemetrySubjectPattern, type DeadLetterPublisher, type NatsHandle, type Source } from '../sources/index.js';
 import { collectProcessMetrics, createLogger, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { durationOption, parseLogLevel } from './simulate.js';
@@ -123,7 +123,7 @@ export function registerRunCommand(program: Command): void {
       }
       const alerts = new AlertEngine(config.topology, config.alerts);
       const pipeline = new Pipeline({
-        config: { subjectPrefix: config.source.subjectPrefix, maxMessageBytes: config.source.maxMessageBytes },
+        config: { subjectPrefix: telemetrySubjectPattern(config.source), maxMessageBytes: config.source.maxMessageBytes },
         engine,
         alerts,
         source: built.source,

@@ -70,11 +70,32 @@ export const sourceSchema = z
       stream: streamSchema.default({}),
       /** Durable consumer settings. */
       consumer: consumerSchema.default({}),
+      /**
+       * Consume only some partitions of a partitioned stream (DESIGN 8): a server-side subject
+       * mapping with the `partition` function turns `telemetry.<site>.<source>` into
+       * `<subjectPrefix>.<p>.<site>.<source>`; this worker takes partitions `ids` (one durable
+       * consumer each, `<durable>-p<id>`). Excludes `sites`. Default: no partitions.
+       */
+      partitions: strictObject({
+        /** Prefix of partitioned subjects. Default tp. */
+        subjectPrefix: subjectPrefix.default('tp'),
+        /** Partition numbers this worker consumes. */
+        ids: z.array(z.number().int().min(0)).min(1),
+      }).optional(),
     }),
   ])
+  .superRefine((s, ctx) => {
+    if (s.kind !== 'jetstream' || s.partitions === undefined) return;
+    if (s.sites !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['partitions'], message: 'partitions and sites exclude each other: a partition holds whichever sites the mapping puts there' });
+    }
+    if (new Set(s.partitions.ids).size !== s.partitions.ids.length) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['partitions', 'ids'], message: 'duplicate partition id' });
+    }
+  })
   .transform((s) =>
     s.kind === 'jetstream'
-      ? { ...s, stream: { ...s.stream, subjects: s.stream.subjects ?? [`${s.subjectPrefix}.>`] } }
+      ? { ...s, stream: { ...s.stream, subjects: s.stream.subjects ?? [`${s.partitions?.subjectPrefix ?? s.subjectPrefix}.>`] } }
       : s,
   );
 

@@ -21,8 +21,12 @@ export interface ConsumerPlan {
   filterSubject?: string;
 }
 
-/** The consumers a source uses: one per site filter, or one for the whole stream. */
-export function planConsumers(cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'consumer'>): ConsumerPlan[] {
+/** The consumers a source uses: one per partition or site filter, or one for the whole stream. */
+export function planConsumers(cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'consumer' | 'partitions'>): ConsumerPlan[] {
+  const partitions = cfg.partitions;
+  if (partitions !== undefined) {
+    return partitions.ids.map((p) => ({ durable: `${cfg.consumer.durable}-p${p}`, filterSubject: `${partitions.subjectPrefix}.${p}.>` }));
+  }
   if (cfg.sites === undefined || cfg.sites.length === 0) return [{ durable: cfg.consumer.durable }];
   return cfg.sites.map((site) => ({ durable: `${cfg.consumer.durable}-${site}`, filterSubject: `${cfg.subjectPrefix}.${site}.>` }));
 }

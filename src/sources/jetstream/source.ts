@@ -34,7 +34,7 @@ export class JetStreamSource implements Source {
 
   constructor(
     private readonly conn: { nc: NatsConnection; status?: NatsConnectionStatus },
-    private readonly cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'stream' | 'consumer'>,
+    private readonly cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'stream' | 'consumer' | 'partitions'>,
     opts: JetStreamSourceOptions,
   ) {
     this.log = opts.log.child({ source: 'jetstream' });
