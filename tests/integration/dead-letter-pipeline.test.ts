@@ -8,11 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import { Pipeline } from '../../src/pipeline/index.js';
-import type { Sink, SinkHealth } from '../../src/sinks/index.js';
 import { DEAD_LETTER_REASON_HEADER, NatsDeadLetterPublisher, NatsSource } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
-import type { OutputRecord } from '../../src/domain/index.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { CollectingSink } from '../helpers/collecting-sink.js';
 
 const CONFIG = `
 pipeline: { windows: [10s] }
@@ -25,22 +24,6 @@ deadLetter: { enabled: true }
 `;
 const T0 = Date.UTC(2026, 2, 1);
 
-class CollectingSink implements Sink {
-  readonly name = 'collect';
-  readonly records: OutputRecord[] = [];
-  write(records: readonly OutputRecord[]): void {
-    this.records.push(...records);
-  }
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  health(): SinkHealth {
-    return { buffered: 0, capacity: 1, failed: false };
-  }
-}
 
 let server: NatsServer;
 let nc: NatsConnection;

@@ -12,30 +12,14 @@ import { loadConfigFile, type HeadroomConfig, type SourceConfig } from '../../sr
 import { WindowEngine } from '../../src/core/index.js';
 import type { OutputRecord } from '../../src/domain/index.js';
 import { Pipeline, replayFiles } from '../../src/pipeline/index.js';
-import type { Sink, SinkHealth } from '../../src/sinks/index.js';
 import { JetStreamSource, NatsSource, createSimulator, type Source } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { CollectingSink } from '../helpers/collecting-sink.js';
 
 const START_MS = Date.UTC(2026, 0, 5, 12, 0, 0);
 const TICKS = 150; // 2.5 minutes at 1 s
 
-class CollectingSink implements Sink {
-  readonly name = 'collect';
-  readonly records: OutputRecord[] = [];
-  write(records: readonly OutputRecord[]): void {
-    this.records.push(...records);
-  }
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  health(): SinkHealth {
-    return { buffered: 0, capacity: 1, failed: false };
-  }
-}
 
 /** Final (highest-revision) record per window, keyed without the revision. */
 function finals(records: readonly OutputRecord[]): Map<string, Record<string, unknown>> {

@@ -13,30 +13,14 @@ import { loadConfigFile, parseConfigText, type HeadroomConfig } from '../../src/
 import { WindowEngine } from '../../src/core/index.js';
 import type { OutputRecord } from '../../src/domain/index.js';
 import { Pipeline, replayFiles } from '../../src/pipeline/index.js';
-import type { Sink, SinkHealth } from '../../src/sinks/index.js';
 import { JetStreamSource, createSimulator, parseTelemetrySubject, telemetrySubjectPattern } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { CollectingSink } from '../helpers/collecting-sink.js';
 
 const PARTITIONS = 4;
 const START_MS = Date.UTC(2026, 0, 6, 8, 0, 0);
 
-class CollectingSink implements Sink {
-  readonly name = 'collect';
-  readonly records: OutputRecord[] = [];
-  write(records: readonly OutputRecord[]): void {
-    this.records.push(...records);
-  }
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  health(): SinkHealth {
-    return { buffered: 0, capacity: 1, failed: false };
-  }
-}
 
 function finals(records: readonly OutputRecord[]): Map<string, number> {
   const out = new Map<string, { revision: number; loadWatts: number }>();

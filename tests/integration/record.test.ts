@@ -17,9 +17,9 @@ import { WindowEngine } from '../../src/core/index.js';
 import type { OutputRecord, WindowResult } from '../../src/domain/index.js';
 import { NdjsonRecorder, recordNats, rotatedPath } from '../../src/pipeline/record.js';
 import { replayFiles } from '../../src/pipeline/replay.js';
-import type { Sink } from '../../src/sinks/types.js';
 import { createSimulator, NO_FAULTS, type SimulatedMessage } from '../../src/sources/simulator/index.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { CollectingSink } from '../helpers/collecting-sink.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TICKS = 240;
@@ -49,22 +49,6 @@ afterAll(async () => {
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
-class MemorySink implements Sink {
-  readonly name = 'memory';
-  readonly records: OutputRecord[] = [];
-  write(records: readonly OutputRecord[]): void {
-    this.records.push(...records);
-  }
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  health(): { buffered: number; capacity: number; failed: boolean } {
-    return { buffered: 0, capacity: 1, failed: false };
-  }
-}
 
 /** Final revision of every window, as canonical JSON lines sorted by key. */
 function finalWindows(records: readonly OutputRecord[]): string[] {
@@ -99,7 +83,7 @@ function direct(): string[] {
 
 async function replayed(inputs: string[]): Promise<string[]> {
   const engine = new WindowEngine(config.topology, config.engine, { emitMeters: true });
-  const sink = new MemorySink();
+  const sink = new CollectingSink('memory');
   const { summary } = await replayFiles(engine, [sink], { inputs, maxMessageBytes: 1_048_576 });
   expect(summary.outcomes.accepted).toBe(summary.readings);
   return finalWindows(sink.records);

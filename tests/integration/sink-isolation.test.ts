@@ -10,12 +10,13 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
-import type { NodeWindow, OutputRecord } from '../../src/domain/index.js';
+import type { NodeWindow } from '../../src/domain/index.js';
 import { Pipeline } from '../../src/pipeline/index.js';
-import { InfluxSink, MetricsServer, MetricsSink, type Sink, type SinkHealth } from '../../src/sinks/index.js';
+import { InfluxSink, MetricsServer, MetricsSink } from '../../src/sinks/index.js';
 import { MemoryBus, MemorySource } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
 import { startVictoriaMetrics, type VictoriaMetricsServer } from '../helpers/servers.js';
+import { CollectingSink } from '../helpers/collecting-sink.js';
 
 const CONFIG = `
 pipeline: { windows: [10s], maxOutOfOrder: 1s, allowedLateness: 5s }
@@ -77,22 +78,6 @@ async function startSwitchProxy(targetUrl: string): Promise<SwitchProxy> {
   };
 }
 
-class CollectingSink implements Sink {
-  readonly name = 'collect';
-  readonly records: OutputRecord[] = [];
-  write(records: readonly OutputRecord[]): void {
-    this.records.push(...records);
-  }
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
-  health(): SinkHealth {
-    return { buffered: 0, capacity: 1, failed: false };
-  }
-}
 
 let vm: VictoriaMetricsServer;
 let proxy: SwitchProxy;
