@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { NatsConfig } from '../config/index.js';
 import { parseDurationMs, parseSizeBytes, UnitParseError } from '../config/index.js';
-import { NdjsonRecorder, recordNats, type RecordFrom } from '../pipeline/record.js';
-import { connectNats, type NatsHandle } from '../sources/nats-connection.js';
+import { NdjsonRecorder, recordNats, type RecordFrom } from '../pipeline/index.js';
+import { connectNats, type NatsHandle } from '../sources/index.js';
 import { createLogger, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 

@@ -10,7 +10,7 @@ import {
   REPLAY_FORMATS,
   type CsvMapping,
   type ReplayFormat,
-} from '../codec/replay-source.js';
+} from '../codec/index.js';
 import { parseDurationMs, UnitParseError } from '../config/index.js';
 import { WindowEngine } from '../core/index.js';
 import { AlertEngine } from '../core/alerts/index.js';
@@ -22,8 +22,8 @@ import {
   type ReplayProgress,
   type ReplayReadOptions,
   type UnreadableSample,
-} from '../pipeline/replay.js';
-import { NdjsonSink } from '../sinks/ndjson-sink.js';
+} from '../pipeline/index.js';
+import { NdjsonSink } from '../sinks/index.js';
 import { createLogger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { connectForCli, natsConfigFor } from './record.js';

@@ -8,7 +8,7 @@ import { WindowEngine } from '../core/index.js';
 import { AlertEngine } from '../core/alerts/index.js';
 import { Pipeline, SimulatorDriver } from '../pipeline/index.js';
 import { InfluxSink, MetricsServer, MetricsSink, NatsResultsSink, NdjsonSink, type Sink } from '../sinks/index.js';
-import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../sources/memory-bus.js';
+import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../sources/index.js';
 import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, telemetrySubjectPattern, type DeadLetterPublisher, type NatsHandle, type Source } from '../sources/index.js';
 import { collectProcessMetrics, createLogger, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';

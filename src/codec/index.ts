@@ -4,3 +4,4 @@ export type { DecodeOptions } from './reading-codec.js';
 export { readNdjsonReadings, isGzipFile } from './ndjson.js';
 export type { NdjsonLine, NdjsonReadOptions } from './ndjson.js';
 export { formatWindowLabel, recordToPoint, recordToLine, pointToLine, MEASUREMENT } from './points.js';
+export * from './replay-source.js';

@@ -3,3 +3,4 @@ export { Pipeline, StopTimeoutError, type PipelineConfig, type PipelineDeps, typ
 export { SimulatorDriver, countReadings, type SimulatorDriverOptions, type SimulatorDriverStats, type SimulatorSpeed } from './runner-simulator.js';
 export { ingestPayload, IngestCounters, type IngestOptions, type IngestReport, type RejectReason } from './ingest.js';
 export * from './replay.js';
+export * from './record.js';

@@ -21,12 +21,12 @@ import {
   type ReplayFormat,
   type ReplayLine,
   type UnreadableReason,
-} from '../codec/replay-source.js';
+} from '../codec/index.js';
 import { encodeReading } from '../codec/index.js';
 import type { WindowEngine } from '../core/index.js';
 import type { AlertEngine } from '../core/alerts/index.js';
 import type { AlertEvent, Reading, WindowResult } from '../domain/index.js';
-import type { Sink } from '../sinks/types.js';
+import type { Sink } from '../sinks/index.js';
 import { IngestCounters } from './ingest.js';
 
 /** How the inputs are read and ordered (both targets). */
