@@ -71,7 +71,8 @@ export async function* readNdjsonReadings(path: string, opts: NdjsonReadOptions)
   }
 }
 
-function isBlank(text: string): boolean {
+/** True for an empty line or one of spaces, tabs and a trailing CR. */
+export function isBlank(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c !== 32 && c !== 9 && c !== 13) return false;

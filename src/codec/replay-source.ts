@@ -14,7 +14,7 @@ import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CsvMappingError, type CsvMapping } from './csv-mapping.js';
 import { csvRowReader, readDelimitedLines, type DelimitedOptions } from './csv-reader.js';
-import { isGzipFile } from './ndjson.js';
+import { isBlank, isGzipFile } from './ndjson.js';
 import { isPreset, presetReader, PRESETS, type PresetName } from './presets.js';
 import { decodeMessage } from './reading-codec.js';
 import type { ReplayLine } from './replay-source-types.js';
@@ -143,10 +143,3 @@ async function* ndjsonLines(input: Readable, opts: ReplaySourceOptions): AsyncGe
   }
 }
 
-function isBlank(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 32 && c !== 9 && c !== 13) return false;
-  }
-  return true;
-}
