@@ -29,6 +29,8 @@ export class SiteEngine {
   lastActivityMs = -Infinity;
   private readonly clock: QuorumClock;
   private dirtyFromMs = Infinity;
+  /** Index of the meter most likely to come next (the one after the last recorded). */
+  private nextMeterHint = 0;
   /** max over sizes of nextStartMs (-Infinity before any window was passed). */
   private passedUntilMs = -Infinity;
   /** True once every size has passed a window. */
@@ -58,7 +60,12 @@ export class SiteEngine {
   }
 
   record(r: Reading, nowMs: number): RecordOutcome {
-    const m = this.model.meterIndex.get(r.meter);
+    // Gateways send their meters in a stable order: try the meter after the previous one
+    // before the map lookup.
+    const ids = this.model.meterIds;
+    const hint = this.nextMeterHint;
+    const m = hint < ids.length && ids[hint] === r.meter ? hint : this.model.meterIndex.get(r.meter);
+    if (m !== undefined) this.nextMeterHint = m + 1;
     const g = m === undefined ? this.model.gridMeterIndex.get(r.meter) : undefined;
     if (m === undefined && g === undefined) return 'unknown_meter';
     const ts = r.tsMs;
