@@ -144,9 +144,10 @@ export class SiteEngine {
     const finalBeforeMs = acceptHorizonMs === Infinity ? Infinity : wm - this.settings.allowedLatenessMs;
     // 1. Restate windows changed by late readings.
     if (this.dirtyFromMs !== Infinity) {
+      const earliestRestated = this.earliestDataMs();
       for (const size of this.sizes) {
         for (const w of size.open) {
-          if (w.startMs + size.windowMs > this.dirtyFromMs) this.emit(size, w, out);
+          if (w.startMs + size.windowMs > this.dirtyFromMs) this.emit(size, w, out, earliestRestated);
         }
       }
       this.dirtyFromMs = Infinity;
@@ -164,7 +165,7 @@ export class SiteEngine {
         this.allStarted = this.sizes.every((x) => x.started);
         const w: OpenWindow = { startMs: size.nextStartMs, revision: -1 };
         // A window holds data if the live tails reach into it or its frozen part has some.
-        if (endMs > earliest || size.frozen.startMs === w.startMs) this.emit(size, w, out);
+        if (endMs > earliest || size.frozen.startMs === w.startMs) this.emit(size, w, out, earliest);
         if (endMs > finalBeforeMs) size.open.push(w);
         size.nextStartMs += size.windowMs;
         if (size.nextStartMs > this.passedUntilMs) this.passedUntilMs = size.nextStartMs;
@@ -305,15 +306,15 @@ export class SiteEngine {
   }
 
   /** Computes one window from its frozen part and the live tail, and emits it if it has data. */
-  private emit(size: SizeState, w: OpenWindow, out: WindowResult[]): void {
+  /** `earliestMs`: earliestDataMs() of the current tails (computed once by the caller). */
+  private emit(size: SizeState, w: OpenWindow, out: WindowResult[], earliestMs: number): void {
     const startMs = w.startMs;
     const endMs = startMs + size.windowMs;
     const acc = this.windowAcc;
     if (size.frozen.startMs === startMs) copyAggregates(acc, size.frozen);
     else resetAggregates(acc, startMs);
     let a = Math.max(startMs, this.frontierMs);
-    const earliest = this.earliestDataMs();
-    if (earliest > a) a = Math.max(a, Math.floor(earliest / 1000) * 1000);
+    if (earliestMs > a) a = Math.max(a, Math.floor(earliestMs / 1000) * 1000);
     while (a < endMs) {
       const b = Math.min(endMs, a + this.integrator.maxRangeMs);
       this.integrator.integrate(this.tails, a, b, this.settings.maxHoldMs, this.scratch);
