@@ -5,6 +5,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash scripts/install-test-servers.sh
 npx tsc -p tsconfig.json --noEmit
+npx eslint .
 report="$(mktemp -t headroom-vitest-XXXXXX.json)"
 trap 'rm -f "$report"' EXIT
 status=0

@@ -28,6 +28,8 @@ export interface DeadLetterCounters {
 
 /** Header values are one line of printable text, bounded in length. */
 function headerValue(text: string): string {
+  // Control characters (CR, LF, NUL, ...) would break the header block: they are the point here.
+  // eslint-disable-next-line no-control-regex
   const oneLine = text.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
   return oneLine.length <= MAX_HEADER_CHARS ? oneLine : `${oneLine.slice(0, MAX_HEADER_CHARS - 1)}…`;
 }
