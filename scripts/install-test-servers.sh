@@ -14,8 +14,10 @@ declare -A PACKAGE_OF=(
   [victoria-metrics]=victoria-metrics
   [influxd]=influxdb
   [amtool]=prometheus-alertmanager
+  [openssl]=openssl
 )
-BINARIES=(nats-server prometheus promtool victoria-metrics influxd amtool)
+# openssl makes the certificates of the TLS connection test.
+BINARIES=(nats-server prometheus promtool victoria-metrics influxd amtool openssl)
 
 missing_packages=()
 for bin in "${BINARIES[@]}"; do
