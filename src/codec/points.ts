@@ -10,6 +10,7 @@
  * - time: the window start (alerts: `atMs`), so a restatement (higher revision) writes the
  *   same series and timestamp and overwrites the earlier point.
  */
+import { windowLabel } from '../core/index.js';
 import type { AlertEvent, MeterWindow, NodeWindow, OutputRecord, SiteWindow } from '../domain/index.js';
 
 export type InfluxPrecision = 'ns' | 'us' | 'ms' | 's';
@@ -38,24 +39,8 @@ export interface InfluxPoint {
 /** Alert state as a number, for stores that keep numeric fields only (VictoriaMetrics). */
 export const ALERT_STATE_CODE = { resolved: 0, pending: 1, firing: 2 } as const;
 
-const MS_PER_UNIT: readonly (readonly [string, number])[] = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
-  ['m', 60_000],
-  ['s', 1_000],
-];
-
-/**
- * The window size as a tag or label value: the largest unit that divides it exactly
- * (10000 → `10s`, 60000 → `1m`, 900000 → `15m`, 5400000 → `90m`, 3600000 → `1h`, 1500 → `1500ms`).
- * Same rendering as the config's durations (formatDurationMs) and the Prometheus `window` label.
- */
-export function formatWindowLabel(windowMs: number): string {
-  for (const [unit, factor] of MS_PER_UNIT) {
-    if (windowMs !== 0 && windowMs % factor === 0) return `${windowMs / factor}${unit}`;
-  }
-  return `${windowMs}ms`;
-}
+/** The window size as a tag value: the same label as Prometheus series and alerts carry. */
+export const formatWindowLabel = windowLabel;
 
 class FieldBuilder {
   readonly fields: Record<string, PointFieldValue> = {};

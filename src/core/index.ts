@@ -1,5 +1,5 @@
 // Public face of the pure core: no I/O, no clock, no randomness.
 export { WindowEngine, SnapshotError } from './window-engine.js';
 export type { EngineOptions, EngineStats } from './window-engine.js';
-export { windowStartMs, monthStartUtcMs } from './time.js';
+export { windowStartMs, monthStartUtcMs, windowLabel } from './time.js';
 export { AlertEngine } from './alerts/index.js';

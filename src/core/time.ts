@@ -48,3 +48,22 @@ export function monthStartUtcMs(tsMs: number): number {
   const { year, month } = civilFromDays(days);
   return daysFromCivil(year, month) * 86_400_000;
 }
+
+const LABEL_UNITS_MS: readonly (readonly [string, number])[] = [
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1_000],
+];
+
+/**
+ * The window size as a label: the largest unit that divides it exactly (10000 → `10s`,
+ * 60000 → `1m`, 900000 → `15m`, 5400000 → `90m`, 3600000 → `1h`, 1500 → `1500ms`). The one
+ * rendering of the `window` label of Prometheus series, InfluxDB tags and alert labels.
+ */
+export function windowLabel(windowMs: number): string {
+  for (const [unit, factor] of LABEL_UNITS_MS) {
+    if (windowMs !== 0 && windowMs % factor === 0) return `${windowMs / factor}${unit}`;
+  }
+  return `${windowMs}ms`;
+}

@@ -17,7 +17,7 @@
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { NodeWindow, OutputRecord, SiteWindow, Topology } from '../domain/index.js';
-import { formatDurationMs } from '../config/index.js';
+import { windowLabel } from '../core/index.js';
 import {
   NODE_COMPLETENESS_RATIO,
   NODE_FAILOVER_HEADROOM_WATTS,
@@ -172,7 +172,7 @@ export class MetricsSink implements Sink {
 
   private applyOptions(topology: Topology): void {
     this.windowLabels.clear();
-    for (const ms of this.opts.windowsMs) this.windowLabels.set(ms, formatDurationMs(ms));
+    for (const ms of this.opts.windowsMs) this.windowLabels.set(ms, windowLabel(ms));
     const depths = nodeDepths(topology);
     const nodes = new Map<string, string>();
     for (const site of topology.sites) {

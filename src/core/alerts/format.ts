@@ -1,4 +1,5 @@
 /** Human formatting of alert values and annotation templating. Pure. */
+import { windowLabel } from '../time.js';
 import type { AlertMetric } from './types.js';
 
 /** Variables an annotation template may use, as `{{name}}`. */
@@ -21,13 +22,8 @@ export function renderTemplate(template: string, vars: Readonly<Record<string, s
   return template.replace(TEMPLATE_RE, (whole, name: string) => vars[name] ?? whole);
 }
 
-/** `10s`, `1m`, `15m`, `1h`, `1500ms`: the window label. */
-export function formatWindow(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}
+/** `10s`, `1m`, `15m`, `1h`, `1d`, `1500ms`: the window label (the same as on metrics and points). */
+export const formatWindow = windowLabel;
 
 function trim(x: number, digits: number): string {
   return Number(x.toFixed(digits)).toString();

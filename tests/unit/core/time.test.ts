@@ -131,3 +131,16 @@ describe('nextBoundaryMs', () => {
     expect(nextBoundaryMs(-10_000, [10_000])).toBe(0);
   });
 });
+
+describe('windowLabel', () => {
+  it('is the one window label of metrics, points and alerts', async () => {
+    const { windowLabel } = await import('../../../src/core/time.js');
+    const { formatWindowLabel } = await import('../../../src/codec/points.js');
+    const { formatWindow } = await import('../../../src/core/alerts/format.js');
+    for (const [ms, label] of [[10_000, '10s'], [60_000, '1m'], [900_000, '15m'], [5_400_000, '90m'], [3_600_000, '1h'], [86_400_000, '1d'], [1_500, '1500ms']] as const) {
+      expect(windowLabel(ms)).toBe(label);
+      expect(formatWindowLabel(ms)).toBe(label);
+      expect(formatWindow(ms)).toBe(label);
+    }
+  });
+});
