@@ -17,20 +17,10 @@
  *   missing: ["?", ""]
  */
 import { z } from 'zod';
-import type { Reading } from '../domain/index.js';
+import { READING_NUMBER_FIELDS } from '../domain/index.js';
 
 /** Numeric quantities a column can carry (the optional numeric fields of a Reading). */
-export const QUANTITIES = [
-  'watts',
-  'wattHours',
-  'voltAmperes',
-  'powerFactor',
-  'volts',
-  'amps',
-  'hertz',
-  'pricePerMWh',
-  'carbonGramsPerKWh',
-] as const satisfies readonly (keyof Reading)[];
+export const QUANTITIES = READING_NUMBER_FIELDS;
 export type Quantity = (typeof QUANTITIES)[number];
 
 /** Units accepted per quantity and their factor to the base unit (the field's unit). */

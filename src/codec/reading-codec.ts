@@ -26,7 +26,7 @@
  *   `index`; good elements are kept in order.
  * - Never throws.
  */
-import type { DecodeFailure, DecodeFailureReason, DecodeResult, Reading } from '../domain/index.js';
+import { READING_NUMBER_FIELDS, type DecodeFailure, type DecodeFailureReason, type DecodeResult, type Reading } from '../domain/index.js';
 
 export interface DecodeOptions {
   /** Site taken from the NATS subject `telemetry.<site>.<source>`, when known. */
@@ -36,17 +36,7 @@ export interface DecodeOptions {
 }
 
 /** Optional numeric fields of a reading, in canonical (encoding) order. */
-const NUMERIC_FIELDS = [
-  'watts',
-  'wattHours',
-  'voltAmperes',
-  'powerFactor',
-  'volts',
-  'amps',
-  'hertz',
-  'pricePerMWh',
-  'carbonGramsPerKWh',
-] as const;
+const NUMERIC_FIELDS = READING_NUMBER_FIELDS;
 
 const MAX_ID_LENGTH = 64;
 /** Largest absolute time value a JS Date can hold. */

@@ -20,6 +20,19 @@ export interface Reading {
   carbonGramsPerKWh?: number;
 }
 
+/** The optional numeric fields of a reading, in canonical (encoding) order. */
+export const READING_NUMBER_FIELDS = [
+  'watts',
+  'wattHours',
+  'voltAmperes',
+  'powerFactor',
+  'volts',
+  'amps',
+  'hertz',
+  'pricePerMWh',
+  'carbonGramsPerKWh',
+] as const satisfies readonly (keyof Reading)[];
+
 /** Why a message or a reading inside it could not be decoded. */
 export type DecodeFailureReason =
   | 'malformed_json'
