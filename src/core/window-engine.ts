@@ -65,11 +65,17 @@ export class WindowEngine {
     return out;
   }
 
+  /** Watermark per site (the cheap part of stats(), for every batch of results). */
+  watermarksMs(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const site of this.siteOrder) out[site.model.spec.id] = site.watermarkMs;
+    return out;
+  }
+
   stats(): EngineStats {
-    const stats: EngineStats = { watermarkMs: {}, lateBySiteMeter: {}, counterResetsBySite: {} };
+    const stats: EngineStats = { watermarkMs: this.watermarksMs(), lateBySiteMeter: {}, counterResetsBySite: {} };
     for (const site of this.siteOrder) {
       const id = site.model.spec.id;
-      stats.watermarkMs[id] = site.watermarkMs;
       const late: Record<string, number> = {};
       site.lateByMeter.forEach((n, m) => {
         if (n > 0) late[site.model.meterIds[m]!] = n;

@@ -261,7 +261,7 @@ export async function replayFiles(engine: WindowEngine, sinks: Sink[], opts: Rep
     }
     for (const s of sinks) s.write(records);
     // Alerts are evaluated on window results in event time: a replay raises what live did.
-    if (alerts !== undefined) emitAlerts(alerts.evaluate(records, engine.stats().watermarkMs));
+    if (alerts !== undefined) emitAlerts(alerts.evaluate(records, engine.watermarksMs()));
   };
   const emitAlerts = (events: AlertEvent[]): void => {
     if (events.length === 0) return;

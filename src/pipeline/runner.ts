@@ -288,7 +288,7 @@ export class Pipeline {
     if (results.length === 0) return;
     this.emit(results, nowMs, observeDelay);
     const alerts = this.deps.alerts;
-    if (alerts !== undefined) this.emitAlerts(alerts.evaluate(results, this.deps.engine.stats().watermarkMs), nowMs);
+    if (alerts !== undefined) this.emitAlerts(alerts.evaluate(results, this.deps.engine.watermarksMs()), nowMs);
   }
 
   private emitAlerts(events: readonly OutputRecord[], nowMs: number): void {
