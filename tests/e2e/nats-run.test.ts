@@ -12,8 +12,9 @@ import { promisify } from 'node:util';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import type { OutputRecord } from '../../src/domain/index.js';
+import type { OutputRecord, WindowResult } from '../../src/domain/index.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { finalWindows } from '../helpers/final-windows.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const mainJs = join(repoRoot, 'dist/cli/main.js');
@@ -47,18 +48,8 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-function finals(text: string): Map<string, OutputRecord> {
-  const out = new Map<string, OutputRecord>();
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const r = JSON.parse(line) as OutputRecord | { type: 'summary' };
-    if (r.type === 'summary' || r.type === 'alert') continue;
-    const id = r.type === 'node' ? r.node : r.type === 'meter' ? r.meter : '';
-    const key = `${r.type}|${r.site}|${id}|${r.windowMs}|${r.start}`;
-    const prev = out.get(key);
-    if (prev === undefined || (prev.type !== 'alert' && prev.revision < r.revision)) out.set(key, r);
-  }
-  return out;
+function finals(text: string): Map<string, WindowResult> {
+  return finalWindows(text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as OutputRecord | { type: 'summary' }));
 }
 
 describe('simulate → NATS JetStream → run', () => {

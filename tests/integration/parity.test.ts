@@ -12,27 +12,24 @@ import { loadConfigFile, type HeadroomConfig, type SourceConfig } from '../../sr
 import { WindowEngine } from '../../src/core/index.js';
 import type { OutputRecord } from '../../src/domain/index.js';
 import { Pipeline, replayFiles } from '../../src/pipeline/index.js';
-import { JetStreamSource, NatsSource, createSimulator, type Source } from '../../src/sources/index.js';
+import { JetStreamSource, NO_FAULTS, NatsSource, createSimulator, type Source } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { finalWindows } from '../helpers/final-windows.js';
 import { CollectingSink } from '../helpers/collecting-sink.js';
 
 const START_MS = Date.UTC(2026, 0, 5, 12, 0, 0);
 const TICKS = 150; // 2.5 minutes at 1 s
 
 
-/** Final (highest-revision) record per window, keyed without the revision. */
+/** Final record per window, without its revision (how often it was restated may differ). */
 function finals(records: readonly OutputRecord[]): Map<string, Record<string, unknown>> {
-  const out = new Map<string, Record<string, unknown>>();
-  for (const r of records) {
-    if (r.type === 'alert') continue;
-    const id = r.type === 'node' ? r.node : r.type === 'meter' ? r.meter : '';
-    const key = `${r.type}|${r.site}|${id}|${r.windowMs}|${r.start}`;
-    const prev = out.get(key);
-    if (prev === undefined || (prev['revision'] as number) < r.revision) out.set(key, { ...r });
-  }
-  for (const v of out.values()) delete v['revision'];
-  return out;
+  return new Map(
+    [...finalWindows(records)].map(([key, r]) => {
+      const { revision: _, ...rest } = r;
+      return [key, rest];
+    }),
+  );
 }
 
 /** Equal keys; numbers equal up to the 1e-6 rounding of the output (summation order may differ). */
@@ -69,7 +66,7 @@ beforeAll(async () => {
     rateMs: 1000,
     startMs: START_MS,
     batch: true,
-    faults: { dropout: 0, flatline: 0, spike: 0, sentinel: 0, clockSkew: 0, duplicate: 0, outOfOrder: 0, lateBurst: 0, counterReset: 0 },
+    faults: NO_FAULTS,
   });
   batches = [];
   for (let i = 0; i < TICKS; i++) batches.push(...sim.tick().messages);

@@ -13,24 +13,19 @@ import { loadConfigFile, parseConfigText, type HeadroomConfig } from '../../src/
 import { WindowEngine } from '../../src/core/index.js';
 import type { OutputRecord } from '../../src/domain/index.js';
 import { Pipeline, replayFiles } from '../../src/pipeline/index.js';
-import { JetStreamSource, createSimulator, parseTelemetrySubject, telemetrySubjectPattern } from '../../src/sources/index.js';
+import { JetStreamSource, NO_FAULTS, createSimulator, parseTelemetrySubject, telemetrySubjectPattern } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { finalWindows } from '../helpers/final-windows.js';
 import { CollectingSink } from '../helpers/collecting-sink.js';
 
 const PARTITIONS = 4;
 const START_MS = Date.UTC(2026, 0, 6, 8, 0, 0);
 
 
+/** Final load of every node window. */
 function finals(records: readonly OutputRecord[]): Map<string, number> {
-  const out = new Map<string, { revision: number; loadWatts: number }>();
-  for (const r of records) {
-    if (r.type !== 'node') continue;
-    const key = `${r.site}|${r.node}|${r.windowMs}|${r.start}`;
-    const prev = out.get(key);
-    if (prev === undefined || prev.revision < r.revision) out.set(key, { revision: r.revision, loadWatts: r.loadWatts });
-  }
-  return new Map([...out].map(([k, v]) => [k, v.loadWatts]));
+  return new Map([...finalWindows(records)].flatMap(([key, r]) => (r.type === 'node' ? [[key, r.loadWatts] as const] : [])));
 }
 
 let server: NatsServer;
@@ -78,7 +73,7 @@ describe('partitioned JetStream stream', () => {
       rateMs: 1000,
       startMs: START_MS,
       batch: true,
-      faults: { dropout: 0, flatline: 0, spike: 0, sentinel: 0, clockSkew: 0, duplicate: 0, outOfOrder: 0, lateBurst: 0, counterReset: 0 },
+      faults: NO_FAULTS,
     });
     const messages: { subject: string; payload: string }[] = [];
     for (let i = 0; i < 90; i++) messages.push(...sim.tick().messages);

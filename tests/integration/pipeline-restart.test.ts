@@ -13,10 +13,11 @@ import { loadConfigFile, type HeadroomConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { OutputRecord } from '../../src/domain/index.js';
 import { Pipeline, replayFiles } from '../../src/pipeline/index.js';
-import { JetStreamSource, connectNats, createSimulator } from '../../src/sources/index.js';
+import { JetStreamSource, NO_FAULTS, connectNats, createSimulator } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
 import { CollectingSink } from '../helpers/collecting-sink.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { finalWindows } from '../helpers/final-windows.js';
 
 const START_MS = Date.UTC(2026, 0, 7, 6, 0, 0);
 const TICKS = 120;
@@ -38,15 +39,9 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Final energy of every node window. */
 function finals(records: readonly OutputRecord[]): Map<string, number> {
-  const out = new Map<string, { revision: number; value: number }>();
-  for (const r of records) {
-    if (r.type !== 'node') continue;
-    const key = `${r.site}|${r.node}|${r.windowMs}|${r.start}`;
-    const prev = out.get(key);
-    if (prev === undefined || prev.revision < r.revision) out.set(key, { revision: r.revision, value: r.energyWh });
-  }
-  return new Map([...out].map(([k, v]) => [k, v.value]));
+  return new Map([...finalWindows(records)].flatMap(([key, r]) => (r.type === 'node' ? [[key, r.energyWh] as const] : [])));
 }
 
 describe('a live worker across a nats-server restart', () => {
@@ -56,7 +51,7 @@ describe('a live worker across a nats-server restart', () => {
       rateMs: 1000,
       startMs: START_MS,
       batch: true,
-      faults: { dropout: 0, flatline: 0, spike: 0, sentinel: 0, clockSkew: 0, duplicate: 0, outOfOrder: 0, lateBurst: 0, counterReset: 0 },
+      faults: NO_FAULTS,
     });
     const messages: { subject: string; payload: string }[] = [];
     for (let i = 0; i < TICKS; i++) messages.push(...sim.tick().messages);
