@@ -26,7 +26,6 @@ export class SiteEngine {
   frontierMs = -Infinity;
   maxTsMs = -Infinity;
   watermarkMs = -Infinity;
-  lastActivityMs = -Infinity;
   private readonly clock: QuorumClock;
   private dirtyFromMs = Infinity;
   /** Index of the meter most likely to come next (the one after the last recorded). */
@@ -100,7 +99,6 @@ export class SiteEngine {
       }
     }
     if (ts > this.maxTsMs) this.maxTsMs = ts;
-    this.lastActivityMs = nowMs;
     this.clock.note(m !== undefined ? m : this.model.meterIds.length + g!, ts, nowMs);
     // The window of some size containing ts was already passed (nextStartMs is aligned, so
     // windowStart(ts) < nextStart ⟺ ts < nextStart): it is restated.
@@ -264,7 +262,6 @@ export class SiteEngine {
       frontierMs: this.frontierMs,
       maxTsMs: this.maxTsMs,
       watermarkMs: this.watermarkMs,
-      lastActivityMs: this.lastActivityMs,
       dirtyFromMs: this.dirtyFromMs,
       closed: this.closed,
       lateByMeter: Array.from(this.lateByMeter),
@@ -288,7 +285,6 @@ export class SiteEngine {
     this.frontierMs = state.frontierMs;
     this.maxTsMs = state.maxTsMs;
     this.watermarkMs = state.watermarkMs;
-    this.lastActivityMs = state.lastActivityMs;
     this.dirtyFromMs = state.dirtyFromMs;
     this.closed = state.closed;
     this.lateByMeter.set(state.lateByMeter);
@@ -347,7 +343,6 @@ interface SiteState {
   frontierMs: number;
   maxTsMs: number;
   watermarkMs: number;
-  lastActivityMs: number;
   dirtyFromMs: number;
   closed: boolean;
   lateByMeter: number[];

@@ -1,5 +1,4 @@
 import type { SiteAggregates } from './aggregates.js';
-import type { SiteEngine } from './site-engine.js';
 
 /** Plain-data form of aggregates (typed arrays as number arrays). */
 export type AggregatesState = { startMs: number } & { [K in Exclude<keyof SiteAggregates, 'startMs'>]: number[] };
@@ -30,12 +29,4 @@ export function importAggregates(agg: SiteAggregates, state: AggregatesState): v
     if (!Array.isArray(values) || values.length !== agg[f].length) throw new Error(`snapshot field ${f} has the wrong size`);
     agg[f].set(values);
   }
-}
-
-export function exportSiteState(site: SiteEngine): unknown {
-  return site.exportState();
-}
-
-export function importSiteState(site: SiteEngine, state: unknown): void {
-  site.importState(state);
 }

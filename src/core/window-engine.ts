@@ -1,7 +1,6 @@
 import type { EngineSettings, Reading, RecordOutcome, Topology, WindowResult } from '../domain/index.js';
 import { buildSiteModel } from './site-model.js';
 import { SiteEngine } from './site-engine.js';
-import { exportSiteState, importSiteState } from './snapshot.js';
 
 export interface EngineOptions {
   /** Emit per-meter window records too (replay --meters). */
@@ -91,7 +90,7 @@ export class WindowEngine {
 
   /** Serialises the whole state (for checkpoints). */
   snapshot(): Uint8Array {
-    const state = { version: 1, sites: this.siteOrder.map((s) => exportSiteState(s)) };
+    const state = { version: 1, sites: this.siteOrder.map((s) => s.exportState()) };
     return new TextEncoder().encode(JSON.stringify(state, encodeNonFinite));
   }
 
@@ -105,7 +104,7 @@ export class WindowEngine {
       }
       const sites: unknown[] = parsed.sites;
       if (sites.length !== engine.siteOrder.length) throw new SnapshotError('snapshot was taken with another topology');
-      sites.forEach((state, i) => importSiteState(engine.siteOrder[i]!, state));
+      sites.forEach((state, i) => engine.siteOrder[i]!.importState(state));
     } catch (err: unknown) {
       if (err instanceof SnapshotError) throw err;
       // Corrupt bytes or a snapshot of another topology or window set: one error type for callers.
