@@ -24,7 +24,7 @@ import {
   type UnreadableSample,
 } from '../pipeline/index.js';
 import { NdjsonSink } from '../sinks/index.js';
-import { createLogger } from '../telemetry/index.js';
+import { createLogger, errorText } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { connectForCli, natsConfigFor } from './record.js';
 
@@ -126,13 +126,13 @@ export function loadMapping(path: string): CsvMapping {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err: unknown) {
-    throw new ConfigError(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError(`${path}: ${errorText(err)}`);
   }
   let value: unknown;
   try {
     value = parseYaml(text);
   } catch (err: unknown) {
-    throw new ConfigError(`${path}: not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ConfigError(`${path}: not valid YAML: ${errorText(err)}`);
   }
   try {
     return parseCsvMapping(value);

@@ -10,7 +10,7 @@ import { Pipeline, SimulatorDriver } from '../pipeline/index.js';
 import { InfluxSink, MetricsServer, MetricsSink, NatsResultsSink, NdjsonSink, type Sink } from '../sinks/index.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../sources/index.js';
 import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, telemetrySubjectPattern, type DeadLetterPublisher, type NatsHandle, type Source } from '../sources/index.js';
-import { collectProcessMetrics, createLogger, type Logger } from '../telemetry/index.js';
+import { collectProcessMetrics, createLogger, errorText, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { durationOption, parseLogLevel } from './simulate.js';
 import { SummaryCollector, TerminalSummary } from './summary.js';
@@ -156,7 +156,7 @@ export function registerRunCommand(program: Command): void {
         const simulator = createSimulator(config.topology, { seed: config.simulator.seed, rateMs, startMs, batch: config.simulator.batch, faults: config.simulator.faults });
         driver = new SimulatorDriver({ simulator, clock, speed: 1, publish: (m) => void bus.publish(m.subject, m.payload) });
         driverDone = driver.run().catch((err: unknown) => {
-          log.error({ err: err instanceof Error ? err.message : String(err) }, 'simulator stopped with an error');
+          log.error({ err: errorText(err) }, 'simulator stopped with an error');
         });
       }
 
@@ -215,7 +215,7 @@ export function registerRunCommand(program: Command): void {
       try {
         await pipeline.stop();
       } catch (err: unknown) {
-        log.error({ err: err instanceof Error ? err.message : String(err) }, 'pipeline stop failed');
+        log.error({ err: errorText(err) }, 'pipeline stop failed');
         code = 1;
       }
       summary?.render();
@@ -235,7 +235,7 @@ async function closeNats(nc: NatsConnection, log: Logger): Promise<void> {
   try {
     await nc.drain();
   } catch (err: unknown) {
-    log.warn({ err: err instanceof Error ? err.message : String(err) }, 'NATS drain failed; closing');
+    log.warn({ err: errorText(err) }, 'NATS drain failed; closing');
     await nc.close();
   }
 }

@@ -29,7 +29,7 @@ import type { NatsConnectionStatus } from '../sources/index.js';
 import type { DeadLetterPublisher, Source, SourceMessage } from '../sources/index.js';
 import { parseTelemetrySubject } from '../sources/index.js';
 import type { Logger } from '../telemetry/index.js';
-import { PipelineMetrics } from '../telemetry/index.js';
+import { PipelineMetrics, errorText } from '../telemetry/index.js';
 import type { Registry } from 'prom-client';
 import { IngestCounters, type IngestOptions } from './ingest.js';
 import { ingestPayload } from './ingest.js';
@@ -379,8 +379,4 @@ export class Pipeline {
     const n = this.handlerErrors;
     if (n <= 1 || (n & (n - 1)) === 0) this.log.error({ err: errorText(err), occurrences: n }, msg);
   }
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { errorText } from '../telemetry/index.js';
 
 export interface Readiness {
   ready: boolean;
@@ -33,7 +34,7 @@ export class MetricsServer {
     this.log = opts.log.child({ component: 'metrics-server' });
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
-        this.log.error({ err: err instanceof Error ? err.message : String(err) }, 'metrics request failed');
+        this.log.error({ err: errorText(err) }, 'metrics request failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end('internal error\n');
       });

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { NatsResultsSinkConfig } from '../config/index.js';
 import type { OutputRecord } from '../domain/index.js';
 import type { Sink, SinkHealth } from './types.js';
+import { errorText } from '../telemetry/index.js';
 
 export type NatsResultsDropReason =
   /** The disconnected buffer was full: the oldest message was dropped. */
@@ -112,7 +113,7 @@ export class NatsResultsSink implements Sink {
       try {
         await this.nc.flush();
       } catch (err: unknown) {
-        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'NATS flush failed');
+        this.log.warn({ err: errorText(err) }, 'NATS flush failed');
       }
     }
   }
@@ -157,7 +158,7 @@ export class NatsResultsSink implements Sink {
       this.nc.publish(message.subject, message.payload);
       this.counters.published++;
     } catch (err: unknown) {
-      this.drop('publish_error', 1, `${message.subject}: ${err instanceof Error ? err.message : String(err)}`);
+      this.drop('publish_error', 1, `${message.subject}: ${errorText(err)}`);
     }
   }
 

@@ -11,6 +11,7 @@ import { headers, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { DeadLetterConfig } from '../config/index.js';
 import type { DeadLetterPublisher } from './types.js';
+import { errorText } from '../telemetry/index.js';
 
 /** The site token used when a message's site is unknown or not a valid id. */
 export const UNKNOWN_SITE = '_unknown';
@@ -66,7 +67,7 @@ export class NatsDeadLetterPublisher implements DeadLetterPublisher {
       this.counters.errors++;
       if (!this.failing) {
         this.failing = true;
-        this.log.warn({ subject, reason, err: err instanceof Error ? err.message : String(err) }, 'dead-letter publish failed; counting further failures');
+        this.log.warn({ subject, reason, err: errorText(err) }, 'dead-letter publish failed; counting further failures');
       }
     }
   }

@@ -10,6 +10,7 @@
 import { connect, credsAuthenticator, DebugEvents, Events, nkeyAuthenticator, type Authenticator, type ConnectionOptions, type NatsConnection, type TlsOptions } from 'nats';
 import type { Logger } from 'pino';
 import { describeSecret, resolveSecret, type NatsConfig, type SecretEnv, type SecretFileReader } from '../config/index.js';
+import { errorText } from '../telemetry/index.js';
 
 export type NatsConnectionState = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
 
@@ -135,7 +136,7 @@ export async function connectNats(cfg: NatsConfig, deps: NatsConnectDeps, policy
   try {
     nc = await connect(opts);
   } catch (err: unknown) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorText(err);
     log.error({ ...describeAuth(cfg), err: reason }, 'cannot connect to NATS');
     throw new NatsConnectError(`cannot connect to NATS at ${cfg.servers.join(', ')}: ${reason}`);
   }

@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { NatsSourceConfig } from '../config/index.js';
 import type { NatsConnectionStatus } from './nats-connection.js';
 import type { Source, SourceHealth, SourceMessage } from './types.js';
+import { errorText } from '../telemetry/index.js';
 
 export interface NatsSourceOptions {
   log: Logger;
@@ -121,7 +122,7 @@ export class NatsSource implements Source {
         this.conn.nc.isClosed()
           ? Promise.resolve()
           : s.drain().catch((err: unknown) => {
-              this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'subscription drain failed');
+              this.log.warn({ err: errorText(err) }, 'subscription drain failed');
             }),
       ),
     );
@@ -154,7 +155,7 @@ export class NatsSource implements Source {
           this.counters.delivered += batch.length;
         } catch (err: unknown) {
           this.counters.handlerErrors++;
-          this.log.error({ err: err instanceof Error ? err.message : String(err), messages: batch.length }, 'handler failed; batch lost (at-most-once)');
+          this.log.error({ err: errorText(err), messages: batch.length }, 'handler failed; batch lost (at-most-once)');
         }
         continue;
       }

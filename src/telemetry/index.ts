@@ -1,5 +1,5 @@
 // Public face of telemetry: the logger factory and the pipeline's own metrics.
-export { createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { createLogger, errorText, type Logger, type LoggerOptions } from './logger.js';
 export * from './metric-names.js';
 export type { SinkStats } from './sink-stats.js';
 export {

@@ -27,3 +27,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   };
   return pino(options, opts.destination ?? pino.destination({ dest: 2, sync: true }));
 }
+
+/** The message of a thrown value, for log fields and error texts (`unknown` narrowed). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

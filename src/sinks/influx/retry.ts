@@ -2,6 +2,7 @@
 import { HttpError, RequestTimedOutError } from '@influxdata/influxdb-client';
 import type { InfluxRetryConfig } from '../../config/index.js';
 import type { InfluxSinkError } from './stats.js';
+import { errorText } from '../../telemetry/index.js';
 
 /** The reason label of a failed write request. */
 export function failureReason(err: unknown): string {
@@ -30,7 +31,7 @@ export function classify(err: unknown): Failure {
 }
 
 export function errorInfo(err: unknown, atMs: number): InfluxSinkError {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   return err instanceof HttpError ? { message, status: err.statusCode, atMs } : { message, atMs };
 }
 

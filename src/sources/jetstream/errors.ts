@@ -14,9 +14,7 @@ export function apiErrorCode(err: unknown): number | undefined {
   return err instanceof NatsError ? err.api_error?.err_code : undefined;
 }
 
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorText } from '../../telemetry/index.js';
 
 /** The pull found no consumer to answer it: deleted under us, or a memory stream lost in a restart. */
 export function isMissingConsumer(err: unknown): boolean {
