@@ -93,9 +93,8 @@ export class SiteEngine {
     if (!this.allStarted) {
       for (const size of this.sizes) {
         // Until the first window of a size is passed, its first window follows the earliest reading.
-        if (!size.started && !(windowStartMs(ts, size.windowMs) >= size.nextStartMs)) {
-          size.nextStartMs = windowStartMs(ts, size.windowMs);
-        }
+        const startMs = windowStartMs(ts, size.windowMs);
+        if (!size.started && !(startMs >= size.nextStartMs)) size.nextStartMs = startMs;
       }
     }
     if (ts > this.maxTsMs) this.maxTsMs = ts;
