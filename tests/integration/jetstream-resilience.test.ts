@@ -38,9 +38,14 @@ describe('JetStreamSource across a nats-server restart', () => {
       { log, status: handle.status, maxRetryWaitMs: 1000 },
     );
     const deliveries = new Map<number, number>();
+    // Once 300 sequences are in, the handler holds its batch until the connection to the
+    // restarting server is down: the restart lands mid-stream whatever the machine's speed
+    // (the held batch's acks go to a dead connection and come back as redeliveries).
+    let releaseHold: () => void = () => undefined;
+    const hold = new Promise<void>((resolve) => (releaseHold = resolve));
     await source.start(async (batch) => {
-      // A slow consumer, so the restart lands mid-stream.
       await sleep(10);
+      if (deliveries.size >= 300) await hold;
       for (const m of batch) {
         const seq = m.position?.sequence ?? -1;
         deliveries.set(seq, (deliveries.get(seq) ?? 0) + 1);
@@ -61,7 +66,10 @@ describe('JetStreamSource across a nats-server restart', () => {
 
     await retryUntil(async () => expect(deliveries.size).toBeGreaterThanOrEqual(300), 30_000, 20);
     expect(deliveries.size).toBeLessThan(TOTAL);
-    await server.restart();
+    const restarted = server.restart();
+    await retryUntil(async () => expect(handle.status.state).not.toBe('connected'), 30_000, 5);
+    releaseHold();
+    await restarted;
     const deliveredBeforeReconnect = deliveries.size;
     await retryUntil(async () => expect(handle.status.reconnects).toBe(1), 30_000);
 
