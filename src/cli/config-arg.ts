@@ -1,7 +1,7 @@
 import { formatIssues, loadConfigFile, type HeadroomConfig } from '../config/index.js';
 
 /** Exit code for configuration errors (STYLE: config errors stop start-up with code 2). */
-export const EXIT_CONFIG = 2;
+export { EXIT_CONFIG } from '../telemetry/index.js';
 
 /** The one config error type the CLI raises; main() prints it and exits 2. */
 export class ConfigError extends Error {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { ConfigError, EXIT_CONFIG } from './config-arg.js';
+import { describeFailure, wantsStacks } from './errors.js';
 import { registerRecordCommand } from './record.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
@@ -18,15 +18,18 @@ registerRecordCommand(program);
 registerRunCommand(program);
 registerSimulateCommand(program);
 
+// Stack traces only on request: the command's own --log-level debug (or trace).
+let stacks = false;
+program.hook('preAction', (_program, action) => {
+  stacks = wantsStacks(action.opts()['logLevel']);
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (err: unknown) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(err.message + '\n');
-    process.exitCode = EXIT_CONFIG;
-  } else {
-    const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    process.stderr.write(`headroom: ${message}\n`);
-    process.exitCode = 1;
-  }
+  // One line naming the problem and the fix; the exit codes are in README.md ("Exit codes").
+  const report = describeFailure(err, { stacks });
+  process.stderr.write(report.text);
+  // Exit now: a failed start can leave a listener or a connection attempt holding the loop.
+  process.exit(report.exitCode);
 }

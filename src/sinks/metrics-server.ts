@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { errorText } from '../telemetry/index.js';
+import { errorText, OperationalError } from '../telemetry/index.js';
 
 export interface Readiness {
   ready: boolean;
@@ -43,10 +43,13 @@ export class MetricsServer {
     this.server.keepAliveTimeout = 5_000;
   }
 
-  /** Binds; rejects when the port is taken or the host cannot be bound. */
+  /**
+   * Binds; rejects with an `OperationalError` (one line: the problem and the fix) when the
+   * port is taken or the host cannot be bound.
+   */
   async start(): Promise<AddressInfo> {
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
+      const onError = (err: Error): void => reject(listenError(err, this.opts.host, this.opts.port));
       this.server.once('error', onError);
       this.server.listen(this.opts.port, this.opts.host === '' ? undefined : this.opts.host, () => {
         this.server.off('error', onError);
@@ -100,4 +103,20 @@ export class MetricsServer {
         res.end('not found: try /metrics, /healthz or /readyz\n');
     }
   }
+}
+
+/** A bind failure in words: which address, why, and what to change. */
+function listenError(err: Error, host: string, port: number): OperationalError {
+  const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+  const change = 'set another sinks.metrics.listen or --metrics-listen (port 0 picks a free one)';
+  const why =
+    code === 'EADDRINUSE'
+      ? `port ${port} is already in use by another process; stop that process, or ${change}`
+      : code === 'EACCES'
+        ? `permission denied (ports below 1024 need privileges); ${change}`
+        : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+          ? `${host} is not an address of this machine (${code}); ${change}`
+          : `${err.message}; ${change}`;
+  return new OperationalError(`cannot serve /metrics on ${address}: ${why}`, { cause: err });
 }

@@ -28,7 +28,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 /** The client's write API as a bare transport: no retries, no buffer, no timers of its own. */
 export function clientWriteApi(cfg: InfluxSinkConfig, deps: InfluxSinkDeps): WriteApi {
-  const token = cfg.token === undefined ? undefined : resolveSecret(cfg.token, deps.env ?? process.env, deps.readFile ?? ((p) => readFileSync(p, 'utf8')));
+  const token = cfg.token === undefined ? undefined : resolveSecret(cfg.token, deps.env ?? process.env, deps.readFile ?? ((p) => readFileSync(p, 'utf8')), 'sinks.influx.token');
   const influx = new InfluxDB({
     url: cfg.url,
     ...(token !== undefined ? { token } : {}),
