@@ -2,6 +2,9 @@
 export {
   headroomConfigSchema,
   secretSchema,
+  natsUrlHasCredentials,
+  natsUrlRequiresTls,
+  NATS_URL_CREDENTIALS_MESSAGE,
   type HeadroomConfig,
   type HeadroomConfigInput,
   type Secret,

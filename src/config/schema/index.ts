@@ -21,6 +21,7 @@ import { simulatorSchema } from './simulator.js';
 import { siteSchema } from './topology.js';
 
 export { secretSchema, unknownKeyMessage, UNKNOWN_KEYS_SEPARATOR } from './common.js';
+export { natsUrlHasCredentials, natsUrlRequiresTls, NATS_URL_CREDENTIALS_MESSAGE } from './source.js';
 
 // ---------------------------------------------------------------------------------------
 // the file

@@ -102,8 +102,26 @@ export const sourceSchema = z
 // ---------------------------------------------------------------------------------------
 // nats connection
 
+/** A server URL with `user:password@` (or `token@`): nats.js ignores it, and logs would show it. */
+export function natsUrlHasCredentials(url: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/@]*@/.test(url);
+}
+
+/** A server URL that asks for TLS (`tls://`); the connection then requires it. */
+export function natsUrlRequiresTls(url: string): boolean {
+  return /^tls:\/\//i.test(url);
+}
+
+/** Why URL credentials are refused, and what to use instead (config error, exit 2). */
+export const NATS_URL_CREDENTIALS_MESSAGE =
+  'credentials in a server URL are not supported (the client ignores them and logs would show them): ' +
+  'give them as nats.user + nats.password, or nats.token, each as { env: VAR } or { file: path }';
+
 export const natsSchema = strictObject({
-  /** Server URLs. Default [nats://127.0.0.1:4222]. */
+  /**
+   * Server URLs. Default [nats://127.0.0.1:4222]. `tls://` requires TLS (the connection fails
+   * if the server offers none); use it for every server or none. No credentials in URLs.
+   */
   servers: z.array(z.string().regex(/^(nats|tls|ws|wss):\/\/\S+$|^[^\s:/]+:\d+$/, { message: 'expected nats://host:port (or tls://, ws://, wss://, host:port)' })).min(1).default(['nats://127.0.0.1:4222']),
   /** User name (secret form). */
   user: secretSchema.optional(),
@@ -120,6 +138,18 @@ export const natsSchema = strictObject({
   /** Connection name shown by the server. Default headroom. */
   name: z.string().min(1).default('headroom'),
 }).superRefine((n, ctx) => {
+  n.servers.forEach((url, i) => {
+    // The message never repeats the URL: it holds a secret.
+    if (natsUrlHasCredentials(url)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['servers', i], message: NATS_URL_CREDENTIALS_MESSAGE });
+  });
+  const tlsUrls = n.servers.filter(natsUrlRequiresTls).length;
+  if (n.tls === undefined && tlsUrls > 0 && tlsUrls < n.servers.length) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['servers'],
+      message: 'mixes tls:// with other schemes: TLS is one setting for the whole connection; use tls:// for every server, or add a tls section (TLS for all)',
+    });
+  }
   if ((n.user === undefined) !== (n.password === undefined)) {
     const missing = n.user === undefined ? 'user' : 'password';
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: [missing], message: 'user and password must be given together' });
