@@ -3,14 +3,14 @@ import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import type { NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
-import type { HeadroomConfig } from '../config/index.js';
+import type { HeadroomConfig, NatsConfig } from '../config/index.js';
 import { WindowEngine } from '../core/index.js';
 import { AlertEngine } from '../core/alerts/index.js';
 import { Pipeline, SimulatorDriver } from '../pipeline/index.js';
-import { InfluxSink, MetricsServer, MetricsSink, NatsResultsSink, NdjsonSink, type Sink } from '../sinks/index.js';
+import { InfluxSink, MetricsServer, MetricsSink, NatsResultsSink, NdjsonSink, type Readiness, type Sink } from '../sinks/index.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../sources/index.js';
 import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, telemetrySubjectPattern, type DeadLetterPublisher, type NatsHandle, type Source } from '../sources/index.js';
-import { collectProcessMetrics, createLogger, errorText, type Logger } from '../telemetry/index.js';
+import { collectProcessMetrics, createLogger, errorText, EXIT_SECOND_SIGNAL, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { durationOption, parseLogLevel } from './simulate.js';
 import { SummaryCollector, TerminalSummary } from './summary.js';
@@ -24,6 +24,7 @@ interface RunFlags {
   summary: boolean;
   summaryInterval: string;
   logLevel?: string;
+  failFast?: boolean;
 }
 
 /** Default metrics endpoint of the embedded default when the config has none. */
@@ -47,7 +48,10 @@ interface Built {
   nats?: NatsHandle;
 }
 
-async function buildSource(config: HeadroomConfig, embedded: boolean, log: Logger): Promise<Built> {
+/** Connects to NATS for the source, the dead-letter publisher or the results sink. */
+type NatsConnector = (cfg: NatsConfig) => Promise<NatsHandle>;
+
+async function buildSource(config: HeadroomConfig, embedded: boolean, log: Logger, connect: NatsConnector): Promise<Built> {
   const src = config.source;
   if (embedded || src.kind === 'memory') {
     const bus = new MemoryBus();
@@ -55,7 +59,7 @@ async function buildSource(config: HeadroomConfig, embedded: boolean, log: Logge
     return { source, bus, deadLetter: new MemoryDeadLetterPublisher(bus, config.deadLetter) };
   }
   if (config.nats === undefined) throw new ConfigError(`source.kind ${src.kind} needs a nats section`);
-  const nats = await connectNats(config.nats, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log });
+  const nats = await connect(config.nats);
   const conn = { nc: nats.nc, status: nats.status };
   const deadLetter = new NatsDeadLetterPublisher(nats.nc, config.deadLetter, log);
   if (src.kind === 'nats') return { source: new NatsSource(conn, src, { log, status: nats.status }), deadLetter, nats };
@@ -74,6 +78,7 @@ export function registerRunCommand(program: Command): void {
     .option('--no-summary', 'embedded: no live terminal summary')
     .option('--summary-interval <duration>', 'embedded: summary refresh period', '3s')
     .option('--log-level <level>', 'log level on stderr (default: warn for the embedded summary on a terminal, else info)')
+    .option('--fail-fast', 'exit 1 at once when NATS cannot be reached at start, instead of waiting for it')
     .action(async (flags: RunFlags) => {
       const config = loadConfigOrThrow(flags.config);
       const embedded = flags.embedded === true;
@@ -83,6 +88,31 @@ export function registerRunCommand(program: Command): void {
       const backfillMs = flags.backfill === '0' ? 0 : durationOption('--backfill', flags.backfill, { allowZero: true });
       const summaryMs = durationOption('--summary-interval', flags.summaryInterval);
       const metricsOverride = flags.metricsListen === undefined ? undefined : parseListen('--metrics-listen', flags.metricsListen);
+
+      // Signals are handled from here on: SIGTERM while waiting for NATS stops at once (exit 0).
+      const stopping = new AbortController();
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals): void => {
+        signals++;
+        if (signals > 1) {
+          log.warn({ signal }, 'second signal; exiting now');
+          process.exit(EXIT_SECOND_SIGNAL);
+        }
+        log.info({ signal }, 'stopping');
+        stopping.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      // Until the pipeline runs, /readyz answers 503 with this.
+      let startup: Readiness = { ready: false, detail: 'starting' };
+      const connect: NatsConnector = (cfg) =>
+        connectNats(cfg, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log }, {
+          waitForServer: flags.failFast !== true,
+          signal: stopping.signal,
+          onWaiting: (detail) => {
+            startup = { ready: false, detail };
+          },
+        });
 
       const clock = Date.now;
       const registry = new Registry();
@@ -107,18 +137,25 @@ export function registerRunCommand(program: Command): void {
           ...listen,
           registry,
           log,
-          readiness: () => pipelineRef?.readiness() ?? { ready: false, detail: 'starting' },
+          readiness: () => pipelineRef?.readiness() ?? startup,
         });
       }
 
-      const built = await buildSource(config, embedded, log);
+      // The listener is up before NATS: probes see "not ready: waiting for NATS …" meanwhile.
+      let metricsUrl: string | null = null;
+      if (server !== null) {
+        const address = await server.start();
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+        metricsUrl = `http://${host}:${address.port}/metrics`;
+      }
+      const built = await buildSource(config, embedded, log, connect);
       const nats = built.nats;
       // Each sink has its own bounded buffer: an InfluxDB outage does not stall /metrics or NATS.
       if (config.sinks.influx !== undefined) sinks.push(new InfluxSink(config.sinks.influx, { log }));
       let resultsConnection: NatsHandle | undefined;
       if (config.sinks.natsResults.enabled) {
         if (config.nats === undefined) throw new ConfigError('sinks.natsResults needs a nats section');
-        resultsConnection = nats ?? (await connectNats(config.nats, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log }));
+        resultsConnection = nats ?? (await connect(config.nats));
         sinks.push(new NatsResultsSink(config.sinks.natsResults, { nc: resultsConnection.nc, log }));
       }
       const alerts = new AlertEngine(config.topology, config.alerts);
@@ -136,13 +173,6 @@ export function registerRunCommand(program: Command): void {
         stopTimeoutMs: STOP_TIMEOUT_MS,
       });
       pipelineRef = pipeline;
-
-      let metricsUrl: string | null = null;
-      if (server !== null) {
-        const address = await server.start();
-        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-        metricsUrl = `http://${host}:${address.port}/metrics`;
-      }
       await pipeline.start();
 
       // The in-process simulator feeds the bus (embedded default, or a memory source).
@@ -187,20 +217,7 @@ export function registerRunCommand(program: Command): void {
           `${metricsUrl === null ? '' : `; metrics ${metricsUrl}`}${ndjsonPath === null ? '' : `; results ${ndjsonPath}`}; Ctrl-C to stop\n`,
       );
 
-      await new Promise<void>((resolve) => {
-        let signals = 0;
-        const onSignal = (signal: NodeJS.Signals): void => {
-          signals++;
-          if (signals > 1) {
-            log.warn({ signal }, 'second signal; exiting now');
-            process.exit(130);
-          }
-          log.info({ signal }, 'stopping');
-          resolve();
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      });
+      if (!stopping.signal.aborted) await new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
 
       // Graceful stop, bounded: a stuck sink or server cannot hold the process.
       const force = setTimeout(() => {

@@ -6,6 +6,8 @@ export {
   natsConnectionOptions,
   DEFAULT_RECONNECT_POLICY,
   NatsConnectError,
+  NatsConnectAbortedError,
+  type NatsConnectOptions,
   type NatsConnectDeps,
   type NatsConnectionState,
   type NatsConnectionStatus,

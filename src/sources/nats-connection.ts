@@ -6,11 +6,28 @@
  * files. The connection reconnects forever with a capped, jittered backoff; each state
  * change (disconnected, reconnecting, connected again, closed) is logged once and kept in
  * a small tracker that the metrics layer exports.
+ *
+ * At start-up, `waitForServer` makes an unreachable server a wait, not a failure: the first
+ * connection is retried with the same backoff, logged once per change of reason, reported
+ * through `onWaiting` (for `/readyz`) and abandoned when `signal` aborts (SIGTERM). A server
+ * that answers but refuses us (credentials, TLS) fails at once: waiting would not fix it.
+ * Every failure is a `NatsConnectError`: one line naming the problem and the fix. Server URLs
+ * are redacted in every log line and error; credentials in a URL are refused.
  */
-import { connect, credsAuthenticator, DebugEvents, Events, nkeyAuthenticator, type Authenticator, type ConnectionOptions, type NatsConnection, type TlsOptions } from 'nats';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, credsAuthenticator, DebugEvents, ErrorCode, Events, nkeyAuthenticator, type Authenticator, type ConnectionOptions, type NatsConnection, type TlsOptions } from 'nats';
 import type { Logger } from 'pino';
-import { describeSecret, resolveSecret, type NatsConfig, type SecretEnv, type SecretFileReader } from '../config/index.js';
-import { errorText } from '../telemetry/index.js';
+import {
+  describeSecret,
+  NATS_URL_CREDENTIALS_MESSAGE,
+  natsUrlHasCredentials,
+  natsUrlRequiresTls,
+  resolveSecret,
+  type NatsConfig,
+  type SecretEnv,
+  type SecretFileReader,
+} from '../config/index.js';
+import { errorText, EXIT_CONFIG, EXIT_OK, OperationalError, redactUrlCredentials } from '../telemetry/index.js';
 
 export type NatsConnectionState = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
 
@@ -44,9 +61,34 @@ export interface NatsReconnectPolicy {
 
 export const DEFAULT_RECONNECT_POLICY: NatsReconnectPolicy = { initialWaitMs: 250, maxWaitMs: 5_000, jitterMs: 500 };
 
-/** The initial connection failed (servers unreachable, authentication refused, TLS). */
-export class NatsConnectError extends Error {
-  override readonly name = 'NatsConnectError';
+/**
+ * The initial connection failed (servers unreachable, authentication refused, TLS), or its
+ * options cannot be built (a TLS file, URL credentials). One line: the problem and the fix.
+ */
+export class NatsConnectError extends OperationalError {
+  override readonly name: string = 'NatsConnectError';
+}
+
+/** `signal` aborted while waiting for the first connection (SIGTERM at start-up): exit 0. */
+export class NatsConnectAbortedError extends NatsConnectError {
+  override readonly name: string = 'NatsConnectAbortedError';
+  constructor(servers: string) {
+    super(`stopped while waiting for NATS at ${servers}`, { exitCode: EXIT_OK });
+  }
+}
+
+export interface NatsConnectOptions {
+  /** Reconnect (and start-up wait) backoff. Default DEFAULT_RECONNECT_POLICY. */
+  policy?: NatsReconnectPolicy;
+  /**
+   * Wait for a server that cannot be reached yet, retrying with the backoff, instead of
+   * failing at once. Default false (the `record` and `simulate` commands fail fast).
+   */
+  waitForServer?: boolean;
+  /** Aborts the wait; `connectNats` then rejects with `NatsConnectAbortedError`. */
+  signal?: AbortSignal;
+  /** Called after each failed attempt while waiting, with a one-line reason (for `/readyz`). */
+  onWaiting?: (detail: string) => void;
 }
 
 /**
@@ -54,6 +96,7 @@ export class NatsConnectError extends Error {
  * `resolveSecret` (throws `SecretResolutionError` naming the variable or file, not the value).
  */
 export function natsConnectionOptions(cfg: NatsConfig, deps: Omit<NatsConnectDeps, 'log'>, policy: NatsReconnectPolicy = DEFAULT_RECONNECT_POLICY): ConnectionOptions {
+  refuseUrlCredentials(cfg);
   return buildOptions(cfg, deps, backoffDelay(policy), policy);
 }
 
@@ -68,28 +111,38 @@ function buildOptions(cfg: NatsConfig, deps: Omit<NatsConnectDeps, 'log'>, recon
     reconnectJitterTLS: policy.jitterMs,
     reconnectDelayHandler: reconnectDelay,
   };
+  const secret = (value: Parameters<typeof resolveSecret>[0], path: string): string => resolveSecret(value, deps.env, deps.readFile, path);
   if (cfg.user !== undefined && cfg.password !== undefined) {
-    opts.user = resolveSecret(cfg.user, deps.env, deps.readFile);
-    opts.pass = resolveSecret(cfg.password, deps.env, deps.readFile);
+    opts.user = secret(cfg.user, 'nats.user');
+    opts.pass = secret(cfg.password, 'nats.password');
   }
-  if (cfg.token !== undefined) opts.token = resolveSecret(cfg.token, deps.env, deps.readFile);
+  if (cfg.token !== undefined) opts.token = secret(cfg.token, 'nats.token');
   const authenticators: Authenticator[] = [];
   const encoder = new TextEncoder();
   if (cfg.nkeySeed !== undefined) {
-    authenticators.push(nkeyAuthenticator(encoder.encode(resolveSecret(cfg.nkeySeed, deps.env, deps.readFile))));
+    authenticators.push(nkeyAuthenticator(encoder.encode(secret(cfg.nkeySeed, 'nats.nkeySeed'))));
   }
   if (cfg.credsFile !== undefined) {
-    const path = resolveSecret(cfg.credsFile, deps.env, deps.readFile);
+    const path = secret(cfg.credsFile, 'nats.credsFile');
     // The path is not secret, the contents are: read them through the same reader.
-    authenticators.push(credsAuthenticator(encoder.encode(resolveSecret({ file: path }, deps.env, deps.readFile))));
+    authenticators.push(credsAuthenticator(encoder.encode(secret({ file: path }, 'nats.credsFile'))));
   }
   if (authenticators.length === 1) opts.authenticator = authenticators[0];
   else if (authenticators.length > 1) opts.authenticator = authenticators;
-  if (cfg.tls !== undefined) {
+  // A tls:// URL requires TLS: without `opts.tls`, nats.js would talk plaintext to a server
+  // that offers no TLS. An empty object means "TLS, system CAs".
+  if (cfg.tls !== undefined || cfg.servers.some(natsUrlRequiresTls)) {
     const tls: TlsOptions = {};
-    if (cfg.tls.ca !== undefined) tls.ca = deps.readFile(cfg.tls.ca);
-    if (cfg.tls.cert !== undefined) tls.cert = deps.readFile(cfg.tls.cert);
-    if (cfg.tls.key !== undefined) tls.key = deps.readFile(cfg.tls.key);
+    const readTls = (field: 'ca' | 'cert' | 'key', path: string): string => {
+      try {
+        return deps.readFile(path);
+      } catch (err: unknown) {
+        throw new NatsConnectError(`nats.tls.${field}: cannot read ${path}: ${errorText(err)}; fix the path or the file's permissions`, { exitCode: EXIT_CONFIG, cause: err });
+      }
+    };
+    if (cfg.tls?.ca !== undefined) tls.ca = readTls('ca', cfg.tls.ca);
+    if (cfg.tls?.cert !== undefined) tls.cert = readTls('cert', cfg.tls.cert);
+    if (cfg.tls?.key !== undefined) tls.key = readTls('key', cfg.tls.key);
     opts.tls = tls;
   }
   return opts;
@@ -120,28 +173,158 @@ function describeAuth(cfg: NatsConfig): Record<string, string | string[]> {
   if (cfg.token !== undefined) auth.push(`token (${describeSecret(cfg.token)})`);
   if (cfg.nkeySeed !== undefined) auth.push(`nkey (${describeSecret(cfg.nkeySeed)})`);
   if (cfg.credsFile !== undefined) auth.push(`creds (${describeSecret(cfg.credsFile)})`);
-  return { servers: cfg.servers, auth: auth.length === 0 ? 'none' : auth, tls: cfg.tls === undefined ? 'off' : 'on' };
+  return { servers: cfg.servers.map(redactUrlCredentials), auth: auth.length === 0 ? 'none' : auth, tls: tlsRequired(cfg) ? 'required' : 'off' };
+}
+
+function tlsRequired(cfg: NatsConfig): boolean {
+  return cfg.tls !== undefined || cfg.servers.some(natsUrlRequiresTls);
+}
+
+/** Config validation refuses URL credentials; this guards the CLI flags that take a URL. */
+function refuseUrlCredentials(cfg: NatsConfig): void {
+  const url = cfg.servers.find(natsUrlHasCredentials);
+  if (url !== undefined) throw new NatsConnectError(`NATS server ${redactUrlCredentials(url)}: ${NATS_URL_CREDENTIALS_MESSAGE}`, { exitCode: EXIT_CONFIG });
+}
+
+/** What went wrong on a connection attempt, in words, and whether waiting can fix it. */
+interface ConnectFailure {
+  /** Short, for logs and `/readyz`: `connection refused`. */
+  problem: string;
+  /** What the operator should do. */
+  fix: string;
+  /** The server could not be reached (yet): waiting may fix it. */
+  unreachable: boolean;
+}
+
+/** Network-level failures: no server there (yet). */
+const UNREACHABLE_CODES: ReadonlySet<string> = new Set<string>([
+  ErrorCode.ConnectionRefused,
+  ErrorCode.ConnectionTimeout,
+  ErrorCode.Timeout,
+  ErrorCode.Disconnect,
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+const AUTH_CODES: ReadonlySet<string> = new Set<string>([
+  ErrorCode.AuthorizationViolation,
+  ErrorCode.AuthenticationExpired,
+  ErrorCode.AuthenticationTimeout,
+  ErrorCode.AccountExpired,
+  ErrorCode.BadAuthentication,
+  ErrorCode.BadCreds,
+]);
+
+function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  return typeof err.code === 'string' ? err.code : undefined;
+}
+
+function classifyConnectError(err: unknown, cfg: NatsConfig): ConnectFailure {
+  const code = errorCode(err);
+  const text = redactUrlCredentials(errorText(err));
+  if (code === ErrorCode.ServerOptionNotAvailable && text === 'tls') {
+    const why = cfg.tls === undefined ? 'a tls:// server URL requires TLS' : 'the nats.tls section requires TLS';
+    return {
+      problem: `TLS is required (${why}) but the server offers none`,
+      fix: 'enable TLS on the server (tls { cert_file, key_file }), or connect with nats:// and no nats.tls section',
+      unreachable: false,
+    };
+  }
+  if (code !== undefined && AUTH_CODES.has(code)) {
+    return { problem: `the server refused the credentials (${code})`, fix: 'check nats.user/nats.password, nats.token, nats.nkeySeed or nats.credsFile', unreachable: false };
+  }
+  if (code !== undefined && UNREACHABLE_CODES.has(code)) {
+    if (code === ErrorCode.ConnectionRefused || code === 'ECONNREFUSED') return { problem: 'connection refused', fix: 'start the server, or correct nats.servers', unreachable: true };
+    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { problem: `host not found (${code})`, fix: 'correct nats.servers, or wait for DNS', unreachable: true };
+    const timedOut = code === ErrorCode.Timeout || code === ErrorCode.ConnectionTimeout || code === 'ETIMEDOUT';
+    // A server that verifies client certificates drops a client without one: nats.js only sees a timeout.
+    const tlsHint = tlsRequired(cfg) ? '; with TLS, also check nats.tls.cert and nats.tls.key (a server that verifies clients drops one without a certificate)' : '';
+    return { problem: timedOut ? `no answer (${code})` : `not reachable (${code})`, fix: `check that the server is up and reachable at nats.servers${tlsHint}`, unreachable: true };
+  }
+  if (err instanceof Error && /certificate|tls|ssl|handshake/i.test(`${text} ${code ?? ''}`)) {
+    return { problem: `TLS handshake failed: ${text}`, fix: 'check nats.tls (ca, cert, key) against the server certificate and its tls { verify } setting', unreachable: false };
+  }
+  return { problem: text === '' ? (code ?? 'unknown error') : text, fix: 'check nats.servers and the server log', unreachable: false };
+}
+
+/** Resolves with the attempt's result, or rejects with NatsConnectAbortedError when `signal` aborts first. */
+async function attemptConnect(opts: ConnectionOptions, signal: AbortSignal | undefined, servers: string, log: Logger): Promise<NatsConnection> {
+  const attempt = connect(opts);
+  if (signal === undefined) return attempt;
+  let onAbort: () => void = () => undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(new NatsConnectAbortedError(servers));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([attempt, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (signal.aborted) {
+      // The attempt may still succeed after the abort: close what nobody will use.
+      attempt.then(
+        (nc) => nc.close(),
+        (err: unknown) => log.debug({ err: redactUrlCredentials(errorText(err)) }, 'abandoned NATS connection attempt failed'),
+      );
+    }
+  }
 }
 
 /**
  * Connects, starts the status tracker and resolves with both. A first connection that
- * fails rejects with `NatsConnectError` (start-up should stop); after that, the connection
+ * fails rejects with `NatsConnectError` (start-up should stop), unless the server is only
+ * unreachable and `waitForServer` is set: then it waits. After that, the connection
  * reconnects forever.
  */
-export async function connectNats(cfg: NatsConfig, deps: NatsConnectDeps, policy: NatsReconnectPolicy = DEFAULT_RECONNECT_POLICY): Promise<NatsHandle> {
+export async function connectNats(cfg: NatsConfig, deps: NatsConnectDeps, options: NatsConnectOptions = {}): Promise<NatsHandle> {
+  const policy = options.policy ?? DEFAULT_RECONNECT_POLICY;
+  refuseUrlCredentials(cfg);
   const delay = backoffDelay(policy);
   const opts = buildOptions(cfg, deps, delay, policy);
   const log = deps.log.child({ component: 'nats' });
+  const servers = cfg.servers.map(redactUrlCredentials).join(', ');
+  const waitDelay = backoffDelay(policy);
+  let attempts = 0;
+  let waitingFor: string | undefined;
   let nc: NatsConnection;
-  try {
-    nc = await connect(opts);
-  } catch (err: unknown) {
-    const reason = errorText(err);
-    log.error({ ...describeAuth(cfg), err: reason }, 'cannot connect to NATS');
-    throw new NatsConnectError(`cannot connect to NATS at ${cfg.servers.join(', ')}: ${reason}`);
+  for (;;) {
+    attempts++;
+    try {
+      nc = await attemptConnect(opts, options.signal, servers, log);
+      break;
+    } catch (err: unknown) {
+      if (err instanceof NatsConnectAbortedError) throw err;
+      const failure = classifyConnectError(err, cfg);
+      if (options.waitForServer !== true || !failure.unreachable) {
+        log.debug({ ...describeAuth(cfg), err: failure.problem, attempts }, 'cannot connect to NATS');
+        throw new NatsConnectError(`cannot connect to NATS at ${servers}: ${failure.problem}; ${failure.fix}`, { cause: err });
+      }
+      // Logged once per change of reason, not once per attempt.
+      if (failure.problem !== waitingFor) {
+        log.warn({ ...describeAuth(cfg), err: failure.problem, attempts }, 'NATS not reachable; waiting for it (retrying with backoff)');
+        waitingFor = failure.problem;
+      }
+      options.onWaiting?.(`waiting for NATS at ${servers}: ${failure.problem} (attempt ${attempts})`);
+    }
+    try {
+      await sleep(waitDelay(), undefined, options.signal === undefined ? undefined : { signal: options.signal });
+    } catch (err: unknown) {
+      if (options.signal?.aborted === true) throw new NatsConnectAbortedError(servers);
+      throw err;
+    }
   }
   const status: NatsConnectionStatus = { state: 'connected', reconnects: 0, errors: 0 };
-  log.info({ ...describeAuth(cfg), server: nc.getServer() }, 'connected to NATS');
+  log.info({ ...describeAuth(cfg), server: nc.getServer(), attempts }, 'connected to NATS');
   delay.reset();
   void trackStatus(nc, status, log, delay.reset);
   return { nc, status };

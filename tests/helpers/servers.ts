@@ -198,6 +198,8 @@ export interface StartNatsOptions {
   mqtt?: boolean;
   /** Extra nats-server config text, appended to the generated config file. */
   extraConfig?: string;
+  /** Client port (default: a random one). For a server started after its client: pick it with freePort(). */
+  port?: number;
 }
 
 export interface NatsServer {
@@ -233,6 +235,7 @@ export async function startNats(opts: StartNatsOptions = {}): Promise<NatsServer
     prefix: 'nats',
     configLines,
     jetstream: (opts.jetstream ?? true) || opts.mqtt === true,
+    ...(opts.port === undefined ? {} : { port: opts.port }),
   });
   if (mqttPort !== undefined) server.mqttPort = mqttPort;
   return server;
@@ -314,6 +317,8 @@ interface NatsNodeParams {
   prefix: string;
   configLines: string[];
   jetstream: boolean;
+  /** Client port; default random. */
+  port?: number;
 }
 
 async function startNatsNode(params: NatsNodeParams): Promise<NatsServer> {
@@ -349,7 +354,7 @@ async function startNatsNode(params: NatsNodeParams): Promise<NatsServer> {
     return { proc, ...ports };
   };
 
-  let current = await launch(-1, -1);
+  let current = await launch(params.port ?? -1, -1);
   const { port, monitorPort } = current;
   return {
     url: `nats://127.0.0.1:${port}`,

@@ -1,10 +1,13 @@
-/** connectNats against a real nats-server: secret forms, no secret in logs, one log line per state change. */
+/**
+ * connectNats against a real nats-server: secret forms, no secret in logs, one log line per
+ * state change, waiting at start-up for a server that is not up yet, URL credentials refused.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { SecretResolutionError, type NatsConfig } from '../../src/config/index.js';
-import { connectNats, NatsConnectError } from '../../src/sources/index.js';
-import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { connectNats, NatsConnectAbortedError, NatsConnectError } from '../../src/sources/index.js';
+import { freePort, retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
 
 const TOKEN = 'tok-5a1f6c0e-never-logged';
 const USER = 'headroom';
@@ -108,5 +111,89 @@ describe('connectNats with user and password', () => {
     await nc.flush();
     await nc.close();
     expect(lines.join('')).not.toContain(PASSWORD);
+  });
+});
+
+describe('connectNats at start-up, before the server is up', () => {
+  it('with waitForServer, waits for a server started after it, reporting the reason and logging it once', async () => {
+    const port = await freePort();
+    const { log, lines } = capturingLogger();
+    const details: string[] = [];
+    const pending = connectNats({ servers: [`nats://127.0.0.1:${port}`], name: 'late-server' }, { env: {}, readFile: noFiles, log }, {
+      waitForServer: true,
+      policy: { initialWaitMs: 50, maxWaitMs: 200, jitterMs: 10 },
+      onWaiting: (detail) => details.push(detail),
+    });
+    // Several failed attempts before the server exists.
+    await retryUntil(async () => expect(details.length).toBeGreaterThanOrEqual(3), 30_000, 50);
+    expect(details[0]).toBe(`waiting for NATS at nats://127.0.0.1:${port}: connection refused (attempt 1)`);
+    const server = await startNats({ jetstream: false, port });
+    try {
+      const { nc, status } = await pending;
+      expect(status.state).toBe('connected');
+      await nc.flush();
+      await nc.close();
+      const msgs = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+      expect(msgs.filter((m) => m === 'NATS not reachable; waiting for it (retrying with backoff)')).toHaveLength(1);
+      expect(msgs).toContain('connected to NATS');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('with waitForServer, an abort ends the wait with NatsConnectAbortedError (exit code 0)', async () => {
+    const port = await freePort();
+    const { log } = capturingLogger();
+    const controller = new AbortController();
+    let waits = 0;
+    const pending = connectNats({ servers: [`nats://127.0.0.1:${port}`], name: 'aborted' }, { env: {}, readFile: noFiles, log }, {
+      waitForServer: true,
+      signal: controller.signal,
+      onWaiting: () => waits++,
+    }).catch((e: unknown) => e);
+    await retryUntil(async () => expect(waits).toBeGreaterThanOrEqual(1), 30_000, 50);
+    controller.abort();
+    const err = await pending;
+    expect(err).toBeInstanceOf(NatsConnectAbortedError);
+    expect((err as NatsConnectAbortedError).exitCode).toBe(0);
+  });
+
+  it('without waitForServer, an unreachable server fails at once with the problem and the fix', async () => {
+    const port = await freePort();
+    const { log } = capturingLogger();
+    const err = await connectNats({ servers: [`nats://127.0.0.1:${port}`], name: 'fail-fast' }, { env: {}, readFile: noFiles, log }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NatsConnectError);
+    expect((err as NatsConnectError).exitCode).toBe(1);
+    expect((err as Error).message).toBe(`cannot connect to NATS at nats://127.0.0.1:${port}: connection refused; start the server, or correct nats.servers`);
+  });
+});
+
+describe('connectNats refuses credentials in a server URL', () => {
+  let server: NatsServer;
+  beforeAll(async () => {
+    server = await startNats({ jetstream: false, extraConfig: `authorization { user: "${USER}", password: "${PASSWORD}" }` });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('fails with exit code 2 and a pointer to the secret forms; the password is in no log line or error', async () => {
+    const { log, lines } = capturingLogger();
+    const url = `nats://${USER}:${PASSWORD}@127.0.0.1:${server.port}`;
+    const err = await connectNats({ servers: [url], name: 'url-creds' }, { env: {}, readFile: noFiles, log }, { waitForServer: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NatsConnectError);
+    expect((err as NatsConnectError).exitCode).toBe(2);
+    expect((err as Error).message).toContain(`nats://[redacted]@127.0.0.1:${server.port}`);
+    expect((err as Error).message).toContain('nats.user + nats.password, or nats.token, each as { env: VAR } or { file: path }');
+    expect(String(err)).not.toContain(PASSWORD);
+    expect(lines.join('')).not.toContain(PASSWORD);
+  });
+
+  it('with waitForServer, a refused password still fails at once (waiting would not fix it)', async () => {
+    const { log, lines } = capturingLogger();
+    const err = await connectNats(natsConfig(server, { user: USER, password: 'wrong-password-3f9' }), { env: {}, readFile: noFiles, log }, { waitForServer: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NatsConnectError);
+    expect((err as Error).message).toMatch(/the server refused the credentials \(AUTHORIZATION_VIOLATION\); check nats.user\/nats.password/);
+    expect(lines.join('')).not.toContain('wrong-password-3f9');
   });
 });

@@ -2,18 +2,21 @@
  * NATS over TLS with a client certificate (mutual TLS): the worker's connection module reads
  * the CA, certificate and key named in the config and connects to a real nats-server that
  * verifies clients. Certificates are made for the test with openssl (Debian package openssl).
+ * A `tls://` URL or a `tls` section requires TLS: a plaintext server is refused, saying why.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectNats } from '../../src/sources/index.js';
+import { connectNats, NatsConnectError } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
 import { findBinary, startNats, type NatsServer } from '../helpers/servers.js';
 
 let dir: string;
 let server: NatsServer;
+/** A server without TLS, for the requirement checks. */
+let plaintext: NatsServer;
 
 function openssl(...args: string[]): void {
   execFileSync(findBinary('openssl', 'openssl'), args, { cwd: dir, stdio: 'pipe' });
@@ -34,10 +37,12 @@ beforeAll(async () => {
     jetstream: false,
     extraConfig: `tls { cert_file: "${join(dir, 'server.pem')}", key_file: "${join(dir, 'server.key')}", ca_file: "${join(dir, 'ca.pem')}", verify: true }`,
   });
+  plaintext = await startNats({ jetstream: false });
 }, 60_000);
 
 afterAll(async () => {
   await server?.stop();
+  await plaintext?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -66,5 +71,35 @@ describe('NATS over mutual TLS', () => {
         { env: {}, readFile: (p) => readFileSync(p, 'utf8'), log },
       ),
     ).rejects.toThrow(/cannot connect to NATS/);
+  });
+});
+
+describe('TLS is required when asked for', () => {
+  it('a tls:// URL without a tls section is refused by a server without TLS, saying so', async () => {
+    const log = createLogger({ level: 'silent' });
+    const err = await connectNats({ servers: [`tls://127.0.0.1:${plaintext.port}`], name: 'tls-url' }, { env: {}, readFile: (p) => readFileSync(p, 'utf8'), log }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NatsConnectError);
+    expect((err as Error).message).toBe(
+      `cannot connect to NATS at tls://127.0.0.1:${plaintext.port}: TLS is required (a tls:// server URL requires TLS) but the server offers none; ` +
+        'enable TLS on the server (tls { cert_file, key_file }), or connect with nats:// and no nats.tls section',
+    );
+  });
+
+  it('a tls section with a nats:// URL is refused by a server without TLS, and the refusal explains itself', async () => {
+    const log = createLogger({ level: 'silent' });
+    const err = await connectNats(
+      { servers: [plaintext.url], name: 'tls-section', tls: { ca: join(dir, 'ca.pem') } },
+      { env: {}, readFile: (p) => readFileSync(p, 'utf8'), log },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NatsConnectError);
+    expect((err as Error).message).toMatch(/: TLS is required \(the nats\.tls section requires TLS\) but the server offers none; enable TLS on the server/);
+  });
+
+  it('waiting for the server does not apply: the refusal comes at once', async () => {
+    const log = createLogger({ level: 'silent' });
+    const err = await connectNats({ servers: [`tls://127.0.0.1:${plaintext.port}`], name: 'tls-wait' }, { env: {}, readFile: (p) => readFileSync(p, 'utf8'), log }, { waitForServer: true }).catch(
+      (e: unknown) => e,
+    );
+    expect((err as Error).message).toContain('but the server offers none');
   });
 });
