@@ -15,19 +15,21 @@
  * are redacted in every log line and error; credentials in a URL are refused.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, credsAuthenticator, DebugEvents, ErrorCode, Events, nkeyAuthenticator, type Authenticator, type ConnectionOptions, type NatsConnection, type TlsOptions } from 'nats';
+import { connect, credsAuthenticator, DebugEvents, Events, nkeyAuthenticator, type Authenticator, type ConnectionOptions, type NatsConnection, type TlsOptions } from 'nats';
 import type { Logger } from 'pino';
 import {
   describeSecret,
   NATS_URL_CREDENTIALS_MESSAGE,
   natsUrlHasCredentials,
-  natsUrlRequiresTls,
   resolveSecret,
   type NatsConfig,
   type SecretEnv,
   type SecretFileReader,
 } from '../config/index.js';
-import { errorText, EXIT_CONFIG, EXIT_OK, OperationalError, redactUrlCredentials } from '../telemetry/index.js';
+import { errorText, EXIT_CONFIG, redactUrlCredentials } from '../telemetry/index.js';
+import { classifyConnectError, NatsConnectAbortedError, NatsConnectError, tlsRequired } from './nats-connect-errors.js';
+
+export { NatsConnectAbortedError, NatsConnectError } from './nats-connect-errors.js';
 
 export type NatsConnectionState = 'connected' | 'disconnected' | 'reconnecting' | 'closed';
 
@@ -60,22 +62,6 @@ export interface NatsReconnectPolicy {
 }
 
 export const DEFAULT_RECONNECT_POLICY: NatsReconnectPolicy = { initialWaitMs: 250, maxWaitMs: 5_000, jitterMs: 500 };
-
-/**
- * The initial connection failed (servers unreachable, authentication refused, TLS), or its
- * options cannot be built (a TLS file, URL credentials). One line: the problem and the fix.
- */
-export class NatsConnectError extends OperationalError {
-  override readonly name: string = 'NatsConnectError';
-}
-
-/** `signal` aborted while waiting for the first connection (SIGTERM at start-up): exit 0. */
-export class NatsConnectAbortedError extends NatsConnectError {
-  override readonly name: string = 'NatsConnectAbortedError';
-  constructor(servers: string) {
-    super(`stopped while waiting for NATS at ${servers}`, { exitCode: EXIT_OK });
-  }
-}
 
 export interface NatsConnectOptions {
   /** Reconnect (and start-up wait) backoff. Default DEFAULT_RECONNECT_POLICY. */
@@ -131,7 +117,7 @@ function buildOptions(cfg: NatsConfig, deps: Omit<NatsConnectDeps, 'log'>, recon
   else if (authenticators.length > 1) opts.authenticator = authenticators;
   // A tls:// URL requires TLS: without `opts.tls`, nats.js would talk plaintext to a server
   // that offers no TLS. An empty object means "TLS, system CAs".
-  if (cfg.tls !== undefined || cfg.servers.some(natsUrlRequiresTls)) {
+  if (tlsRequired(cfg)) {
     const tls: TlsOptions = {};
     const readTls = (field: 'ca' | 'cert' | 'key', path: string): string => {
       try {
@@ -176,84 +162,10 @@ function describeAuth(cfg: NatsConfig): Record<string, string | string[]> {
   return { servers: cfg.servers.map(redactUrlCredentials), auth: auth.length === 0 ? 'none' : auth, tls: tlsRequired(cfg) ? 'required' : 'off' };
 }
 
-function tlsRequired(cfg: NatsConfig): boolean {
-  return cfg.tls !== undefined || cfg.servers.some(natsUrlRequiresTls);
-}
-
 /** Config validation refuses URL credentials; this guards the CLI flags that take a URL. */
 function refuseUrlCredentials(cfg: NatsConfig): void {
   const url = cfg.servers.find(natsUrlHasCredentials);
   if (url !== undefined) throw new NatsConnectError(`NATS server ${redactUrlCredentials(url)}: ${NATS_URL_CREDENTIALS_MESSAGE}`, { exitCode: EXIT_CONFIG });
-}
-
-/** What went wrong on a connection attempt, in words, and whether waiting can fix it. */
-interface ConnectFailure {
-  /** Short, for logs and `/readyz`: `connection refused`. */
-  problem: string;
-  /** What the operator should do. */
-  fix: string;
-  /** The server could not be reached (yet): waiting may fix it. */
-  unreachable: boolean;
-}
-
-/** Network-level failures: no server there (yet). */
-const UNREACHABLE_CODES: ReadonlySet<string> = new Set<string>([
-  ErrorCode.ConnectionRefused,
-  ErrorCode.ConnectionTimeout,
-  ErrorCode.Timeout,
-  ErrorCode.Disconnect,
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
-
-const AUTH_CODES: ReadonlySet<string> = new Set<string>([
-  ErrorCode.AuthorizationViolation,
-  ErrorCode.AuthenticationExpired,
-  ErrorCode.AuthenticationTimeout,
-  ErrorCode.AccountExpired,
-  ErrorCode.BadAuthentication,
-  ErrorCode.BadCreds,
-]);
-
-function errorCode(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
-  return typeof err.code === 'string' ? err.code : undefined;
-}
-
-function classifyConnectError(err: unknown, cfg: NatsConfig): ConnectFailure {
-  const code = errorCode(err);
-  const text = redactUrlCredentials(errorText(err));
-  if (code === ErrorCode.ServerOptionNotAvailable && text === 'tls') {
-    const why = cfg.tls === undefined ? 'a tls:// server URL requires TLS' : 'the nats.tls section requires TLS';
-    return {
-      problem: `TLS is required (${why}) but the server offers none`,
-      fix: 'enable TLS on the server (tls { cert_file, key_file }), or connect with nats:// and no nats.tls section',
-      unreachable: false,
-    };
-  }
-  if (code !== undefined && AUTH_CODES.has(code)) {
-    return { problem: `the server refused the credentials (${code})`, fix: 'check nats.user/nats.password, nats.token, nats.nkeySeed or nats.credsFile', unreachable: false };
-  }
-  if (code !== undefined && UNREACHABLE_CODES.has(code)) {
-    if (code === ErrorCode.ConnectionRefused || code === 'ECONNREFUSED') return { problem: 'connection refused', fix: 'start the server, or correct nats.servers', unreachable: true };
-    if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { problem: `host not found (${code})`, fix: 'correct nats.servers, or wait for DNS', unreachable: true };
-    const timedOut = code === ErrorCode.Timeout || code === ErrorCode.ConnectionTimeout || code === 'ETIMEDOUT';
-    // A server that verifies client certificates drops a client without one: nats.js only sees a timeout.
-    const tlsHint = tlsRequired(cfg) ? '; with TLS, also check nats.tls.cert and nats.tls.key (a server that verifies clients drops one without a certificate)' : '';
-    return { problem: timedOut ? `no answer (${code})` : `not reachable (${code})`, fix: `check that the server is up and reachable at nats.servers${tlsHint}`, unreachable: true };
-  }
-  if (err instanceof Error && /certificate|tls|ssl|handshake/i.test(`${text} ${code ?? ''}`)) {
-    return { problem: `TLS handshake failed: ${text}`, fix: 'check nats.tls (ca, cert, key) against the server certificate and its tls { verify } setting', unreachable: false };
-  }
-  return { problem: text === '' ? (code ?? 'unknown error') : text, fix: 'check nats.servers and the server log', unreachable: false };
 }
 
 /** Resolves with the attempt's result, or rejects with NatsConnectAbortedError when `signal` aborts first. */
