@@ -1,14 +1,14 @@
 /**
  * Golden results from real telemetry (tests/fixtures/golden/README.md credits the sources).
  *
- * Each case replays a real file from ../shared/data exactly as `headroom replay` does and
+ * Each case replays a real file from tests/fixtures/data exactly as `headroom replay` does and
  * compares the NDJSON byte for byte with the committed golden file (`npm run golden:update`
  * rewrites them). Each golden file is then cross-checked against numbers computed here,
  * straight from the raw file with a hand-written parser (no csv-parse, no preset code), so
  * a golden file cannot silently encode a bug: energy by step integration of the samples,
  * peaks of the summed power over 1-second buckets, counts of readings and missing values.
  *
- * The data folder is required: a missing file fails the run (under CI=true and elsewhere).
+ * The data is vendored in the repository: a missing file fails the run, never skips it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,7 +24,7 @@ import { NdjsonSink } from '../../src/sinks/ndjson-sink.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const GOLDEN_DIR = 'tests/fixtures/golden';
-const DATA_DIR = '../shared/data';
+const DATA_DIR = 'tests/fixtures/data';
 const UPDATE = process.env.HEADROOM_GOLDEN_UPDATE === '1';
 const HOUR_MS = 3_600_000;
 
@@ -86,7 +86,7 @@ const CASES: GoldenCase[] = [
 function requireData(path: string): string {
   const abs = join(repoRoot, path);
   if (!existsSync(abs)) {
-    throw new Error(`real telemetry file missing: ${abs} (shared/ must sit beside the clone; see shared/data/README.md)`);
+    throw new Error(`real telemetry file missing: ${abs} (vendored in the repository; see tests/fixtures/data/README.md)`);
   }
   return readFileSync(abs, 'utf8');
 }
