@@ -1,22 +1,8 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
 import { describeFailure, wantsStacks } from './errors.js';
-import { registerRecordCommand } from './record.js';
-import { registerReplayCommand } from './replay.js';
-import { registerRunCommand } from './run.js';
-import { registerSimulateCommand } from './simulate.js';
-import { registerValidateCommand } from './validate.js';
+import { createProgram } from './program.js';
 
-const program = new Command();
-program
-  .name('headroom')
-  .description('Stream processor for datacenter power: windowed load, utilization and headroom over the electrical tree')
-  .version('0.1.0');
-registerValidateCommand(program);
-registerReplayCommand(program);
-registerRecordCommand(program);
-registerRunCommand(program);
-registerSimulateCommand(program);
+const program = createProgram();
 
 // Stack traces only on request: the command's own --log-level debug (or trace).
 let stacks = false;

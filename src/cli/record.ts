@@ -18,8 +18,20 @@ interface RecordFlags {
   rotateSize?: string;
   rotateEvery?: string;
   config?: string;
-  nats: string;
+  nats?: string;
   quiet?: boolean;
+}
+
+/** NATS server when neither a flag nor a config names one. */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+/** How the default of `--nats` reads in help and docs (it depends on the environment). */
+export const NATS_URL_DEFAULT_TEXT = `$NATS_URL, else ${DEFAULT_NATS_URL}`;
+
+/** `--nats URL` if given, else `$NATS_URL`, else the local default. */
+export function natsUrlOf(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (flag !== undefined) return flag;
+  const fromEnv = env.NATS_URL;
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_NATS_URL;
 }
 
 /** Connection settings: the config's `nats` section (credentials, TLS) or just `--nats URL`. */
@@ -49,7 +61,7 @@ export function registerRecordCommand(program: Command): void {
     .option('--rotate-size <size>', 'start a new file after this many bytes (e.g. 256MiB)')
     .option('--rotate-every <duration>', 'start a new file after this long (e.g. 1h)')
     .option('-c, --config <file>', "take the NATS connection (servers, credentials, TLS) from this config's nats section")
-    .option('--nats <url>', 'NATS server URL (without --config)', process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
+    .option('--nats <url>', `NATS server URL, without --config (default: ${NATS_URL_DEFAULT_TEXT})`)
     .option('-q, --quiet', 'no summary on stderr')
     .action(async (flags: RecordFlags) => {
       const from = recordFrom(flags);
@@ -60,7 +72,7 @@ export function registerRecordCommand(program: Command): void {
         ...(flags.rotateSize !== undefined ? { rotateBytes: unit(() => parseSizeBytes(flags.rotateSize!), '--rotate-size') } : {}),
         ...(flags.rotateEvery !== undefined ? { rotateMs: unit(() => parseDurationMs(flags.rotateEvery!), '--rotate-every') } : {}),
       });
-      const { nc } = await connectForCli(natsConfigFor(flags.config, flags.nats, 'headroom-record'), log);
+      const { nc } = await connectForCli(natsConfigFor(flags.config, natsUrlOf(flags.nats, process.env), 'headroom-record'), log);
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
       process.once('SIGINT', onSignal);

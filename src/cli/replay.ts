@@ -26,7 +26,7 @@ import {
 import { NdjsonSink } from '../sinks/index.js';
 import { createLogger, errorText } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
-import { connectForCli, natsConfigFor } from './record.js';
+import { NATS_URL_DEFAULT_TEXT, connectForCli, natsConfigFor, natsUrlOf } from './record.js';
 
 interface ReplayFlags {
   config?: string;
@@ -46,7 +46,7 @@ interface ReplayFlags {
   reorderWindow: string;
   reorderMax: string;
   speed: string;
-  nats: string;
+  nats?: string;
   subjectPrefix: string;
 }
 
@@ -71,7 +71,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--reorder-window <duration>', 'sort readings within this much event time', '5s')
     .option('--reorder-max <n>', 'readings held for sorting at most', String(DEFAULT_REORDER_MAX_BUFFERED))
     .option('--speed <x>', 'nats target: max, or a factor on the original spacing (1 = real time)', 'max')
-    .option('--nats <url>', 'nats target: server URL (or the nats section of --config)', process.env.NATS_URL ?? 'nats://127.0.0.1:4222')
+    .option('--nats <url>', `nats target: server URL, unless --config has a nats section (default: ${NATS_URL_DEFAULT_TEXT})`)
     .option('--subject-prefix <prefix>', 'nats target: subject prefix', 'telemetry')
     .option('--meters', 'also write per-meter window records')
     .option('--no-alerts', 'do not evaluate the alert rules (by default transitions are written with the windows)')
@@ -174,7 +174,7 @@ async function replayInProcess(read: ReplayReadOptions, flags: ReplayFlags, prog
 async function replayNats(read: ReplayReadOptions, flags: ReplayFlags, progress: ProgressReporter | null, startedMs: number): Promise<void> {
   const speed = parseSpeed(flags.speed);
   const log = createLogger({ level: 'warn' });
-  const { nc } = await connectForCli(natsConfigFor(flags.config, flags.nats, 'headroom-replay'), log);
+  const { nc } = await connectForCli(natsConfigFor(flags.config, natsUrlOf(flags.nats, process.env), 'headroom-replay'), log);
   let report;
   try {
     report = await replayToNats(nc, {

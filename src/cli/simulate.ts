@@ -8,6 +8,7 @@ import { SimulatorDriver, type SimulatorSpeed } from '../pipeline/index.js';
 import { FAULT_KINDS, connectNats, createSimulator, type SimulatedMessage, type Simulator } from '../sources/index.js';
 import { createLogger, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
+import { NATS_URL_DEFAULT_TEXT, natsUrlOf } from './record.js';
 
 interface SimulateFlags {
   config: string;
@@ -21,8 +22,15 @@ interface SimulateFlags {
   logLevel: string;
 }
 
-/** Default NATS connection when the config has no `nats` section (a memory-source config). */
-const DEFAULT_NATS: NatsConfig = { servers: ['nats://127.0.0.1:4222'], name: 'headroom-simulate' };
+/**
+ * The connection of `--to nats`: the config's `nats` section (credentials, TLS), its servers
+ * replaced by `--nats-server`; without a section (a memory-source config), `--nats-server`,
+ * else `$NATS_URL`, else the local default, as `record` and `replay` do.
+ */
+export function simulateNatsConfig(configured: NatsConfig | undefined, natsServer: string | undefined, env: NodeJS.ProcessEnv): NatsConfig {
+  if (configured === undefined) return { servers: [natsUrlOf(natsServer, env)], name: 'headroom-simulate' };
+  return natsServer === undefined ? configured : { ...configured, servers: [natsServer] };
+}
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -118,8 +126,7 @@ async function openPublisher(target: Target, config: HeadroomConfig, flags: Simu
       return streamPublisher(stream, true);
     }
     case 'nats': {
-      const base = config.nats ?? DEFAULT_NATS;
-      const cfg: NatsConfig = flags.natsServer === undefined ? base : { ...base, servers: [flags.natsServer] };
+      const cfg = simulateNatsConfig(config.nats, flags.natsServer, process.env);
       const { nc } = await connectNats(cfg, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log });
       return natsPublisher(nc);
     }
@@ -160,7 +167,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--to <target>', "'nats' (subjects <prefix>.<site>.<gateway>), 'stdout', or a FILE.ndjson", 'nats')
     .option('--speed <speed>', "'max' or a factor of real time, e.g. 1 or 10 (default: 1; max for a file)")
     .option('--start <time>', 'event time of the first tick: ISO-8601 or epoch ms (default: now)')
-    .option('--nats-server <url>', 'NATS server URL (default: nats.servers of the config)')
+    .option('--nats-server <url>', `NATS server URL (default: nats.servers of the config, else ${NATS_URL_DEFAULT_TEXT})`)
     .option('--log-level <level>', 'log level on stderr', 'info')
     .action(async (flags: SimulateFlags) => {
       const config = loadConfigOrThrow(flags.config);
