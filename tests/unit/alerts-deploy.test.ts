@@ -77,8 +77,7 @@ describe('deploy/prometheus rules', () => {
 
   it('mirror the built-in in-stream rules by name', () => {
     const alerts = new Set(rules().flatMap((r) => (r.alert === undefined ? [] : [r.alert])));
-    // demand against the contract needs the contract itself as a metric; contract_exceeded stands in.
-    const missing = BUILTIN_ALERT_RULES.map((r) => r.name).filter((n) => !alerts.has(n) && n !== 'demand_near_contract');
+    const missing = BUILTIN_ALERT_RULES.map((r) => r.name).filter((n) => !alerts.has(n));
     expect(missing).toEqual([]);
     expect(alerts.has('contract_exceeded')).toBe(true);
   });
