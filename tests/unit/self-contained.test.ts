@@ -75,4 +75,17 @@ describe('the repository is self-contained', () => {
     const dataFiles = repositoryFiles().filter((f) => f.startsWith(`${DATA_DIR}/`) && /\.(csv|txt)$/.test(f) && !/\/LICENSE/.test(f));
     expect(dataFiles.map((f) => f.slice(DATA_DIR.length + 1)).filter((f) => !listed.has(f))).toEqual([]);
   });
+
+  it('LICENSE holds the Apache-2.0 text that package.json and the README name; NOTICE credits every vendored dataset', () => {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { license: string };
+    expect(pkg.license).toBe('Apache-2.0');
+    expect(readFileSync(join(repoRoot, 'README.md'), 'utf8')).toMatch(/## Licence and data\s+Apache-2\.0/);
+    const licence = readFileSync(join(repoRoot, 'LICENSE'), 'utf8');
+    expect(licence).toMatch(/^\s+Apache License\s+Version 2\.0, January 2004/);
+    expect(licence).toContain('END OF TERMS AND CONDITIONS');
+    const notice = readFileSync(join(repoRoot, 'NOTICE'), 'utf8');
+    for (const d of readdirSync(join(repoRoot, DATA_DIR)).filter((f) => statSync(join(repoRoot, DATA_DIR, f)).isDirectory())) {
+      expect(notice, `NOTICE credits ${d}`).toContain(`${DATA_DIR}/${d}/`);
+    }
+  });
 });
