@@ -98,10 +98,14 @@ export const ALERT_STATE = 'headroom_alert_state';
 export const ALERTS_FIRING = 'headroom_alerts_firing';
 
 /**
- * Prefix of the process and Node.js runtime metrics (prom-client default metrics), e.g.
- * `headroom_process_process_cpu_seconds_total`, `headroom_process_nodejs_eventloop_lag_seconds`.
+ * Prefix given to prom-client's default metrics (its `process_*` and `nodejs_*` names), e.g.
+ * `headroom_process_cpu_seconds_total`, `headroom_nodejs_eventloop_lag_seconds`.
  */
+export const RUNTIME_METRICS_PREFIX = 'headroom_';
+/** Process metrics (CPU, memory, file descriptors): `headroom_process_*`. */
 export const PROCESS_METRICS_PREFIX = 'headroom_process_';
+/** Node.js runtime metrics (event loop, heap, GC): `headroom_nodejs_*`. */
+export const NODEJS_METRICS_PREFIX = 'headroom_nodejs_';
 
 /** Every metric name above (not the process metrics), for tests of dashboards and rules. */
 export const METRIC_NAMES: readonly string[] = [

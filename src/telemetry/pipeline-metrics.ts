@@ -7,7 +7,7 @@ import {
   LATE_READINGS_TOTAL,
   NATS_CONNECTION_STATE,
   NATS_RECONNECTS_TOTAL,
-  PROCESS_METRICS_PREFIX,
+  RUNTIME_METRICS_PREFIX,
   READINGS_TOTAL,
   SINK_BUFFERED_RECORDS,
   SINK_DROPPED_RECORDS_TOTAL,
@@ -83,12 +83,13 @@ const SINK_WRITE_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
 /**
- * prom-client's process and Node.js runtime metrics on `registry`, prefixed `headroom_process_`
- * (CPU, memory, file descriptors, event-loop lag, GC, heap), minus its misnamed `_total` gauges.
+ * prom-client's process and Node.js runtime metrics on `registry`, prefixed `headroom_`
+ * (`headroom_process_*`: CPU, memory, file descriptors; `headroom_nodejs_*`: event-loop lag, GC,
+ * heap), minus its misnamed `_total` gauges.
  */
 export function collectProcessMetrics(registry: Registry): void {
-  collectDefaultMetrics({ register: registry, prefix: PROCESS_METRICS_PREFIX });
-  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(PROCESS_METRICS_PREFIX + name);
+  collectDefaultMetrics({ register: registry, prefix: RUNTIME_METRICS_PREFIX });
+  for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(RUNTIME_METRICS_PREFIX + name);
 }
 
 /**

@@ -131,7 +131,7 @@ describe('the Prometheus exporter with promtool and a real Prometheus', () => {
     expect(body).toContain('headroom_site_demand_15m_watts{site="lab1",window="10s"}');
     expect(body).toContain(`${READINGS_TOTAL}{outcome="accepted"} 105`);
     expect(body).toContain('headroom_dropped_readings_total{site="lab1",reason="invalid_malformed_json"} 1');
-    expect(body).toContain('headroom_process_process_cpu_seconds_total');
+    expect(body).toContain('headroom_process_cpu_seconds_total');
     const { code, output } = await promtool(['check', 'metrics'], body);
     expect(output.trim()).toBe('');
     expect(code).toBe(0);

@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { MEASUREMENT, recordToPoint } from '../../src/codec/points.js';
 import type { AlertEvent, NodeWindow, OutputRecord, SiteWindow } from '../../src/domain/index.js';
-import { METRIC_NAMES, PROCESS_METRICS_PREFIX, SINK_WRITE_SECONDS, WINDOW_EMIT_DELAY_SECONDS } from '../../src/telemetry/metric-names.js';
+import { METRIC_NAMES, NODEJS_METRICS_PREFIX, PROCESS_METRICS_PREFIX, SINK_WRITE_SECONDS, WINDOW_EMIT_DELAY_SECONDS } from '../../src/telemetry/metric-names.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const dashboardsDir = join(repoRoot, 'grafana/dashboards');
@@ -132,6 +132,7 @@ function exportedNameOf(series: string): string | null {
   const base = series.replace(/_(bucket|sum|count)$/, '');
   if (base !== series && HISTOGRAMS.has(base)) return base;
   if (series.startsWith(PROCESS_METRICS_PREFIX)) return PROCESS_METRICS_PREFIX;
+  if (series.startsWith(NODEJS_METRICS_PREFIX)) return NODEJS_METRICS_PREFIX;
   return null;
 }
 

@@ -120,13 +120,15 @@ describe('PipelineMetrics families', () => {
     expect(await series(registry, ALERTS_FIRING)).toEqual([`${ALERTS_FIRING}{site="lab1",severity="critical"} 0`, `${ALERTS_FIRING}{site="lab1",severity="warning"} 0`]);
   });
 
-  it('process metrics carry the headroom_process_ prefix, on the injected registry only', async () => {
+  it('process and runtime metrics are headroom_process_* and headroom_nodejs_* (no doubled prefix), on the injected registry only', async () => {
     const registry = new Registry();
     collectProcessMetrics(registry);
     const names = (await registry.getMetricsAsJSON()).map((x) => x.name);
     expect(names.length).toBeGreaterThan(5);
-    expect(names.every((n) => n.startsWith('headroom_process_'))).toBe(true);
-    expect(names).toContain('headroom_process_process_cpu_seconds_total');
+    expect(names.filter((n) => !n.startsWith('headroom_process_') && !n.startsWith('headroom_nodejs_'))).toEqual([]);
+    expect(names).toContain('headroom_process_cpu_seconds_total');
+    expect(names).toContain('headroom_nodejs_eventloop_lag_seconds');
+    expect(names.filter((n) => /process_process|process_nodejs/.test(n))).toEqual([]);
     // prom-client's gauges named like counters are left out (promtool lint).
     expect(names.filter((n) => n.endsWith('_total') && !n.includes('seconds') && !n.includes('count'))).toEqual([]);
     expect((await new Registry().getMetricsAsJSON()).length).toBe(0);
