@@ -94,8 +94,15 @@ export interface ReplaySummary {
   alerts?: { pending: number; firing: number; resolved: number };
   late: Record<string, Record<string, number>>;
   counterResets: Record<string, number>;
+  /** Earliest accepted reading's time, in whole ms (floored: readings may carry fractions). */
   firstEventMs: number | null;
+  /** Latest accepted reading's time, in whole ms (floored). */
   lastEventMs: number | null;
+  /**
+   * The replay clock at the end, in whole ms (floored): the running median of recent accepted
+   * readings' times that drives the watermarks; behind lastEventMs when some meter ran ahead.
+   */
+  replayClockMs: number | null;
   // CSV formats only (left out for NDJSON, whose summary keeps its original shape):
   format?: ReplayFormat;
   /** Value cells that were empty or a sentinel (`?`, `MISSING`, `EMPTY`, ...): never read as zero. */
@@ -252,6 +259,7 @@ export async function replayFiles(engine: WindowEngine, sinks: Sink[], opts: Rep
   let recentCount = 0;
   let lastAdvanceMs = -Infinity;
   let firstEventMs = Infinity;
+  let lastEventMs = -Infinity;
   let lines = 0;
   const emit = (records: WindowResult[]): void => {
     if (records.length === 0) return;
@@ -302,8 +310,9 @@ export async function replayFiles(engine: WindowEngine, sinks: Sink[], opts: Rep
     ...(alerts === undefined ? {} : { alerts: alertCounts }),
     late: engineStats.lateBySiteMeter,
     counterResets: engineStats.counterResetsBySite,
-    firstEventMs: Number.isFinite(firstEventMs) ? firstEventMs : null,
-    lastEventMs: Number.isFinite(clockMs) ? clockMs : null,
+    firstEventMs: wholeMs(firstEventMs),
+    lastEventMs: wholeMs(lastEventMs),
+    replayClockMs: wholeMs(clockMs),
     ...stats.csvFields(opts.format ?? 'ndjson'),
   };
   return { summary, reorder };
@@ -320,8 +329,14 @@ export async function replayFiles(engine: WindowEngine, sinks: Sink[], opts: Rep
       const median = sorted.subarray(0, n).sort()[n >> 1]!;
       if (median > clockMs) clockMs = median;
       if (r.tsMs < firstEventMs) firstEventMs = r.tsMs;
+      if (r.tsMs > lastEventMs) lastEventMs = r.tsMs;
     }
   }
+}
+
+/** A time for the summary: whole ms since the epoch (floored, as window starts are), or null when none was seen. */
+function wholeMs(tsMs: number): number | null {
+  return Number.isFinite(tsMs) ? Math.floor(tsMs) : null;
 }
 
 // ───────────────────────────── to NATS ─────────────────────────────
@@ -436,8 +451,8 @@ export async function replayToNats(publisher: ReplayPublisher, opts: NatsReplayO
     readings: stats.counters.readings,
     messages,
     invalid,
-    firstEventMs: Number.isFinite(firstTsMs) ? firstTsMs : null,
-    lastEventMs: Number.isFinite(lastTsMs) ? lastTsMs : null,
+    firstEventMs: wholeMs(firstTsMs),
+    lastEventMs: wholeMs(lastTsMs),
     ...stats.csvFields(opts.format ?? 'ndjson'),
   };
   return { summary, reorder };

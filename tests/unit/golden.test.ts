@@ -114,6 +114,10 @@ function parseGolden(text: string): Golden {
   const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l) as OutputRecord | ReplaySummary);
   const summary = lines.pop() as ReplaySummary;
   expect(summary.type).toBe('summary');
+  // Summary times are whole ms; the replay clock (a running median) never passes the last event.
+  for (const t of [summary.firstEventMs, summary.lastEventMs, summary.replayClockMs]) expect(Number.isInteger(t), `summary time ${t}`).toBe(true);
+  expect(summary.replayClockMs!).toBeLessThanOrEqual(summary.lastEventMs!);
+  expect(summary.firstEventMs!).toBeLessThanOrEqual(summary.replayClockMs!);
   return { text, records: lines as OutputRecord[], summary };
 }
 
@@ -231,6 +235,9 @@ describe('golden files agree with independent computations on the raw data', () 
     expect(g.summary.readings).toBe(rows.length * 8);
     expect(g.summary.outcomes.accepted).toBe(rows.length * 8);
     expect(g.summary.missingValues).toBe(0);
+    const times = gpus[0]!.map((s) => s.tsMs);
+    expect(g.summary.firstEventMs).toBe(Math.floor(Math.min(...times)));
+    expect(g.summary.lastEventMs).toBe(Math.floor(Math.max(...times)));
 
     const server10s = nodeWindows(g, 'server', 10_000);
     const server1m = nodeWindows(g, 'server', 60_000);
@@ -278,6 +285,7 @@ describe('golden files agree with independent computations on the raw data', () 
       const node1m = nodeWindows(g, 'sut', 60_000);
       expectClose(sum(node1m.map((w) => w.energyWh)), energy, 'node energy over 1 min windows', node1m.length);
       expect(g.summary.firstEventMs).toBe(samples[0]!.tsMs);
+      expect(g.summary.lastEventMs).toBe(Math.max(...samples.map((s) => s.tsMs)));
     });
   }
 
@@ -300,6 +308,7 @@ describe('golden files agree with independent computations on the raw data', () 
     expect(g.summary.missingValues).toBe(missing);
     expect(g.summary.readings).toBe(samples.length);
     expect(g.summary.firstEventMs).toBe(Date.parse('2007-06-30T22:00:00Z'));
+    expect(g.summary.lastEventMs).toBe(Math.max(...samples.map((s) => s.tsMs)));
     const hourly = nodeWindows(g, 'home', HOUR_MS);
     expect(hourly).toHaveLength(48);
     for (const w of hourly) {
@@ -331,6 +340,9 @@ describe('golden files agree with independent computations on the raw data', () 
       expect(g.summary.missingValues).toBe(missing);
       expect(g.summary.readings).toBe(raw.length + cleaned.length);
       expect(g.summary.outcomes.accepted).toBe(raw.length + cleaned.length);
+      const times = [...raw, ...cleaned].map((s) => s.tsMs);
+      expect(g.summary.firstEventMs).toBe(Math.min(...times));
+      expect(g.summary.lastEventMs).toBe(Math.max(...times));
       for (const [node, samples] of [['raw', raw], ['cleaned', cleaned]] as const) {
         const weekly = nodeWindows(g, node, 7 * 24 * HOUR_MS);
         expectClose(sum(weekly.map((w) => w.energyWh)), stepEnergyWh(samples, HOUR_MS), `${node} total energy`, weekly.length);
