@@ -1,7 +1,7 @@
 /**
  * The HTTP endpoint of the metrics sink (node:http): `/metrics` (the injected registry in
  * the Prometheus text format), `/healthz` (200 while the process serves), `/readyz` (200
- * when the readiness check passes, else 503 with the reason).
+ * when the readiness check passes, else 503 with the reason), and `/`, a page linking them.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +25,20 @@ export interface MetricsServerOptions {
   readiness: () => Readiness;
   log: Logger;
 }
+
+/** What `/` answers: where the endpoints are (a person opening the port in a browser lands here). */
+const INDEX_HTML = [
+  '<!doctype html>',
+  '<html><head><meta charset="utf-8"><title>Headroom</title></head><body>',
+  '<h1>Headroom</h1>',
+  '<ul>',
+  '<li><a href="/metrics">/metrics</a>: Prometheus metrics</li>',
+  '<li><a href="/healthz">/healthz</a>: liveness (200 while the process serves)</li>',
+  '<li><a href="/readyz">/readyz</a>: readiness (200 when sources are connected and no sink has failed for good)</li>',
+  '</ul>',
+  '</body></html>',
+  '',
+].join('\n');
 
 export class MetricsServer {
   private readonly server: Server;
@@ -82,6 +96,10 @@ export class MetricsServer {
       return;
     }
     switch (path) {
+      case '/':
+        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(req.method === 'HEAD' ? undefined : INDEX_HTML);
+        return;
       case '/metrics': {
         const body = await this.opts.registry.metrics();
         res.writeHead(200, { 'content-type': this.opts.registry.contentType });
