@@ -1,6 +1,21 @@
 import type { Command } from 'commander';
-import { formatIssues, loadConfigFile } from '../config/index.js';
+import { formatIssues, loadConfigFile, type HeadroomConfig } from '../config/index.js';
+import { windowLabel } from '../core/index.js';
 import { EXIT_CONFIG } from './config-arg.js';
+
+/** `1 site`, `3 sites`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** The line `validate` prints for a valid config; windows as the `window` label writes them (`1m`, `15m`). */
+export function validSummary(file: string, config: HeadroomConfig): string {
+  const { topology, engine } = config;
+  const nodes = topology.sites.reduce((n, s) => n + s.nodes.length, 0);
+  const meters = topology.sites.reduce((n, s) => n + s.nodes.reduce((m, x) => m + x.meters.length, 0) + s.gridMeters.length, 0);
+  const windows = engine.windowsMs.map(windowLabel).join(', ');
+  return `${file}: ok — ${count(topology.sites.length, 'site')}, ${count(nodes, 'node')}, ${count(meters, 'meter')}, windows ${windows}`;
+}
 
 export function registerValidateCommand(program: Command): void {
   program
@@ -14,10 +29,6 @@ export function registerValidateCommand(program: Command): void {
         process.exitCode = EXIT_CONFIG;
         return;
       }
-      const { topology, engine } = result.config;
-      const nodes = topology.sites.reduce((n, s) => n + s.nodes.length, 0);
-      const meters = topology.sites.reduce((n, s) => n + s.nodes.reduce((m, x) => m + x.meters.length, 0) + s.gridMeters.length, 0);
-      const windows = engine.windowsMs.map((w) => `${w / 1000}s`).join(', ');
-      process.stdout.write(`${file}: ok — ${topology.sites.length} sites, ${nodes} nodes, ${meters} meters, windows ${windows}\n`);
+      process.stdout.write(validSummary(file, result.config) + '\n');
     });
 }
