@@ -141,6 +141,9 @@ export function registerRunCommand(program: Command): void {
         });
       }
 
+      if (sinks.length === 0 && config.sinks.influx === undefined && !config.sinks.natsResults.enabled) {
+        log.warn({ config: flags.config }, 'no output configured: window results go nowhere (configure sinks.ndjson, sinks.metrics, sinks.influx or sinks.natsResults, or use --embedded)');
+      }
       // The listener is up before NATS: probes see "not ready: waiting for NATS …" meanwhile.
       let metricsUrl: string | null = null;
       if (server !== null) {
