@@ -53,9 +53,10 @@ function headingCommand(heading: string): string | undefined {
 /**
  * Flags written in a markdown file, each with the command it belongs to: a shell line or code
  * span running `headroom <cmd>`, or a flag table row (`| \`--flag …\` |`) under a heading
- * naming the command. Lines and spans that run other tools are left out.
+ * (or a "Flags of `headroom <cmd>`:" line) naming the command. Lines and spans that run
+ * other tools are left out.
  */
-export function flagUses(file: string, text: string): FlagUse[] {
+function flagUses(file: string, text: string): FlagUse[] {
   const uses: FlagUse[] = [];
   const lines = text.split('\n');
   let fence: string | null = null;
@@ -86,7 +87,8 @@ export function flagUses(file: string, text: string): FlagUse[] {
       pending = '';
       return;
     }
-    const heading = /^#{1,6}\s+(.*)$/.exec(raw);
+    // A heading, or a lead-in such as "Flags of `headroom run`:", names the command of the flag tables below it.
+    const heading = /^#{1,6}\s+(.*)$/.exec(raw) ?? /^(Flags of `headroom [a-z-]+`):\s*$/.exec(raw);
     if (heading !== null) {
       section = headingCommand(heading[1]!);
       return;
@@ -134,6 +136,8 @@ describe('flags written in the docs exist', () => {
     const sample = [
       '### `headroom replay`',
       '| `--reorder-window D` | x |',
+      'Flags of `headroom run`:',
+      '| `--data-dir DIR` | x |',
       '```sh',
       'npx headroom record -o x --stream S \\',
       '  --stop-at-end',
@@ -142,7 +146,7 @@ describe('flags written in the docs exist', () => {
       'Prose with `--meters` and `headroom run --embedded`.',
     ].join('\n');
     const uses = flagUses('sample.md', sample).map((u) => `${u.command ?? '*'} ${u.flag}`);
-    expect(uses.sort()).toEqual(['* --meters', 'record --stop-at-end', 'record --stream', 'replay --reorder-window', 'run --embedded'].sort());
+    expect(uses.sort()).toEqual(['* --meters', 'record --stop-at-end', 'record --stream', 'replay --reorder-window', 'run --data-dir', 'run --embedded'].sort());
   });
 
   for (const file of docFiles()) {
