@@ -99,9 +99,9 @@ const DEFAULT_TICK_MS = 250;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 /** Share of the stop budget the source gets to hand over what is in flight. */
 const SOURCE_STOP_SHARE = 0.25;
-/** Kept back from the sinks' deadline for closing up after them: a tenth of the budget, at most 1 s. */
-const STOP_RESERVE_SHARE = 0.1;
-const STOP_RESERVE_MAX_MS = 1_000;
+/** Kept back from the sinks' deadline for the bookkeeping after them: a twentieth of the budget, at most 250 ms. */
+const STOP_RESERVE_SHARE = 0.05;
+const STOP_RESERVE_MAX_MS = 250;
 
 /** `promise`'s outcome, or `'timeout'` after `ms`. Never rejects when `promise` does not. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {

@@ -156,6 +156,24 @@ describe('SIGTERM with an InfluxDB sink that cannot write', () => {
     }
   }, 150_000);
 
+  it('InfluxDB healthy: SIGTERM delivers everything and exits 0', async () => {
+    const vm = await startVictoriaMetrics();
+    const run = runHeadroom(await configWithInflux('healthy', vm.url), ['--stop-timeout', '5s']);
+    try {
+      const base = await run.metricsBase();
+      await until('points written', 30_000, async () => ((sample(await (await fetch(`${base}/metrics`)).text(), 'headroom_sink_written_records_total{sink="influx"}') ?? 0) > 0 ? true : null));
+      expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      const { code } = await stopAndTime(run);
+      expect(code, run.stderr().slice(-3000)).toBe(0);
+      const entries = logEntries(run.stderr());
+      expect(entries.filter((e) => e.msg === 'influx points dropped')).toEqual([]);
+      expect(entries.find((e) => e.msg === 'pipeline stopped')).toMatchObject({ droppedAtShutdown: {}, records: recordsOut(run.stdout()) });
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+      await vm.stop();
+    }
+  }, 120_000);
+
   it('InfluxDB not there since start: /readyz 503 meanwhile; SIGTERM drops at once, code 3', async () => {
     const port = await freePort();
     const run = runHeadroom(await configWithInflux('down', `http://127.0.0.1:${port}`), ['--stop-timeout', '30s']);
