@@ -10,7 +10,7 @@ import { Pipeline, SimulatorDriver } from '../pipeline/index.js';
 import { InfluxSink, MetricsServer, MetricsSink, NatsResultsSink, NdjsonSink, type Readiness, type Sink } from '../sinks/index.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../sources/index.js';
 import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, telemetrySubjectPattern, type DeadLetterPublisher, type NatsHandle, type Source } from '../sources/index.js';
-import { collectProcessMetrics, createLogger, errorText, EXIT_SECOND_SIGNAL, type Logger } from '../telemetry/index.js';
+import { collectProcessMetrics, createLogger, errorText, EXIT_DROPPED_AT_SHUTDOWN, EXIT_OK, EXIT_RUNTIME, EXIT_SECOND_SIGNAL, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { durationOption, parseLogLevel } from './simulate.js';
 import { SummaryCollector, TerminalSummary } from './summary.js';
@@ -30,14 +30,13 @@ interface RunFlags {
 
 /** Default metrics endpoint of the embedded default when the config has none. */
 const EMBEDDED_METRICS_LISTEN = { host: '127.0.0.1', port: 9464 };
-/**
- * Exit codes of `run` after SIGTERM/SIGINT (README "Running the service"): 0 when every
- * record was delivered; EXIT_DROPPED_AT_SHUTDOWN when a sink could not deliver within the
- * stop budget and dropped records (counted as reason `shutdown` and logged with the
- * number); 1 when the stop overran the budget (a stage ignored its deadline).
+/*
+ * Exit codes of `run` after SIGTERM/SIGINT (README "Exit codes"): EXIT_OK when every record
+ * was delivered; EXIT_DROPPED_AT_SHUTDOWN when a sink could not deliver within the stop
+ * budget and dropped records (counted as reason `shutdown` and logged with the number);
+ * EXIT_RUNTIME when the stop overran the budget (a stage ignored its deadline).
  */
-export const EXIT_DROPPED_AT_SHUTDOWN = 3;
-/** Past the budget by this much, the process exits with code 1 whatever is still running. */
+/** Past the budget by this much, the process exits with EXIT_RUNTIME whatever is still running. */
 const STOP_BACKSTOP_MARGIN_MS = 2_000;
 /** Kept back from the pipeline's share of the budget for the metrics server and NATS: a tenth, at most 1 s. */
 const CLOSE_RESERVE_SHARE = 0.1;
@@ -255,21 +254,21 @@ export function registerRunCommand(program: Command): void {
       const stopStartedMs = performance.now();
       const force = setTimeout(() => {
         log.error({ budgetMs: stopBudgetMs, marginMs: STOP_BACKSTOP_MARGIN_MS }, 'shutdown overran its budget; exiting');
-        process.exit(1);
+        process.exit(EXIT_RUNTIME);
       }, stopBudgetMs + STOP_BACKSTOP_MARGIN_MS);
       force.unref();
       const leftMs = (): number => Math.max(0, stopBudgetMs - (performance.now() - stopStartedMs));
       summary?.stop();
       driver?.stop();
       await driverDone;
-      let code = 0;
+      let code = EXIT_OK;
       try {
         const report = await pipeline.stop();
-        if (report.overran.length > 0) code = 1;
+        if (report.overran.length > 0) code = EXIT_RUNTIME;
         else if (report.droppedRecords > 0) code = EXIT_DROPPED_AT_SHUTDOWN;
       } catch (err: unknown) {
         log.error({ err: errorText(err) }, 'pipeline stop failed');
-        code = 1;
+        code = EXIT_RUNTIME;
       }
       summary?.render();
       if (server !== null && !(await settledWithin(server.stop(), leftMs()))) log.warn('metrics server did not close within the stop budget');

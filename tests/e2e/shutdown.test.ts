@@ -2,9 +2,10 @@
  * `headroom run` as a process with an InfluxDB sink that cannot write, stopped with SIGTERM:
  * the stop budget (`--stop-timeout`) holds, what the sink could not deliver is dropped,
  * counted and logged with the number, and the exit code says so (README "Running the
- * service": 0 all delivered, 3 records dropped at shutdown, 2 config errors). The servers
- * are real: VictoriaMetrics hung with SIGSTOP (accepts connections, never answers), Debian's
- * influxd 1.6 (no /api/v2/write), and a port where nothing listens.
+ * service" and "Exit codes": 0 all delivered, 3 records dropped at shutdown, 1 a server that
+ * can never work). The servers are real: VictoriaMetrics hung with SIGSTOP (accepts
+ * connections, never answers), Debian's influxd 1.6 (no /api/v2/write), and a port where
+ * nothing listens.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -200,7 +201,7 @@ describe('SIGTERM with an InfluxDB sink that cannot write', () => {
     }
   }, 120_000);
 
-  it("Debian's InfluxDB 1.6: start-up stops with one line naming the version and what is needed, exit 2", async () => {
+  it("Debian's InfluxDB 1.6: start-up stops with one line naming the version and what is needed, exit 1", async () => {
     const influx = await startInfluxdb1();
     try {
       const version = (await fetch(`${influx.url}/ping`)).headers.get('x-influxdb-version') ?? '';
@@ -210,10 +211,10 @@ describe('SIGTERM with an InfluxDB sink that cannot write', () => {
           resolvePromise({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stderr });
         });
       });
-      expect(result.code).toBe(2);
+      expect(result.code).toBe(1);
       const lines = result.stderr.split('\n').filter((l) => l !== '');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toContain(`InfluxDB ${version}, which has no /api/v2/write`);
+      expect(lines[0]).toContain(`headroom: sinks.influx.url: ${influx.url} is InfluxDB ${version}, which has no /api/v2/write`);
       expect(lines[0]).toContain(SUPPORTED);
     } finally {
       await influx.stop();

@@ -7,6 +7,7 @@
  * VictoriaMetrics answers 204 without one (it takes v2 writes). A server that does not
  * name a version is given the benefit of the doubt: its first write answer tells.
  */
+import { EXIT_RUNTIME, OperationalError } from '../../telemetry/index.js';
 
 /** What `GET /ping` told: any HTTP answer counts (a 401 on 3.x without a token too). */
 export interface PingAnswer {
@@ -28,14 +29,17 @@ export function hasV2WriteApi(version: string): boolean {
   return !(major === 0 || (major === 1 && minor < 8));
 }
 
-/** The server answers but can never take the sink's writes. One line: what was found and what is needed. */
-export class InfluxServerUnsupportedError extends Error {
+/**
+ * The server answers but can never take the sink's writes. One line: what was found and what
+ * is needed; the CLI prints it and exits with EXIT_RUNTIME (README "Exit codes").
+ */
+export class InfluxServerUnsupportedError extends OperationalError {
   override readonly name = 'InfluxServerUnsupportedError';
   constructor(
     readonly url: string,
     readonly version: string,
   ) {
-    super(`sinks.influx.url: ${url} is InfluxDB ${version}, which has no /api/v2/write; the InfluxDB sink needs ${SUPPORTED_SERVERS} (upgrade the server, or point sinks.influx.url at one)`);
+    super(`sinks.influx.url: ${url} is InfluxDB ${version}, which has no /api/v2/write; the InfluxDB sink needs ${SUPPORTED_SERVERS} (upgrade the server, or point sinks.influx.url at one)`, { exitCode: EXIT_RUNTIME });
   }
 }
 
