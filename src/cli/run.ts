@@ -10,7 +10,7 @@ import { Pipeline, SimulatorDriver } from '../pipeline/index.js';
 import { InfluxSink, MetricsServer, MetricsSink, NatsResultsSink, NdjsonSink, type Readiness, type Sink } from '../sinks/index.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../sources/index.js';
 import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, telemetrySubjectPattern, type DeadLetterPublisher, type NatsHandle, type Source } from '../sources/index.js';
-import { collectProcessMetrics, createLogger, errorText, EXIT_SECOND_SIGNAL, type Logger } from '../telemetry/index.js';
+import { collectProcessMetrics, createLogger, errorText, EXIT_DROPPED_AT_SHUTDOWN, EXIT_OK, EXIT_RUNTIME, EXIT_SECOND_SIGNAL, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { durationOption, parseLogLevel } from './simulate.js';
 import { SummaryCollector, TerminalSummary } from './summary.js';
@@ -23,14 +23,41 @@ interface RunFlags {
   backfill: string;
   summary: boolean;
   summaryInterval: string;
+  stopTimeout: string;
   logLevel?: string;
   failFast?: boolean;
 }
 
 /** Default metrics endpoint of the embedded default when the config has none. */
 const EMBEDDED_METRICS_LISTEN = { host: '127.0.0.1', port: 9464 };
-/** Bound on a graceful stop; past it the process exits anyway. */
-const STOP_TIMEOUT_MS = 10_000;
+/*
+ * Exit codes of `run` after SIGTERM/SIGINT (README "Exit codes"): EXIT_OK when every record
+ * was delivered; EXIT_DROPPED_AT_SHUTDOWN when a sink could not deliver within the stop
+ * budget and dropped records (counted as reason `shutdown` and logged with the number);
+ * EXIT_RUNTIME when the stop overran the budget (a stage ignored its deadline).
+ */
+/** Past the budget by this much, the process exits with EXIT_RUNTIME whatever is still running. */
+const STOP_BACKSTOP_MARGIN_MS = 2_000;
+/** Kept back from the pipeline's share of the budget for the metrics server and NATS: a tenth, at most 1 s. */
+const CLOSE_RESERVE_SHARE = 0.1;
+const CLOSE_RESERVE_MAX_MS = 1_000;
+
+/** Resolves when `promise` settles or after `ms`, whichever is first; true when it settled. */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, ms));
+  });
+  const settled = promise.then(
+    () => true as const,
+    () => true as const,
+  );
+  try {
+    return await Promise.race([settled, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** `host:port`, `[::1]:port`, `:port` → parts; ConfigError (exit 2) otherwise. */
 export function parseListen(flag: string, value: string): { host: string; port: number } {
@@ -77,6 +104,7 @@ export function registerRunCommand(program: Command): void {
     .option('--backfill <duration>', 'embedded: simulated history published at start, so windows close at once', '60s')
     .option('--no-summary', 'embedded: no live terminal summary')
     .option('--summary-interval <duration>', 'embedded: summary refresh period', '3s')
+    .option('--stop-timeout <duration>', 'stop budget after SIGTERM/SIGINT: drain the source, close windows, flush sinks; what a sink cannot deliver by then is dropped and counted', '10s')
     .option('--log-level <level>', 'log level on stderr (default: warn for the embedded summary on a terminal, else info)')
     .option('--fail-fast', 'exit 1 at once when NATS cannot be reached at start, instead of waiting for it')
     .action(async (flags: RunFlags) => {
@@ -87,6 +115,8 @@ export function registerRunCommand(program: Command): void {
       const log = createLogger({ level: flags.logLevel === undefined ? (showSummary && tty ? 'warn' : 'info') : parseLogLevel(flags.logLevel) });
       const backfillMs = flags.backfill === '0' ? 0 : durationOption('--backfill', flags.backfill, { allowZero: true });
       const summaryMs = durationOption('--summary-interval', flags.summaryInterval);
+      const stopBudgetMs = durationOption('--stop-timeout', flags.stopTimeout);
+      const closeReserveMs = Math.min(CLOSE_RESERVE_MAX_MS, stopBudgetMs * CLOSE_RESERVE_SHARE);
       const metricsOverride = flags.metricsListen === undefined ? undefined : parseListen('--metrics-listen', flags.metricsListen);
 
       // Signals are handled from here on: SIGTERM while waiting for NATS stops at once (exit 0).
@@ -173,7 +203,7 @@ export function registerRunCommand(program: Command): void {
         logger: log,
         registry,
         ...(nats === undefined ? {} : { natsStatus: nats.status }),
-        stopTimeoutMs: STOP_TIMEOUT_MS,
+        stopTimeoutMs: stopBudgetMs - closeReserveMs,
       });
       pipelineRef = pipeline;
       await pipeline.start();
@@ -222,26 +252,31 @@ export function registerRunCommand(program: Command): void {
 
       if (!stopping.signal.aborted) await new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
 
-      // Graceful stop, bounded: a stuck sink or server cannot hold the process.
+      // Graceful stop within one budget: source, windows, sinks (the pipeline's share), then
+      // the metrics server and NATS (the reserve). A backstop exits if anything ignores it.
+      const stopStartedMs = performance.now();
       const force = setTimeout(() => {
-        log.error({ timeoutMs: STOP_TIMEOUT_MS + 5_000 }, 'shutdown did not finish in time; exiting');
-        process.exit(1);
-      }, STOP_TIMEOUT_MS + 5_000);
+        log.error({ budgetMs: stopBudgetMs, marginMs: STOP_BACKSTOP_MARGIN_MS }, 'shutdown overran its budget; exiting');
+        process.exit(EXIT_RUNTIME);
+      }, stopBudgetMs + STOP_BACKSTOP_MARGIN_MS);
       force.unref();
+      const leftMs = (): number => Math.max(0, stopBudgetMs - (performance.now() - stopStartedMs));
       summary?.stop();
       driver?.stop();
       await driverDone;
-      let code = 0;
+      let code = EXIT_OK;
       try {
-        await pipeline.stop();
+        const report = await pipeline.stop();
+        if (report.overran.length > 0) code = EXIT_RUNTIME;
+        else if (report.droppedRecords > 0) code = EXIT_DROPPED_AT_SHUTDOWN;
       } catch (err: unknown) {
         log.error({ err: errorText(err) }, 'pipeline stop failed');
-        code = 1;
+        code = EXIT_RUNTIME;
       }
       summary?.render();
-      await server?.stop();
-      if (nats !== undefined) await closeNats(nats.nc, log);
-      if (resultsConnection !== undefined && resultsConnection !== nats) await closeNats(resultsConnection.nc, log);
+      if (server !== null && !(await settledWithin(server.stop(), leftMs()))) log.warn('metrics server did not close within the stop budget');
+      const natsClosing = [nats, resultsConnection !== nats ? resultsConnection : undefined].filter((h): h is NatsHandle => h !== undefined).map((h) => closeNats(h.nc, log));
+      if (!(await settledWithin(Promise.all(natsClosing), leftMs()))) log.warn('NATS did not drain within the stop budget');
       const status = pipeline.status();
       process.stdout.write(
         `headroom: stopped — ${pipeline.counters.readings} readings, ${status.recordsOut} window records, ${pipeline.deadLetterCount} dead letters` +

@@ -12,19 +12,22 @@
  *   results to every sink, backpressure, health metrics from the plain counters.
  * - Backpressure: when any sink's buffer reaches its capacity the source is paused; it is
  *   resumed once every sink is below half its capacity.
- * - Stop: stop the source (in-flight batches are recorded), a final `advance`, then
- *   `engine.drain()`: every open window is closed and written, partial ones included (their
- *   coverage and completeness say so). Without a checkpoint (this version), the state would
- *   otherwise be lost; once checkpoints land, a JetStream worker that hands over its
- *   partitions should stop after the final advance and checkpoint instead of draining.
- *   Then sinks are flushed and closed, all within `stopTimeoutMs`.
+ * - Stop, within one budget (`stopTimeoutMs`) from which every stage's deadline is derived:
+ *   stop the source (in-flight batches are recorded; at most a quarter of the budget), a
+ *   final `advance`, then `engine.drain()`: every open window is closed and written, partial
+ *   ones included (their coverage and completeness say so). Without a checkpoint (this
+ *   version), the state would otherwise be lost; once checkpoints land, a JetStream worker
+ *   that hands over its partitions should stop after the final advance and checkpoint
+ *   instead of draining. Then every sink is closed in parallel with the rest of the budget
+ *   less a small reserve: what a sink cannot deliver by then it drops, counts as `shutdown`
+ *   and logs. `stop()` reports those drops per sink.
  * Data never crashes the pipeline: bad messages are counted and dead-lettered, and an
  * unexpected exception while handling one message is counted and logged (sampled).
  */
 import type { WindowEngine } from '../core/index.js';
 import type { AlertEngine } from '../core/alerts/index.js';
 import type { OutputRecord, WindowResult } from '../domain/index.js';
-import type { Sink } from '../sinks/index.js';
+import type { Sink, SinkStats } from '../sinks/index.js';
 import type { NatsConnectionStatus } from '../sources/index.js';
 import type { DeadLetterPublisher, Source, SourceMessage } from '../sources/index.js';
 import { parseTelemetrySubject } from '../sources/index.js';
@@ -60,7 +63,7 @@ export interface PipelineDeps {
   natsStatus?: NatsConnectionStatus;
   /** Tick period. Default 250 ms. 0 = no timer: the owner calls `tick()` (tests). */
   tickMs?: number;
-  /** Bound on `stop()`. Default 10 s. */
+  /** The stop budget: `stop()` resolves within it; every stage's deadline derives from it. Default 10 s. */
   stopTimeoutMs?: number;
 }
 
@@ -77,6 +80,16 @@ export interface PipelineStatus {
   handlerErrors: number;
 }
 
+/** What `stop()` could not do within its budget. */
+export interface StopReport {
+  /** Records each sink dropped at shutdown (`droppedByReason.shutdown`), by sink; only sinks that dropped. */
+  droppedAtShutdown: Record<string, number>;
+  /** Sum of `droppedAtShutdown`. */
+  droppedRecords: number;
+  /** Sinks whose close() overran its deadline (a broken sink contract; what they held is unaccounted). */
+  overran: string[];
+}
+
 /** `stop()` did not finish within its bound. */
 export class StopTimeoutError extends Error {
   override readonly name = 'StopTimeoutError';
@@ -84,6 +97,28 @@ export class StopTimeoutError extends Error {
 
 const DEFAULT_TICK_MS = 250;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
+/** Share of the stop budget the source gets to hand over what is in flight. */
+const SOURCE_STOP_SHARE = 0.25;
+/** Kept back from the sinks' deadline for the bookkeeping after them: a twentieth of the budget, at most 250 ms. */
+const STOP_RESERVE_SHARE = 0.05;
+const STOP_RESERVE_MAX_MS = 250;
+
+/** `promise`'s outcome, or `'timeout'` after `ms`. Never rejects when `promise` does not. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([promise, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function shutdownDrops(stats: SinkStats | undefined): number {
+  return stats?.droppedByReason?.shutdown ?? 0;
+}
 
 /** Outcomes that mean a reading did not reach the window state (plus `invalid_<reason>`). */
 const DROP_OUTCOMES = ['late', 'duplicate', 'future', 'unknown_site', 'unknown_meter'] as const;
@@ -108,7 +143,7 @@ export class Pipeline {
   private recordsOut = 0;
   private handlerErrors = 0;
   private lastTickMs = Number.NEGATIVE_INFINITY;
-  private stopping: Promise<void> | null = null;
+  private stopping: Promise<StopReport> | null = null;
   private readonly listeners: ((records: readonly OutputRecord[]) => void)[] = [];
   /** Ingest counters per subject site (`unknown` outside the topology); `counters` sums them. */
   private readonly siteCounters = new Map<string, IngestCounters>();
@@ -146,7 +181,7 @@ export class Pipeline {
     return n;
   }
 
-  /** Ready: running, source connected, no sink failed. The reason when not. */
+  /** Ready: running, source connected, no sink failed or not yet ready. The reason when not. */
   readiness(): { ready: boolean; detail?: string } {
     if (this.state !== 'running') return { ready: false, detail: `pipeline ${this.state}` };
     const src = this.deps.source.health();
@@ -154,6 +189,7 @@ export class Pipeline {
     for (const s of this.deps.sinks) {
       const h = s.health();
       if (h.failed) return { ready: false, detail: `sink ${s.name} failed${h.detail === undefined ? '' : `: ${h.detail}`}` };
+      if (h.ready === false) return { ready: false, detail: `sink ${s.name} not ready${h.detail === undefined ? '' : `: ${h.detail}`}` };
     }
     return { ready: true };
   }
@@ -165,6 +201,8 @@ export class Pipeline {
 
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`pipeline cannot start from state ${this.state}`);
+    // Sinks first: one that can never write stops start-up before any message is taken.
+    await Promise.all(this.deps.sinks.map((s) => s.start?.()));
     this.state = 'running';
     await this.deps.source.start((batch) => this.handleBatch(batch));
     if (this.tickMs > 0) {
@@ -189,20 +227,25 @@ export class Pipeline {
   }
 
   /**
-   * Stops within `stopTimeoutMs`: source, final advance, drain, flush, close. Rejects with
-   * StopTimeoutError when the bound passes (the caller then exits anyway).
+   * Stops within `stopTimeoutMs`: source, final advance, drain, then every sink closed in
+   * parallel by a deadline derived from the budget. Resolves with what was dropped at
+   * shutdown; rejects with StopTimeoutError only when a stage ignored its deadline and the
+   * budget passed (the caller then exits anyway).
    */
-  stop(): Promise<void> {
+  stop(): Promise<StopReport> {
     if (this.stopping !== null) return this.stopping;
+    const budgetMs = this.stopTimeoutMs;
     let timeout: NodeJS.Timeout | undefined;
     const bound = new Promise<never>((_, reject) => {
-      timeout = setTimeout(() => reject(new StopTimeoutError(`pipeline did not stop within ${this.stopTimeoutMs} ms`)), this.stopTimeoutMs);
+      timeout = setTimeout(() => reject(new StopTimeoutError(`pipeline did not stop within its budget of ${budgetMs} ms`)), budgetMs);
     });
-    this.stopping = Promise.race([this.doStop(), bound]).finally(() => clearTimeout(timeout));
+    this.stopping = Promise.race([this.doStop(performance.now() + budgetMs), bound]).finally(() => clearTimeout(timeout));
     return this.stopping;
   }
 
-  private async doStop(): Promise<void> {
+  private async doStop(deadlineMs: number): Promise<StopReport> {
+    const budgetMs = this.stopTimeoutMs;
+    const left = (): number => Math.max(0, deadlineMs - performance.now());
     const wasRunning = this.state === 'running';
     this.state = 'stopping';
     if (this.timer !== null) clearInterval(this.timer);
@@ -210,11 +253,18 @@ export class Pipeline {
     if (wasRunning) {
       // Hand over what is in flight even when paused: stop is the final flush.
       this.paused = false;
-      try {
-        await this.deps.source.stop();
-      } catch (err: unknown) {
-        this.log.error({ err: errorText(err) }, 'source stop failed; draining what was recorded');
-      }
+      const sourceMs = budgetMs * SOURCE_STOP_SHARE;
+      const stopped = await within(
+        this.deps.source.stop().then(
+          () => 'ok' as const,
+          (err: unknown) => {
+            this.log.error({ err: errorText(err) }, 'source stop failed; draining what was recorded');
+            return 'failed' as const;
+          },
+        ),
+        sourceMs,
+      );
+      if (stopped === 'timeout') this.log.error({ timeoutMs: Math.round(sourceMs) }, 'source did not stop within its share of the stop budget; closing windows with what was recorded');
     }
     const nowMs = this.deps.clock();
     this.route(this.deps.engine.advance(nowMs), nowMs);
@@ -222,16 +272,44 @@ export class Pipeline {
     this.route(this.deps.engine.drain(), nowMs, false);
     if (this.deps.alerts !== undefined) this.emitAlerts(this.deps.alerts.flush(), nowMs);
     this.updateMetrics(nowMs);
+
+    // Every sink at once, each with the same deadline: one slow sink does not eat another's time.
+    const reserveMs = Math.min(STOP_RESERVE_MAX_MS, budgetMs * STOP_RESERVE_SHARE);
+    const sinkMs = Math.max(0, left() - reserveMs);
+    const overran: string[] = [];
+    await Promise.all(
+      this.deps.sinks.map(async (s) => {
+        const closed = await within(
+          s.close({ timeoutMs: sinkMs }).then(
+            () => 'ok' as const,
+            (err: unknown) => {
+              this.log.error({ sink: s.name, err: errorText(err) }, 'sink close failed');
+              return 'failed' as const;
+            },
+          ),
+          Math.max(0, left() - reserveMs / 2),
+        );
+        if (closed === 'timeout') {
+          overran.push(s.name);
+          this.log.error({ sink: s.name, timeoutMs: Math.round(sinkMs), buffered: s.health().buffered }, 'sink did not close by its deadline; what it holds is lost');
+        }
+      }),
+    );
+    const droppedAtShutdown: Record<string, number> = {};
+    let droppedRecords = 0;
     for (const s of this.deps.sinks) {
-      try {
-        await s.flush();
-        await s.close();
-      } catch (err: unknown) {
-        this.log.error({ sink: s.name, err: errorText(err) }, 'sink flush or close failed');
+      const n = shutdownDrops(s.stats?.());
+      if (n > 0) {
+        droppedAtShutdown[s.name] = n;
+        droppedRecords += n;
       }
     }
+    this.updateMetrics(this.deps.clock());
     this.state = 'stopped';
-    this.log.info({ readings: this.counters.readings, records: this.recordsOut, deadLetters: this.deadLetterCount }, 'pipeline stopped');
+    const fields = { readings: this.counters.readings, records: this.recordsOut, deadLetters: this.deadLetterCount, droppedAtShutdown, stopMs: Math.round(budgetMs - left()), budgetMs };
+    if (droppedRecords > 0 || overran.length > 0) this.log.error({ ...fields, overran }, `pipeline stopped; ${droppedRecords} records dropped at shutdown`);
+    else this.log.info(fields, 'pipeline stopped');
+    return { droppedAtShutdown, droppedRecords, overran };
   }
 
   /** The source's handler. Never throws. */

@@ -3,5 +3,5 @@ export * from './types.js';
 export { NdjsonSink } from './ndjson-sink.js';
 export { MetricsSink, nodeDepths, type MetricsSinkOptions } from './metrics-sink.js';
 export { MetricsServer, type MetricsServerOptions, type Readiness } from './metrics-server.js';
-export { InfluxSink, type InfluxSinkDeps } from './influx/index.js';
+export { InfluxSink, InfluxServerUnsupportedError, type InfluxSinkDeps } from './influx/index.js';
 export { NatsResultsSink, type NatsResultsSinkDeps } from './nats-results-sink.js';

@@ -15,7 +15,7 @@ import { DebugEvents, Events, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { NatsResultsSinkConfig } from '../config/index.js';
 import type { OutputRecord } from '../domain/index.js';
-import type { Sink, SinkHealth } from './types.js';
+import type { Sink, SinkCloseOptions, SinkHealth } from './types.js';
 import { errorText } from '../telemetry/index.js';
 
 export type NatsResultsDropReason =
@@ -118,17 +118,19 @@ export class NatsResultsSink implements Sink {
     }
   }
 
-  async close(): Promise<void> {
+  /** Waits for the disconnected buffer to drain, at most `opts.timeoutMs` (default closeTimeoutMs); the rest is dropped as `shutdown`. */
+  async close(opts: SinkCloseOptions = {}): Promise<void> {
     if (this.closed) return;
+    const timeoutMs = Math.max(0, opts.timeoutMs ?? this.closeTimeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), this.closeTimeoutMs);
+      timer = setTimeout(() => resolve(true), timeoutMs);
     });
     const gaveUp = await Promise.race([this.flush().then(() => false), timedOut]);
     clearTimeout(timer);
     this.closed = true;
     if (gaveUp && this.queue.length > 0) {
-      this.drop('shutdown', this.queue.length, `NATS still disconnected after ${this.closeTimeoutMs} ms`);
+      this.drop('shutdown', this.queue.length, `NATS still disconnected after ${timeoutMs} ms`);
       this.queue = [];
     }
     this.resolveDrained();

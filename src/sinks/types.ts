@@ -8,9 +8,28 @@ export interface SinkHealth {
   buffered: number;
   /** Buffer bound; the pipeline pauses its sources when a sink is full. */
   capacity: number;
-  /** True when the sink failed permanently (bad config, rejected credentials). */
+  /**
+   * True while the sink fails permanently: it cannot write until an operator changes
+   * something (rejected credentials, a TLS certificate it does not trust, a server without
+   * its write API). `/readyz` answers 503 with `detail`.
+   */
   failed: boolean;
+  /**
+   * False while the sink cannot yet tell whether it can write (its server not reached since
+   * start); it holds what is written and keeps trying. `/readyz` answers 503. Absent = ready.
+   */
+  ready?: boolean;
+  /** One line: the reason when failed or not ready, else the state of retries. */
   detail?: string;
+}
+
+export interface SinkCloseOptions {
+  /**
+   * Deadline of this close, from the pipeline's stop budget: by then the sink has delivered
+   * what it could and dropped the rest, counted as `shutdown` and logged with the number.
+   * Absent: the sink's own default.
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -22,9 +41,20 @@ export interface SinkHealth {
 export interface Sink {
   readonly name: string;
   write(records: readonly OutputRecord[]): void;
+  /**
+   * Optional start-up check, awaited by `Pipeline.start()` before the source starts. Rejects
+   * only when the sink can never work as configured (an Error with a one-line message: the
+   * problem and the fix); a server that is merely unreachable makes the sink not ready instead.
+   */
+  start?(): Promise<void>;
   /** Resolves when everything written so far was delivered (or dropped and counted). */
   flush(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Delivers what is buffered and releases the sink's resources, resolving within
+   * `opts.timeoutMs`: what cannot be delivered by then is dropped, counted as `shutdown`
+   * (droppedByReason) and logged with the number. Never rejects for I/O.
+   */
+  close(opts?: SinkCloseOptions): Promise<void>;
   health(): SinkHealth;
   /**
    * Optional delivery counters for the metrics layer, read once per pipeline tick:

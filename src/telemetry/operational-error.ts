@@ -11,6 +11,11 @@ export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 /** A configuration or usage error, including a secret whose variable or file is missing. */
 export const EXIT_CONFIG = 2;
+/**
+ * `run` stopped by SIGTERM/SIGINT within its stop budget, but a sink could not deliver
+ * everything and dropped records (counted as `shutdown` and logged with the number).
+ */
+export const EXIT_DROPPED_AT_SHUTDOWN = 3;
 /** A second SIGINT/SIGTERM during a graceful stop: exit at once (128 + SIGINT). */
 export const EXIT_SECOND_SIGNAL = 130;
 

@@ -138,6 +138,11 @@ class ServerProcess {
     return this.child.pid;
   }
 
+  /** Sends a signal while the process runs (SIGSTOP/SIGCONT to hang and resume a server). */
+  signal(sig: NodeJS.Signals): void {
+    if (!this.hasExited) this.child.kill(sig);
+  }
+
   get hasExited(): boolean {
     return this.exitInfo !== undefined;
   }
@@ -392,17 +397,23 @@ export interface VictoriaMetricsServer {
   port: number;
   /** Make just-written samples searchable now (GET /internal/force_flush). */
   forceFlush(): Promise<void>;
+  /** SIGSTOP: a hung server (connections are accepted by the kernel, nothing answers) until resume(). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
 export interface StartVictoriaMetricsOptions {
   extraArgs?: string[];
+  /** Listen on this port (one reserved earlier with freePort()); default a free one. */
+  port?: number;
 }
 
 export async function startVictoriaMetrics(opts: StartVictoriaMetricsOptions = {}): Promise<VictoriaMetricsServer> {
   const binary = findBinary('victoria-metrics', 'victoria-metrics');
   const dir = await makeTempDir('vm');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   const proc = ServerProcess.spawn(
     'victoria-metrics',
@@ -426,7 +437,10 @@ export async function startVictoriaMetrics(opts: StartVictoriaMetricsOptions = {
       const status = await httpStatus(`${url}/internal/force_flush`);
       if (status !== 200) throw new Error(`victoria-metrics force_flush answered ${String(status)}`);
     },
+    pause: () => proc.signal('SIGSTOP'),
+    resume: () => proc.signal('SIGCONT'),
     stop: async () => {
+      proc.signal('SIGCONT');
       await proc.stop();
       await removeDir(dir);
     },
@@ -490,10 +504,15 @@ export interface InfluxDb1Server {
   stop(): Promise<void>;
 }
 
-export async function startInfluxdb1(): Promise<InfluxDb1Server> {
+export interface StartInfluxdb1Options {
+  /** Listen on this port (one reserved earlier with freePort()); default a free one. */
+  port?: number;
+}
+
+export async function startInfluxdb1(opts: StartInfluxdb1Options = {}): Promise<InfluxDb1Server> {
   const binary = findBinary('influxd', 'influxdb');
   const dir = await makeTempDir('influxdb');
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const rpcPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const configFile = join(dir, 'influxdb.conf');

@@ -120,7 +120,7 @@ interface FaultProxy {
   mode: ProxyMode;
   /** Requests whose (decompressed) body contains this string get a 400, like InfluxDB's "unable to parse". */
   rejectMarker: string | null;
-  /** Forward /api/v2/write?bucket=B&precision=P as InfluxDB 1.x /write?db=B&precision=P (no Authorization). */
+  /** Forward /api/v2/write?bucket=B&precision=P as InfluxDB 1.x /write?db=B&precision=P (no Authorization); answer /ping itself. */
   v1Compat: boolean;
   counts: Record<ProxyMode | 'rejected', number>;
   /** Destroys the connections held by 'hang'. */
@@ -178,6 +178,13 @@ async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
         res.end(JSON.stringify({ code: 'invalid', message: `unable to parse points: ${proxy.rejectMarker}` }));
         return;
       }
+    }
+    if (proxy.v1Compat && (req.url ?? '/').startsWith('/ping')) {
+      // The shim is the v2 write API here: it answers /ping itself, without 1.6's version
+      // header (which the sink rightly refuses), as VictoriaMetrics does.
+      res.writeHead(204);
+      res.end();
+      return;
     }
     proxy.counts.forward++;
     let path = req.url ?? '/';

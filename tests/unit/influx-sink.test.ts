@@ -6,7 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HttpError } from '@influxdata/influxdb-client';
 import { pino } from 'pino';
-import { InfluxSink, type InfluxWriteTransport } from '../../src/sinks/influx/index.js';
+import { InfluxSink, hasV2WriteApi, type InfluxWriteTransport } from '../../src/sinks/influx/index.js';
+import { classify, failureReason } from '../../src/sinks/influx/retry.js';
 import type { InfluxSinkConfig } from '../../src/config/index.js';
 import type { NodeWindow } from '../../src/domain/index.js';
 
@@ -212,5 +213,101 @@ describe('InfluxSink', () => {
     sink.write([win(0), win(1), win(2)]);
     await settle(sink.close());
     expect(sink.stats()).toMatchObject({ pointsWritten: 3, buffered: 0 });
+  });
+});
+
+/** Errors as Node raises them: a message and a `code` (TLS: OpenSSL's verification names). */
+const nodeError = (code: string, message: string): Error => Object.assign(new Error(message), { code });
+
+describe('InfluxDB failures: transient or permanent', () => {
+  it('TLS certificate and protocol errors, 401, 403 and 404 are permanent, with the fix in the reason', () => {
+    for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_SSL_WRONG_VERSION_NUMBER']) {
+      const err = nodeError(code, 'handshake failed');
+      expect(classify(err), code).toMatchObject({ kind: 'permanent' });
+      expect(failureReason(err)).toBe('tls');
+    }
+    expect(classify(nodeError('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'))).toEqual({
+      kind: 'permanent',
+      reason: "TLS with InfluxDB failed (DEPTH_ZERO_SELF_SIGNED_CERT: self-signed certificate): fix the server's certificate or trust its CA (NODE_EXTRA_CA_CERTS)",
+    });
+    for (const status of [401, 403, 404, 405]) expect(classify(new HttpError(status, 'No')), String(status)).toMatchObject({ kind: 'permanent' });
+    expect(classify(new HttpError(401, 'Unauthorized'))).toMatchObject({ reason: expect.stringContaining('sinks.influx.token') as string });
+    expect(classify(new HttpError(404, 'Not Found'))).toMatchObject({ reason: expect.stringContaining('InfluxDB 1.8+, 2.x, 3.x or VictoriaMetrics') as string });
+  });
+
+  it('timeouts, refused or reset connections and 5xx are transient', () => {
+    for (const err of [nodeError('ECONNREFUSED', 'connect ECONNREFUSED'), nodeError('ECONNRESET', 'socket hang up'), nodeError('ETIMEDOUT', 'timeout'), new HttpError(503, 'Unavailable'), new HttpError(500, 'Error'), new HttpError(429, 'Slow down')]) {
+      expect(classify(err)).toMatchObject({ kind: 'retry' });
+    }
+    expect(failureReason(nodeError('ECONNREFUSED', 'connect ECONNREFUSED'))).toBe('unreachable');
+  });
+
+  it('versions without /api/v2/write: InfluxDB 0.x and 1.0–1.7', () => {
+    // 1.6.7~rc0 is what Debian's influxd answers (tests/integration/influx-server-check.test.ts).
+    for (const v of ['1.6.7~rc0', '1.7.11', '1.0.0', '0.13.0']) expect(hasV2WriteApi(v), v).toBe(false);
+    for (const v of ['1.8.0', '1.8.10', '1.11.8', 'v2.7.4', '2.0.0', '3.0.1', 'unknown']) expect(hasV2WriteApi(v), v).toBe(true);
+  });
+});
+
+describe('InfluxSink: the server check and the close deadline', () => {
+  let api: FakeWriteApi;
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    api = new FakeWriteApi();
+  });
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const settle = async (p: Promise<unknown>, limitMs: number): Promise<void> => {
+    let done = false;
+    void p.then(
+      () => (done = true),
+      () => (done = true),
+    );
+    for (let i = 0; i < limitMs && !done; i++) await vi.advanceTimersByTimeAsync(1);
+    expect(done).toBe(true);
+  };
+
+  it('start() rejects when /ping names a version before 1.8; nothing is sent, and close() drops at once', async () => {
+    const sink = new InfluxSink(config(), { log, writeApi: api, ping: () => Promise.resolve({ status: 204, version: '1.7.11', build: 'OSS' }) });
+    await expect(sink.start()).rejects.toThrow(/^sinks\.influx\.url: http:\/\/influx\.invalid:8086 is InfluxDB 1\.7\.11, which has no \/api\/v2\/write; the InfluxDB sink needs InfluxDB 1\.8\+, 2\.x, 3\.x or VictoriaMetrics/);
+    sink.write([win(0), win(1), win(2)]);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(api.requests).toHaveLength(0);
+    expect(sink.health()).toMatchObject({ failed: true, buffered: 3 });
+    await settle(sink.close({ timeoutMs: 60_000 }), 10);
+    expect(sink.stats().droppedByReason.shutdown).toBe(3);
+  });
+
+  it('unreachable at start: not ready, checked with backoff, then writes what it held', async () => {
+    let up = false;
+    const sink = new InfluxSink(config(), {
+      log,
+      writeApi: api,
+      random: () => 0,
+      ping: () => (up ? Promise.resolve({ status: 204, version: 'v2.7.4', build: 'OSS' }) : Promise.reject(nodeError('ECONNREFUSED', 'connect ECONNREFUSED'))),
+    });
+    await sink.start();
+    expect(sink.health()).toMatchObject({ ready: false, failed: false });
+    sink.write([win(0), win(1)]);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(api.requests).toHaveLength(0);
+    expect(sink.stats().failedByReason.unreachable).toBeGreaterThanOrEqual(4);
+    up = true;
+    await vi.advanceTimersByTimeAsync(400);
+    expect(sink.health()).toEqual({ buffered: 0, capacity: 100, failed: false });
+    expect(sink.stats().pointsWritten).toBe(2);
+  });
+
+  it('close({ timeoutMs }) ends by its deadline on a hung server: what was not taken is dropped as shutdown', async () => {
+    const sink = new InfluxSink(config({ batchSize: 10 }), { log, writeApi: api });
+    api.answer = () => new Promise<void>(() => undefined);
+    sink.write([win(0), win(1), win(2), win(3), win(4)]);
+    await settle(sink.close({ timeoutMs: 1_000 }), 1_100);
+    expect(sink.stats().droppedByReason.shutdown).toBe(5);
+    expect(api.requests).toHaveLength(1);
   });
 });

@@ -4,7 +4,8 @@ import { parseConfigText, type HeadroomConfig } from '../../src/config/index.js'
 import { WindowEngine } from '../../src/core/index.js';
 import type { NodeWindow, OutputRecord } from '../../src/domain/index.js';
 import { Pipeline } from '../../src/pipeline/index.js';
-import type { Sink, SinkHealth } from '../../src/sinks/index.js';
+import { InfluxSink, type Sink, type SinkHealth } from '../../src/sinks/index.js';
+import type { InfluxWriteTransport } from '../../src/sinks/influx/index.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../../src/sources/memory-bus.js';
 import type { Source, SourceHealth, SourceMessage } from '../../src/sources/types.js';
 import { createLogger } from '../../src/telemetry/index.js';
@@ -231,6 +232,41 @@ describe('Pipeline with the memory source', () => {
     await feed(t, 0, 15);
     expect(nodeWindows(t.sink.records, 10_000).length).toBeGreaterThan(0);
     await pipeline.stop();
+  });
+
+  it('stops within its budget: a sink that cannot deliver gets a deadline from it, drops the rest, and stop() reports the count', async () => {
+    const t = setup();
+    // InfluxDB hung: the write request never answers (a transport that never settles).
+    const hung: InfluxWriteTransport = { writeRecords: () => undefined, flush: () => new Promise<void>(() => undefined), dispose: () => 0 };
+    const influx = new InfluxSink(
+      { url: 'http://influx.invalid:8086', org: 'o', bucket: 'b', token: undefined, precision: 'ms', batchSize: 1000, flushIntervalMs: 50, maxBufferedPoints: 10_000, retry: { maxRetries: 3, minDelayMs: 100, maxDelayMs: 400 } },
+      { log: silentLogger(), writeApi: hung },
+    );
+    const budgetMs = 1_500;
+    const logLines: string[] = [];
+    const pipeline = new Pipeline({
+      config: { subjectPrefix: 'telemetry', maxMessageBytes: 1 << 20 },
+      engine: t.engine,
+      source: t.source,
+      sinks: [influx, t.sink],
+      clock: () => t.clock.nowMs,
+      logger: silentLogger(logLines),
+      tickMs: 0,
+      stopTimeoutMs: budgetMs,
+    });
+    t.pipeline = pipeline;
+    await pipeline.start();
+    await feed(t, 0, 35);
+    const report = await pipeline.stop();
+    // Everything the pipeline gave the sinks: the collecting sink kept it all, InfluxDB none of it.
+    const emitted = t.sink.records.length;
+    expect(emitted).toBeGreaterThan(0);
+    expect(influx.stats().pointsWritten).toBe(0);
+    expect(report).toEqual({ droppedAtShutdown: { influx: emitted }, droppedRecords: emitted, overran: [] });
+    expect(influx.stats().droppedByReason.shutdown).toBe(emitted);
+    const stopped = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => typeof e.msg === 'string' && e.msg.startsWith('pipeline stopped'));
+    expect(stopped).toMatchObject({ msg: `pipeline stopped; ${emitted} records dropped at shutdown`, budgetMs });
+    expect(Number(stopped?.stopMs)).toBeLessThanOrEqual(budgetMs);
   });
 });
 
