@@ -66,6 +66,11 @@ export class WindowEngine {
     return out;
   }
 
+  /** Watermark of one site, ms (-Infinity before its first reading or for an unknown site). */
+  siteWatermarkMs(siteId: string): number {
+    return this.sites.get(siteId)?.watermarkMs ?? -Infinity;
+  }
+
   /** Watermark per site (the cheap part of stats(), for every batch of results). */
   watermarksMs(): Record<string, number> {
     const out: Record<string, number> = {};
