@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import type { JetStreamSourceConfig } from '../../src/config/index.js';
-import { JetStreamSource, ensureStream, type SourceMessage } from '../../src/sources/index.js';
+import { JetStreamSource, ensureConsumer, ensureStream, type SourceMessage } from '../../src/sources/index.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
 
 const log = pino({ level: 'silent' });
@@ -130,6 +130,30 @@ describe('a paused JetStream source', () => {
     expect(source.health().caughtUp).toBe(false);
     source.resume();
     await retryUntil(async () => expect(got).toHaveLength(50), 10_000, 20);
+    await retryUntil(async () => expect(source.health()).toMatchObject({ pending: 0, caughtUp: true }), 10_000, 20);
+    await source.stop();
+  });
+
+  it('is not caught up while a delivered message is unacked elsewhere, until ack_wait brings it back', async () => {
+    const cfg = sourceConfig('jpl', 3000);
+    await publish('jpl', 1);
+    await ensureConsumer(jsm, 'JPL', { durable: 'headroom' }, cfg.consumer, log);
+    // Another client takes the message and never acks it (a delivery lost on the way).
+    const taken = await (await js.consumers.get('JPL', 'headroom')).next({ expires: 2000 });
+    expect(taken?.seq).toBe(1);
+    const source = new JetStreamSource({ nc }, cfg, { log, pendingRefreshMs: 200 });
+    const got: number[] = [];
+    await source.start((batch) => {
+      for (const m of batch) {
+        got.push(m.position?.sequence ?? -1);
+        m.ack?.();
+      }
+    });
+    // Two quiet refreshes in: the unacked message counts as pending.
+    await retryUntil(async () => expect(source.health()).toMatchObject({ pending: 1, caughtUp: false }), 2_500, 20);
+    expect(got).toEqual([]);
+    // ack_wait (3 s) brings it back; once recorded, the source is caught up.
+    await retryUntil(async () => expect(got).toEqual([1]), 10_000, 20);
     await retryUntil(async () => expect(source.health()).toMatchObject({ pending: 0, caughtUp: true }), 10_000, 20);
     await source.stop();
   });
