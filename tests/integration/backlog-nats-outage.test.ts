@@ -33,7 +33,7 @@ describe('NATS down 45 s, gateways store and forward', () => {
     const config = backlogConfig();
     expect(config.engine.idleTimeoutMs).toBeLessThan(OUTAGE_MS);
     const log = createLogger({ level: 'silent' });
-    const handle = await connectNats({ servers: [server.url], name: 'backlog-worker' }, { env: {}, readFile: () => '', log }, { initialWaitMs: 250, maxWaitMs: 1000, jitterMs: 100 });
+    const handle = await connectNats({ servers: [server.url], name: 'backlog-worker' }, { env: {}, readFile: () => '', log }, { policy: { initialWaitMs: 250, maxWaitMs: 1000, jitterMs: 100 } });
     const source = backlogSource(handle, log, 'OUTAGE');
     const sink = new CollectingSink();
     const pipeline = new Pipeline({
