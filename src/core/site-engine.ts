@@ -35,6 +35,8 @@ export class SiteEngine {
   /** True once every size has passed a window. */
   private allStarted = false;
   private closed = false;
+  /** Processing time of the last advance (-Infinity before the first): stalls are held from here. */
+  private lastAdvanceNowMs = -Infinity;
   readonly lateByMeter: Float64Array;
   readonly lateByGridMeter: Float64Array;
   counterResets = 0;
@@ -108,10 +110,17 @@ export class SiteEngine {
     return 'accepted';
   }
 
-  /** Moves the watermark (idle partitions by the processing clock) and emits. */
-  advance(nowMs: number, out: WindowResult[]): void {
+  /**
+   * Moves the watermark (idle partitions by the processing clock) and emits. `caughtUp` false:
+   * the time since the previous advance was a stall (backlog upstream, source disconnected or
+   * paused): it does not count as silence, and an idle site does not advance on the clock.
+   */
+  advance(nowMs: number, out: WindowResult[], caughtUp = true): void {
+    const sinceMs = nowMs - this.lastAdvanceNowMs;
+    if (!caughtUp && sinceMs > 0 && sinceMs !== Infinity) this.clock.hold(sinceMs);
+    if (nowMs > this.lastAdvanceNowMs) this.lastAdvanceNowMs = nowMs;
     if (this.maxTsMs === -Infinity || this.closed) return;
-    const wm = this.clock.clockMs(nowMs, this.settings.idleTimeoutMs) - this.settings.maxOutOfOrderMs;
+    const wm = this.clock.clockMs(nowMs, this.settings.idleTimeoutMs, caughtUp) - this.settings.maxOutOfOrderMs;
     if (wm > this.watermarkMs) this.watermarkMs = wm;
     this.process(this.watermarkMs, this.acceptHorizonMs(this.watermarkMs), out);
   }

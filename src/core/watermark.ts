@@ -5,6 +5,11 @@
  * make the rest of its site late, and a meter that went silent leaves the quorum after
  * idleTimeoutMs, so it never stalls the site. With no active meter (an idle site) the clock
  * is the processing clock itself, so a quiet site still closes its windows.
+ *
+ * Silence is measured only while the source is caught up: `hold(ms)` (a stretch of processing
+ * time with a backlog upstream, or the source disconnected or paused) moves every meter's
+ * last-heard time forward by that much, so a stall never turns meters idle, and the meters have
+ * a whole idleTimeoutMs of caught-up time to deliver what was kept for them.
  */
 export class QuorumClock {
   /** Per meter (power meters, then grid sensors): largest event time seen. */
@@ -24,7 +29,17 @@ export class QuorumClock {
     this.seenMs[meter] = nowMs;
   }
 
-  clockMs(nowMs: number, idleTimeoutMs: number): number {
+  /** A stretch of `ms` that does not count as silence: every heard meter's idle age stands still. */
+  hold(ms: number): void {
+    const seen = this.seenMs;
+    for (let i = 0; i < seen.length; i++) seen[i] = seen[i]! + ms;
+  }
+
+  /**
+   * `caughtUp` false (a backlog may still hold readings): a site with no active meter does not
+   * advance on the processing clock (-Infinity: the watermark stays where it is).
+   */
+  clockMs(nowMs: number, idleTimeoutMs: number, caughtUp = true): number {
     const top = this.top;
     const k = top.length;
     top.fill(-Infinity);
@@ -43,7 +58,7 @@ export class QuorumClock {
       }
       top[j] = ts;
     }
-    if (active === 0) return nowMs;
+    if (active === 0) return caughtUp ? nowMs : -Infinity;
     const kth = top[Math.min(k, active) - 1]!;
     return kth < nowMs ? kth : nowMs;
   }

@@ -20,8 +20,10 @@ export interface EngineStats {
  * The windowing core. Pure: time arrives as data.
  * - record(reading, nowMs): nowMs is the caller's processing clock (wall clock live,
  *   largest event time seen in replay); used for future checks and idle tracking.
- * - advance(nowMs): moves watermarks (idle partitions too) and returns closed windows,
- *   including re-emissions (revision + 1) of windows updated by late readings.
+ * - advance(nowMs, caughtUp): moves watermarks (idle partitions too) and returns closed
+ *   windows, including re-emissions (revision + 1) of windows updated by late readings.
+ *   `caughtUp` is the caller's word that nothing waits upstream (default true: replay, the
+ *   memory bus); false (a backlog, a disconnected or paused source) holds idle advance.
  * - drain(): closes every open window (end of input / shutdown).
  * Each site is one watermark partition.
  */
@@ -52,9 +54,9 @@ export class WindowEngine {
     return site.record(reading, nowMs);
   }
 
-  advance(nowMs: number): WindowResult[] {
+  advance(nowMs: number, caughtUp = true): WindowResult[] {
     const out: WindowResult[] = [];
-    for (const site of this.siteOrder) site.advance(nowMs, out);
+    for (const site of this.siteOrder) site.advance(nowMs, out, caughtUp);
     return out;
   }
 
@@ -62,6 +64,11 @@ export class WindowEngine {
     const out: WindowResult[] = [];
     for (const site of this.siteOrder) site.drain(out);
     return out;
+  }
+
+  /** Watermark of one site, ms (-Infinity before its first reading or for an unknown site). */
+  siteWatermarkMs(siteId: string): number {
+    return this.sites.get(siteId)?.watermarkMs ?? -Infinity;
   }
 
   /** Watermark per site (the cheap part of stats(), for every batch of results). */

@@ -1,4 +1,4 @@
-import type { WindowEngine } from '../core/index.js';
+import { windowStartMs, type WindowEngine } from '../core/index.js';
 import { decodeMessage } from '../codec/index.js';
 import {
   DECODE_FAILURE_REASONS,
@@ -8,7 +8,7 @@ import {
 } from '../domain/index.js';
 
 /** Why a message (or part of it) went to the dead-letter subject. */
-export type RejectReason = DecodeFailureReason | 'unknown_site' | 'unknown_meter' | 'future';
+export type RejectReason = DecodeFailureReason | 'unknown_site' | 'unknown_meter' | 'future' | 'late';
 
 /** Plain counters, updated per message and read by the metrics layer and summaries. */
 export class IngestCounters {
@@ -73,7 +73,22 @@ export function ingestPayload(
         report.rejectReason = outcome;
         report.rejectDetail = `${outcome.replace('_', ' ')} '${outcome === 'unknown_site' ? r.site : r.meter}'`;
       }
+    } else if (outcome === 'late') {
+      report.rejected++;
+      if (report.rejectReason === null) {
+        report.rejectReason = 'late';
+        report.rejectDetail = lateDetail(engine, r.site, r.meter, r.tsMs);
+      }
     }
   }
   return report;
+}
+
+/** Where a late reading fell: its (shortest) window's end and the site's watermark, ISO times. */
+function lateDetail(engine: WindowEngine, site: string, meter: string, tsMs: number): string {
+  const windowMs = Math.min(...engine.settings.windowsMs);
+  const endMs = windowStartMs(tsMs, windowMs) + windowMs;
+  const watermarkMs = engine.siteWatermarkMs(site);
+  const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
+  return `late '${meter}' at ${iso(tsMs)}: window end ${iso(endMs)}, watermark ${iso(watermarkMs)}, allowed lateness ${engine.settings.allowedLatenessMs} ms`;
 }

@@ -8,8 +8,10 @@
  *   processing clock; rejected messages go to the dead-letter publisher; `ack` is called
  *   once the message's readings are recorded; the stream position is remembered (last
  *   sequence per stream, for checkpoints).
- * - Ticks (every `tickMs`, and after a batch when a tick is due): `engine.advance(clock())`,
- *   results to every sink, backpressure, health metrics from the plain counters.
+ * - Ticks (every `tickMs`, and after a batch when a tick is due): `engine.advance(clock(),
+ *   caughtUp)`, results to every sink, backpressure, health metrics from the plain counters.
+ *   `caughtUp` is the source's word that nothing waits upstream (`health().caughtUp`, else
+ *   `connected`): while it is false, idle sites do not advance on the processing clock.
  * - Backpressure: when any sink's buffer reaches its capacity the source is paused; it is
  *   resumed once every sink is below half its capacity.
  * - Stop, within one budget (`stopTimeoutMs`) from which every stage's deadline is derived:
@@ -216,7 +218,8 @@ export class Pipeline {
     try {
       const nowMs = this.deps.clock();
       this.lastTickMs = nowMs;
-      this.route(this.deps.engine.advance(nowMs), nowMs);
+      const src = this.deps.source.health();
+      this.route(this.deps.engine.advance(nowMs, src.caughtUp ?? src.connected), nowMs);
       this.applyBackpressure();
       this.updateMetrics(nowMs);
     } catch (err: unknown) {

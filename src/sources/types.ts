@@ -20,6 +20,13 @@ export interface SourceHealth {
   connected: boolean;
   /** Messages waiting upstream (JetStream consumer pending), when known. */
   pending?: number;
+  /**
+   * Nothing waits for this worker upstream or inside the source (JetStream: connected, not
+   * paused, consumer pending 0, nothing held). The pipeline lets idle sites advance on the
+   * processing clock only then. Absent: the source has no backlog notion (core NATS, memory
+   * bus) and counts as caught up while connected.
+   */
+  caughtUp?: boolean;
   detail?: string;
 }
 
@@ -31,7 +38,10 @@ export interface SourceHealth {
 export interface Source {
   readonly kind: 'memory' | 'nats' | 'jetstream' | 'replay';
   start(handler: (batch: SourceMessage[]) => Promise<void> | void): Promise<void>;
-  /** Stop fetching (sink buffers full); messages stay upstream (JetStream) or are dropped and counted (core NATS). */
+  /**
+   * Stop handing over (sink buffers full); messages stay upstream or are held, unacked, and
+   * handed over on resume (JetStream), or are dropped and counted (core NATS).
+   */
   pause(): void;
   resume(): void;
   /** Stop pulling and resolve once in-flight batches were handed over. */

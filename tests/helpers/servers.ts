@@ -218,8 +218,11 @@ export interface NatsServer {
   /** JetStream store dir (kept across restart). */
   storeDir: string;
   stop(): Promise<void>;
-  /** Stop and start again on the same ports and store dir (for resilience tests). */
-  restart(): Promise<void>;
+  /**
+   * Stop and start again on the same ports and store dir (for resilience tests), after
+   * `downMs` (default 0) with no server (an outage).
+   */
+  restart(downMs?: number): Promise<void>;
 }
 
 interface NatsPortsFile {
@@ -370,8 +373,9 @@ async function startNatsNode(params: NatsNodeParams): Promise<NatsServer> {
       await current.proc.stop();
       await removeDir(dir);
     },
-    restart: async () => {
+    restart: async (downMs = 0) => {
       await current.proc.stop();
+      if (downMs > 0) await sleep(downMs);
       current = await launch(port, monitorPort);
       if (current.port !== port) throw new ServerStartError(`nats-server restarted on port ${current.port}, not ${port}`);
     },

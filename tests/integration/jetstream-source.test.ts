@@ -140,7 +140,7 @@ describe('JetStreamSource', () => {
     await retryUntil(async () => expect(got).toHaveLength(5));
     source.pause();
     expect(source.health().detail).toBe('paused');
-    // The pull in flight ends within `expires` (1 s); after that nothing is requested.
+    // Paused: nothing more is handed over; what JetStream delivers meanwhile is held (unacked).
     await sleep(1500);
     await publish('jsp.ash1.gw', 40, 5);
     await sleep(2000);

@@ -20,8 +20,18 @@
  * the previous handler promise. A batch the handler throws on is not acked and comes back
  * after `ack_wait`.
  *
- * Pause. `pause()` stops issuing pulls: data stays in the stream. A pull already in flight
- * (at most `batch` messages, at most `expires` long) completes and is handed over.
+ * Pause. `pause()` stops handing messages over; the pull stays open. What JetStream already
+ * delivered (at most `max_ack_pending` messages: JetStream stops there) is held, unacked, and
+ * an in-progress ack every half `ack_wait` keeps it from being redelivered; `resume()` hands
+ * it over first, in order. Stopping the pull instead would strand the messages on the wire
+ * (the client drops them once unsubscribed) until `ack_wait` brought them back, as late data.
+ * `stop()` naks what is held, so another worker gets it at once.
+ *
+ * Caught up. `health().caughtUp` is true when connected, not paused, with nothing held and
+ * nothing pending (`msg.info.pending` of the last message, refreshed from consumer info every
+ * `pendingRefreshMs`; when nothing arrived between two refreshes, unacked messages this
+ * source does not hold count as pending: they come back after `ack_wait`). The pipeline lets
+ * idle sites advance on the processing clock only while caught up.
  *
  * Reconnect. Pulls that fail while NATS is away are retried with a capped backoff; nats.js
  * re-issues the open pull after a reconnect. Messages delivered but not acked before a

@@ -30,6 +30,8 @@ export class JetStreamSource implements Source {
   /** Serializes handler calls across consumers. */
   private handing: Promise<void> = Promise.resolve();
   private pendingTimer: NodeJS.Timeout | null = null;
+  /** While paused: extends the ack deadline of held messages (in-progress acks). */
+  private holdTimer: NodeJS.Timeout | null = null;
   private refreshing = false;
 
   constructor(
@@ -66,7 +68,17 @@ export class JetStreamSource implements Source {
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i]!;
       const consumer = await this.withSetupRetry(() => js.consumers.get(stream.name, plan.durable));
-      const run: ConsumerRun = { plan, consumer, pending: infos[i]?.num_pending ?? 0, loop: Promise.resolve(), abort: null, stopPulling: null };
+      const run: ConsumerRun = {
+        plan,
+        consumer,
+        pending: infos[i]?.num_pending ?? 0,
+        held: [],
+        received: 0,
+        receivedAtRefresh: -1,
+        loop: Promise.resolve(),
+        abort: null,
+        wake: null,
+      };
       run.loop = this.pullLoop(run, handler);
       this.runs.push(run);
     }
@@ -75,16 +87,28 @@ export class JetStreamSource implements Source {
     this.log.info({ stream: stream.name, consumers: plans.map((p) => p.durable), batch: this.cfg.consumer.batch }, 'consuming');
   }
 
+  /**
+   * Stops handing messages over. The pull stays open: what JetStream already delivered is held
+   * here, unacked, its ack deadline extended every half ack_wait (in-progress acks), and handed
+   * over first on resume; JetStream stops delivering at max_ack_pending. Stopping a pull instead
+   * would strand what is on the wire, to come back only after ack_wait, as late data.
+   */
   pause(): void {
+    if (this.paused || this.stopping) return;
     this.paused = true;
-    for (const run of this.runs) run.stopPulling?.();
+    const everyMs = Math.max(50, Math.floor(this.cfg.consumer.ackWaitMs / 2));
+    this.holdTimer = setInterval(() => this.extendHeld(), everyMs);
+    this.holdTimer.unref();
   }
 
   resume(): void {
     this.paused = false;
+    if (this.holdTimer !== null) clearInterval(this.holdTimer);
+    this.holdTimer = null;
     const waiters = this.resumeWaiters;
     this.resumeWaiters = [];
     for (const w of waiters) w();
+    for (const run of this.runs) run.wake?.();
   }
 
   /**
@@ -101,10 +125,15 @@ export class JetStreamSource implements Source {
     await Promise.all(this.runs.map((r) => r.loop));
   }
 
+  /**
+   * `pending`: messages not yet handed over (consumer pending plus held here). Caught up:
+   * connected, not paused, nothing pending and nothing held.
+   */
   health(): SourceHealth {
     let pending = 0;
-    for (const r of this.runs) pending += r.pending;
-    const health: SourceHealth = { connected: this.isConnected(), pending };
+    for (const r of this.runs) pending += r.pending + r.held.length;
+    const connected = this.isConnected();
+    const health: SourceHealth = { connected, pending, caughtUp: connected && this.started && !this.stopping && !this.paused && pending === 0 };
     if (this.paused) health.detail = 'paused';
     return health;
   }
@@ -116,8 +145,15 @@ export class JetStreamSource implements Source {
     this.refreshing = true;
     try {
       for (const run of this.runs) {
+        const received = run.received;
         const info = await jsm.consumers.info(this.cfg.stream.name, run.plan.durable);
-        run.pending = info.num_pending;
+        // Nothing arrived since the previous refresh, yet messages are unacked: they were lost on
+        // the way (a connection that dropped) or sit with another worker, and come back after
+        // ack_wait. Until then this consumer is not caught up.
+        const quiet = received === run.receivedAtRefresh && run.received === received;
+        const elsewhere = quiet ? Math.max(0, info.num_ack_pending - run.held.length) : 0;
+        run.pending = info.num_pending + elsewhere;
+        run.receivedAtRefresh = run.received;
       }
     } catch (err: unknown) {
       this.log.debug({ err: errorText(err) }, 'consumer info failed; pending not refreshed');
@@ -154,6 +190,20 @@ export class JetStreamSource implements Source {
         this.log.warn({ err: errorText(err), retryInMs: waitMs }, 'JetStream not ready; retrying set-up');
         await sleep(waitMs);
         waitMs = Math.min(waitMs * 2, this.maxRetryWaitMs);
+      }
+    }
+  }
+
+  /** In-progress acks for every held message, so ack_wait never brings them back while paused. */
+  private extendHeld(): void {
+    if (!this.paused) return;
+    for (const run of this.runs) {
+      for (const m of run.held) {
+        try {
+          m.working();
+        } catch (err: unknown) {
+          this.log.debug({ err: errorText(err) }, 'in-progress ack failed; a held message may be redelivered (a duplicate)');
+        }
       }
     }
   }
@@ -215,7 +265,7 @@ export class JetStreamSource implements Source {
         // consume() keeps pulls overlapping (it re-pulls when half the batch is used), so the
         // worker never idles a round trip between batches as fetch-then-fetch would.
         const messages = await run.consumer.consume({ max_messages: batch, expires: expiresMs });
-        const buffer: JsMsg[] = [];
+        const buffer = run.held;
         const waiter: { wake: (() => void) | null } = { wake: null };
         let ended = false;
         let aborted = false;
@@ -223,9 +273,7 @@ export class JetStreamSource implements Source {
           aborted = true;
           messages.stop();
         };
-        run.stopPulling = () => messages.stop();
-        // Paused while the pull was being set up: stop at once (what arrived is still handed over).
-        if (this.paused) messages.stop();
+        run.wake = () => waiter.wake?.();
         // consume() retries a vanished consumer or stream forever on its own; end the pull
         // with an error instead, so the loop below re-creates them.
         void watchConsumerStatus(messages, this.log);
@@ -237,6 +285,8 @@ export class JetStreamSource implements Source {
                 continue;
               }
               buffer.push(m);
+              run.received++;
+              run.pending = m.info.pending;
               receivedInFetch++;
               waiter.wake?.();
             }
@@ -249,23 +299,23 @@ export class JetStreamSource implements Source {
             waiter.wake?.();
           }
         })();
+        // Hands over what arrives; while paused the pull stays open and what arrives is held.
         for (;;) {
-          if (buffer.length > 0 && !aborted) {
+          if (aborted) break;
+          if (buffer.length > 0 && !this.paused) {
             const msgs = buffer.splice(0, buffer.length);
-            const last = msgs[msgs.length - 1]!;
-            run.pending = last.info.pending;
             await this.hand(handler, msgs.map((m) => this.toSourceMessage(m)));
             continue;
           }
-          if (ended || aborted) break;
+          if (ended && buffer.length === 0) break;
           await new Promise<void>((resolve) => {
             waiter.wake = resolve;
           });
           waiter.wake = null;
         }
         run.abort = null;
-        run.stopPulling = null;
-        // Nak what arrived after an abort so another worker gets it without waiting ack_wait.
+        run.wake = null;
+        // Nak what arrived after an abort (held ones too) so another worker gets it without waiting ack_wait.
         for (const m of buffer.splice(0, buffer.length)) this.nak(m);
         const pumpError = await pump;
         if (pumpError !== null && !aborted) throw pumpError;
@@ -275,7 +325,7 @@ export class JetStreamSource implements Source {
         if (receivedInFetch === 0 && !this.stopping && performance.now() - fetchStartMs < expiresMs / 2) await sleep(MIN_RETRY_WAIT_MS);
       } catch (err: unknown) {
         run.abort = null;
-        run.stopPulling = null;
+        run.wake = null;
         if (this.stopping) break;
         this.counters.pullErrors++;
         const waitMs = Math.min(this.maxRetryWaitMs, MIN_RETRY_WAIT_MS * 2 ** Math.min(failures, 10));

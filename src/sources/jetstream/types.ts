@@ -1,5 +1,5 @@
 /** Options, counters and per-consumer state of the JetStream source. */
-import type { Consumer } from 'nats';
+import type { Consumer, JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { NatsConnectionStatus } from '../nats-connection.js';
 import type { SourceMessage } from '../types.js';
@@ -30,13 +30,23 @@ export interface JetStreamSourceCounters {
 export interface ConsumerRun {
   plan: ConsumerPlan;
   consumer: Consumer;
-  /** Last known consumer num_pending. */
+  /**
+   * Last known consumer num_pending (from the last message received, or consumer info), plus,
+   * when nothing was received between two consumer-info refreshes, the num_ack_pending this
+   * source does not hold: messages delivered elsewhere or lost on the way, back after ack_wait.
+   */
   pending: number;
+  /** Messages received and not yet handed over (held while paused), oldest first. */
+  held: JsMsg[];
+  /** Messages received since start (tells a refresh whether any arrived since the previous one). */
+  received: number;
+  /** `received` at the previous consumer-info refresh. */
+  receivedAtRefresh: number;
   loop: Promise<void>;
   /** Stops the pull in flight (on stop): what was received but not handed over is nak'ed. */
   abort: (() => void) | null;
-  /** Stops pulling more (on pause): what was received is still handed over. */
-  stopPulling: (() => void) | null;
+  /** Wakes the hand-over loop (on resume). */
+  wake: (() => void) | null;
 }
 
 export type Handler = (batch: SourceMessage[]) => Promise<void> | void;
