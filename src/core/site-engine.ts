@@ -366,6 +366,7 @@ export class SiteEngine {
     this.counterMeters.length = 0;
     this.isCounterMeter.fill(0);
     for (const m of state.counterMeters ?? []) {
+      if (!Number.isInteger(m) || m < 0 || m >= this.tails.length) throw new Error(`snapshot names counter meter ${String(m)} of ${this.tails.length}`);
       this.isCounterMeter[m] = 1;
       this.counterMeters.push(m);
     }
