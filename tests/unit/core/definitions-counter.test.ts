@@ -344,6 +344,16 @@ describe('revenue meters on 1-minute and 15-minute registers: exact 15-minute de
     );
   });
 
+  it('1-minute windows take the 15-minute register only where still open: the last minute of each quarter', () => {
+    // feed-b@15 min arrives with the watermark at 14:57: [14:00, 15:00) is not emitted yet, the
+    // minutes before are final. That minute gets the quarter's mean power, exactly.
+    const minutes = meterFinals(results, 'feed-b', 60_000).filter((w) => w.start < T0 + 30 * MIN);
+    expect(minutes.map((w) => [(w.start - T0) / MIN, w.loadWatts, w.coverage])).toEqual([
+      [14, 200_000, 1],
+      [29, 180_000, 1],
+    ]);
+  });
+
   it('10-second windows that went final before a register reading are counted late, once per reading', () => {
     // Every register reading closes an interval reaching back into 10 s windows already final:
     // 30 readings of feed-a after its first, 2 of feed-b.
