@@ -1,5 +1,5 @@
 import { resetAggregates, type SiteAggregates } from './aggregates.js';
-import { effectiveWatts, isCounterReset, lastAtOrBefore, type MeterTail } from './meter-tail.js';
+import { counterWatts, isCounterReset, lastAtOrBefore, readingWatts, type MeterTail } from './meter-tail.js';
 import type { SiteModel } from './site-model.js';
 
 /** Per-node 1-second scratch buckets, shared by all nodes of a site: bounds its memory. */
@@ -28,7 +28,7 @@ export class RangeIntegrator {
     this.bucketCovered = new Uint8Array(model.nodes.length * this.bucketsPerRange);
   }
 
-  integrate(tails: MeterTail[], fromMs: number, toMs: number, maxHoldMs: number, out: SiteAggregates): void {
+  integrate(tails: MeterTail[], fromMs: number, toMs: number, maxHoldMs: number, maxCounterGapMs: number, out: SiteAggregates): void {
     resetAggregates(out, fromMs);
     const { meterNodeOffsets, meterNodeMembers } = this.model;
     const stride = this.bucketsPerRange;
@@ -55,6 +55,7 @@ export class RangeIntegrator {
       const len = t.data.length >> 1;
       if (t.head >= len) continue;
       const data = t.data;
+      const whs = t.wattHours;
       let i = lastAtOrBefore(t, fromMs);
       if (i < t.head) i = t.head;
       let energy = 0;
@@ -73,18 +74,24 @@ export class RangeIntegrator {
       for (; i < len; i++) {
         const ti = data[i << 1]!;
         if (ti >= toMs) break;
-        const v = effectiveWatts(t, i);
         if (ti >= fromMs) {
+          const r = readingWatts(t, i, maxCounterGapMs);
           count++;
           lastTs = ti;
-          lastW = v;
-          if (v < minW) minW = v;
-          if (v > maxW) maxW = v;
+          lastW = r;
+          if (r < minW) minW = r;
+          if (r > maxW) maxW = r;
           if (isCounterReset(t, i)) resets++;
         }
-        if (v !== v) continue;
+        // The forward segment [ti, segEnd) at power v (see meter-tail.ts).
+        let v = data[(i << 1) + 1]!;
         let segEnd = ti + maxHoldMs;
-        if (i + 1 < len && data[(i + 1) << 1]! < segEnd) segEnd = data[(i + 1) << 1]!;
+        const nextTs = i + 1 < len ? data[(i + 1) << 1]! : Infinity;
+        if (whs !== null && i + 1 < len && data[((i + 1) << 1) + 1]! !== data[((i + 1) << 1) + 1]! && whs[i]! === whs[i]! && whs[i + 1]! === whs[i + 1]!) {
+          v = counterWatts(ti, whs[i]!, nextTs, whs[i + 1]!, maxCounterGapMs);
+          segEnd = nextTs;
+        } else if (nextTs < segEnd) segEnd = nextTs;
+        if (v !== v) continue;
         let s0 = ti < fromMs ? fromMs : ti;
         const s1 = segEnd > toMs ? toMs : segEnd;
         if (s1 <= s0) continue;

@@ -2,7 +2,7 @@ import type { EngineSettings, Reading, RecordOutcome, WindowResult } from '../do
 import { copyAggregates, mergeAggregates, newAggregates, resetAggregates, type SiteAggregates } from './aggregates.js';
 import { deriveWindow, newDeriveScratch, type DeriveScratch } from './derive.js';
 import { addGrid, newGridSums } from './grid.js';
-import { earliestLiveMs, foldTail, insertReading, newMeterTail, type MeterTail } from './meter-tail.js';
+import { counterWatts, earliestLiveMs, foldTail, insertReading, isCounterOnly, newMeterTail, pendingCounterFromMs, type MeterTail } from './meter-tail.js';
 import { RangeIntegrator } from './range-integrator.js';
 import type { SiteModel } from './site-model.js';
 import { exportSizeState, importSizeState, newSizeState, type OpenWindow, type SizeSnapshot, type SizeState } from './size-state.js';
@@ -24,10 +24,17 @@ export class SiteEngine {
   private readonly gridSeen: Set<number>[];
   /** Everything before this time is folded and final. */
   frontierMs = -Infinity;
+  /**
+   * Readings before this time are late. Equal to the frontier, except while a counter meter's
+   * open interval holds the frontier back (its next reading would measure time before this).
+   */
+  acceptFromMs = -Infinity;
   maxTsMs = -Infinity;
   watermarkMs = -Infinity;
   private readonly clock: QuorumClock;
   private dirtyFromMs = Infinity;
+  /** End of the time changed by late readings (Infinity unless only counter intervals changed). */
+  private dirtyToMs = -Infinity;
   /** Index of the meter most likely to come next (the one after the last recorded). */
   private nextMeterHint = 0;
   /** max over sizes of nextStartMs (-Infinity before any window was passed). */
@@ -37,6 +44,9 @@ export class SiteEngine {
   private closed = false;
   /** Processing time of the last advance (-Infinity before the first): stalls are held from here. */
   private lastAdvanceNowMs = -Infinity;
+  /** Meters that have sent a counter-only reading (their tails may hold the frontier back). */
+  private readonly counterMeters: number[] = [];
+  private readonly isCounterMeter: Uint8Array;
   readonly lateByMeter: Float64Array;
   readonly lateByGridMeter: Float64Array;
   counterResets = 0;
@@ -55,6 +65,7 @@ export class SiteEngine {
     this.deriveScratch = newDeriveScratch(nodes);
     this.sizes = [...settings.windowsMs].sort((a, b) => a - b).map((windowMs) => newSizeState(windowMs, meters, nodes, settings.trendWindows));
     this.gridSeen = model.gridMeterIds.map(() => new Set<number>());
+    this.isCounterMeter = new Uint8Array(meters);
     this.lateByMeter = new Float64Array(meters);
     this.lateByGridMeter = new Float64Array(model.gridMeterIds.length);
     this.clock = new QuorumClock(meters + model.gridMeterIds.length, settings.watermarkQuorum);
@@ -71,13 +82,23 @@ export class SiteEngine {
     if (m === undefined && g === undefined) return 'unknown_meter';
     const ts = r.tsMs;
     if (ts > nowMs + this.settings.maxClockSkewMs) return 'future';
-    if (this.closed || ts < this.frontierMs) {
+    if (this.closed || ts < this.acceptFromMs) {
       if (m !== undefined) this.lateByMeter[m]!++;
       else this.lateByGridMeter[g!]!++;
       return 'late';
     }
+    // The time this reading changes: from its ts on, or, when it closes or splits a counter
+    // interval, that interval (from the counter reading before it to the reading after it).
+    let changedFromMs = ts;
+    let changedToMs = Infinity;
     if (m !== undefined) {
-      if (!insertReading(this.tails[m]!, ts, r.watts ?? NaN, r.wattHours ?? NaN)) return 'duplicate';
+      const t = this.tails[m]!;
+      const i = insertReading(t, ts, r.watts ?? NaN, r.wattHours ?? NaN);
+      if (i < 0) return 'duplicate';
+      if (t.wattHours !== null) {
+        changedFromMs = this.counterChangeFromMs(m, t, i);
+        if (changedFromMs < ts) changedToMs = i + 1 < t.data.length >> 1 ? t.data[(i + 1) << 1]! : ts;
+      }
     } else {
       const seen = this.gridSeen[g!]!;
       if (seen.has(ts)) return 'duplicate';
@@ -103,11 +124,49 @@ export class SiteEngine {
     this.clock.note(m !== undefined ? m : this.model.meterIds.length + g!, ts, nowMs);
     // The window of some size containing ts was already passed (nextStartMs is aligned, so
     // windowStart(ts) < nextStart ⟺ ts < nextStart): it is restated.
-    if (ts < this.passedUntilMs) {
-      if (ts < this.dirtyFromMs) this.dirtyFromMs = ts;
+    if (changedFromMs < this.passedUntilMs) {
+      if (changedFromMs < this.dirtyFromMs) this.dirtyFromMs = changedFromMs;
+      if (changedToMs > this.dirtyToMs) this.dirtyToMs = changedToMs;
       return 'accepted_late';
     }
     return 'accepted';
+  }
+
+  /**
+   * Where an inserted reading's change begins on a meter with counters: at the counter
+   * reading before it when it closes (counter-only) or splits a counter interval. Part of that
+   * interval may lie in time already folded or in windows that can no longer be restated:
+   * that part is lost to them, and the reading is counted late for its meter.
+   */
+  private counterChangeFromMs(m: number, t: MeterTail, i: number): number {
+    const closes = isCounterOnly(t, i);
+    if (closes && this.isCounterMeter[m] === 0) {
+      this.isCounterMeter[m] = 1;
+      this.counterMeters.push(m);
+    }
+    const ts = t.data[i << 1]!;
+    if (i <= t.head || t.wattHours![i - 1]! !== t.wattHours![i - 1]!) return ts;
+    if (!closes && !isCounterOnly(t, i + 1)) return ts;
+    const fromMs = t.data[(i - 1) << 1]!;
+    // The counter interval this reading closes, or the one it splits.
+    const end = closes ? i : i + 1;
+    const measured = counterWatts(fromMs, t.wattHours![i - 1]!, t.data[end << 1]!, t.wattHours![end]!, this.settings.maxCounterGapMs);
+    if (measured === measured && (fromMs < this.frontierMs || this.reachesFinalWindows(fromMs))) this.lateByMeter[m]!++;
+    return fromMs;
+  }
+
+  /**
+   * True when time from `fromMs` on lies in a window of some size that can no longer be
+   * restated (final, or skipped as empty): a counter interval reaching back there is lost
+   * to that window and its reading is counted late.
+   */
+  private reachesFinalWindows(fromMs: number): boolean {
+    for (const size of this.sizes) {
+      if (!size.started) continue;
+      const restatableFromMs = size.open.length > 0 ? size.open[0]!.startMs : size.nextStartMs;
+      if (fromMs < restatableFromMs) return true;
+    }
+    return false;
   }
 
   /**
@@ -153,10 +212,11 @@ export class SiteEngine {
       const earliestRestated = this.earliestDataMs();
       for (const size of this.sizes) {
         for (const w of size.open) {
-          if (w.startMs + size.windowMs > this.dirtyFromMs) this.emit(size, w, out, earliestRestated);
+          if (w.startMs + size.windowMs > this.dirtyFromMs && w.startMs < this.dirtyToMs) this.emit(size, w, out, earliestRestated);
         }
       }
       this.dirtyFromMs = Infinity;
+      this.dirtyToMs = -Infinity;
     }
     // 2. Emit windows the watermark has passed, in order of end time, folding behind them.
     for (;;) {
@@ -176,9 +236,9 @@ export class SiteEngine {
         size.nextStartMs += size.windowMs;
         if (size.nextStartMs > this.passedUntilMs) this.passedUntilMs = size.nextStartMs;
       }
-      this.fold(Math.min(acceptHorizonMs, this.foldLimitMs()));
+      this.advanceFrontier(Math.min(acceptHorizonMs, this.foldLimitMs()), acceptHorizonMs === Infinity);
     }
-    this.fold(Math.min(acceptHorizonMs, this.foldLimitMs()));
+    this.advanceFrontier(Math.min(acceptHorizonMs, this.foldLimitMs()), acceptHorizonMs === Infinity);
     // 3. Forget windows that can no longer change.
     for (const size of this.sizes) {
       if (size.open.length > 0) size.open = size.open.filter((w) => w.startMs + size.windowMs > finalBeforeMs);
@@ -202,6 +262,23 @@ export class SiteEngine {
     if (!(jumpMs > size.nextStartMs)) return;
     size.nextStartMs = jumpMs;
     if (size.nextStartMs > this.passedUntilMs) this.passedUntilMs = size.nextStartMs;
+  }
+
+  /**
+   * Refuses readings before `toMs` from now on and folds up to it, or only up to the start of
+   * a counter interval that a reading still acceptable could close (not when draining).
+   */
+  private advanceFrontier(toMs: number, draining: boolean): void {
+    if (toMs > this.acceptFromMs) this.acceptFromMs = toMs;
+    let foldToMs = toMs;
+    if (!draining) {
+      for (const m of this.counterMeters) {
+        // Whole seconds: the integrator's 1-second buckets must not straddle two folds.
+        const pendingMs = Math.floor(pendingCounterFromMs(this.tails[m]!, this.acceptFromMs, this.settings.maxCounterGapMs) / 1000) * 1000;
+        if (pendingMs < foldToMs) foldToMs = pendingMs;
+      }
+    }
+    this.fold(foldToMs);
   }
 
   private foldLimitMs(): number {
@@ -238,7 +315,7 @@ export class SiteEngine {
       if (earliest > a) a = Math.min(toMs, Math.max(a, Math.floor(earliest / 1000) * 1000));
       if (a >= toMs) break;
       const b = Math.min(toMs, nextBoundaryMs(a, windowSizes), a + this.integrator.maxRangeMs);
-      this.integrator.integrate(this.tails, a, b, this.settings.maxHoldMs, this.scratch);
+      this.integrator.integrate(this.tails, a, b, this.settings.maxHoldMs, this.settings.maxCounterGapMs, this.scratch);
       for (const size of this.sizes) {
         const start = windowStartMs(a, size.windowMs);
         if (size.frozen.startMs !== start) resetAggregates(size.frozen, start);
@@ -248,7 +325,7 @@ export class SiteEngine {
       a = b;
     }
     this.frontierMs = toMs;
-    for (const t of this.tails) foldTail(t, toMs, this.settings.maxHoldMs);
+    for (const t of this.tails) foldTail(t, toMs, this.settings.maxHoldMs, this.settings.maxCounterGapMs);
     for (const seen of this.gridSeen) for (const ts of seen) if (ts < toMs) seen.delete(ts);
   }
 
@@ -268,9 +345,12 @@ export class SiteEngine {
         head: 0,
       })),
       frontierMs: this.frontierMs,
+      acceptFromMs: this.acceptFromMs,
+      counterMeters: [...this.counterMeters],
       maxTsMs: this.maxTsMs,
       watermarkMs: this.watermarkMs,
       dirtyFromMs: this.dirtyFromMs,
+      dirtyToMs: this.dirtyToMs,
       closed: this.closed,
       lateByMeter: Array.from(this.lateByMeter),
       lateByGridMeter: Array.from(this.lateByGridMeter),
@@ -291,9 +371,18 @@ export class SiteEngine {
     }
     state.tails.forEach((t, i) => Object.assign(this.tails[i]!, t));
     this.frontierMs = state.frontierMs;
+    this.acceptFromMs = state.acceptFromMs ?? state.frontierMs;
+    this.counterMeters.length = 0;
+    this.isCounterMeter.fill(0);
+    for (const m of state.counterMeters ?? []) {
+      if (!Number.isInteger(m) || m < 0 || m >= this.tails.length) throw new Error(`snapshot names counter meter ${String(m)} of ${this.tails.length}`);
+      this.isCounterMeter[m] = 1;
+      this.counterMeters.push(m);
+    }
     this.maxTsMs = state.maxTsMs;
     this.watermarkMs = state.watermarkMs;
     this.dirtyFromMs = state.dirtyFromMs;
+    this.dirtyToMs = state.dirtyToMs ?? (state.dirtyFromMs === Infinity ? -Infinity : Infinity);
     this.closed = state.closed;
     this.lateByMeter.set(state.lateByMeter);
     this.lateByGridMeter.set(state.lateByGridMeter);
@@ -321,7 +410,7 @@ export class SiteEngine {
     if (earliestMs > a) a = Math.max(a, Math.floor(earliestMs / 1000) * 1000);
     while (a < endMs) {
       const b = Math.min(endMs, a + this.integrator.maxRangeMs);
-      this.integrator.integrate(this.tails, a, b, this.settings.maxHoldMs, this.scratch);
+      this.integrator.integrate(this.tails, a, b, this.settings.maxHoldMs, this.settings.maxCounterGapMs, this.scratch);
       mergeAggregates(acc, this.scratch);
       a = b;
     }
@@ -349,9 +438,13 @@ interface SiteState {
   site: string;
   tails: MeterTail[];
   frontierMs: number;
+  /** Absent in snapshots taken before counters could hold the frontier back. */
+  acceptFromMs?: number;
+  counterMeters?: number[];
   maxTsMs: number;
   watermarkMs: number;
   dirtyFromMs: number;
+  dirtyToMs?: number;
   closed: boolean;
   lateByMeter: number[];
   lateByGridMeter: number[];

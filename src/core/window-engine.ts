@@ -10,7 +10,10 @@ export interface EngineOptions {
 export interface EngineStats {
   /** Watermark per site, ms (-Infinity before the first reading). */
   watermarkMs: Record<string, number>;
-  /** Readings dropped as late, per site then meter (meters with none are left out). */
+  /**
+   * Readings dropped as late, and counter readings whose interval reached back into windows
+   * already final (the rest of it was applied), per site then meter (meters with none are left out).
+   */
   lateBySiteMeter: Record<string, Record<string, number>>;
   /** wattHours counter resets detected (in folded time), per site. */
   counterResetsBySite: Record<string, number>;

@@ -6,6 +6,11 @@ export interface EngineSettings {
   allowedLatenessMs: number;
   /** How long a reading holds its value at most; after that the meter is stale. */
   maxHoldMs: number;
+  /**
+   * Longest interval two consecutive readings of a `wattHours` counter may span and still
+   * measure it (backward, exactly); a longer gap leaves its interval uncovered.
+   */
+  maxCounterGapMs: number;
   /** A partition quiet this long (processing time) advances on the processing clock. */
   idleTimeoutMs: number;
   /** Readings further ahead than this are rejected as from the future. */

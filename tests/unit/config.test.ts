@@ -46,6 +46,7 @@ describe('the issue example', () => {
       maxOutOfOrderMs: 2000,
       allowedLatenessMs: 10_000,
       maxHoldMs: 5000,
+      maxCounterGapMs: 900_000,
       idleTimeoutMs: 30_000,
       maxClockSkewMs: 300_000,
       completenessThreshold: 0.9,
@@ -265,6 +266,14 @@ describe('field-level errors', () => {
       'pipeline.windows[2]: 500ms is shorter than 1s',
       'pipeline.windows[3]: duplicate window 10s (first at windows[1])',
     ]);
+  });
+
+  it('maxCounterGap is a positive duration, default 15m', () => {
+    const rack = site(['{ id: a, level: rack, rating: 1kW }']);
+    expect(ok(`pipeline: { maxCounterGap: 20m }\n${rack}`).engine.maxCounterGapMs).toBe(1_200_000);
+    expect(pathsAndMessages(`pipeline: { maxCounterGap: 0s }\n${rack}`)).toEqual(['pipeline.maxCounterGap: maxCounterGap must be greater than 0']);
+    expect(pathsAndMessages(`pipeline: { maxCounterGap: soon }\n${rack}`)).toHaveLength(1);
+    expect(pathsAndMessages(`pipeline: { maxCounterGap: soon }\n${rack}`)[0]).toMatch(/^pipeline\.maxCounterGap: /);
   });
 
   it('1.5s is a fine duration elsewhere', () => {

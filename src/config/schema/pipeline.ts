@@ -16,6 +16,12 @@ export const pipelineSchema = strictObject({
   allowedLateness: durationMs.default('10s'),
   /** Longest a reading holds its value; after that the meter is stale. Default 5s. */
   maxHold: positive(durationMs, 'maxHold').default('5s'),
+  /**
+   * Longest gap between two consecutive `wattHours` counter readings that still measures the
+   * interval between them (power (E1 − E0) / (t1 − t0) over all of it; `maxHold` does not apply
+   * to counters). A longer gap leaves its interval uncovered. Default 15m.
+   */
+  maxCounterGap: positive(durationMs, 'maxCounterGap').default('15m'),
   /** A partition quiet this long (processing time) advances on the processing clock. Default 30s. */
   idleTimeout: positive(durationMs, 'idleTimeout').default('30s'),
   /** Readings further ahead of the processing clock are rejected as from the future. Default 5m. */
@@ -45,6 +51,7 @@ export const pipelineSchema = strictObject({
       maxOutOfOrderMs: p.maxOutOfOrder,
       allowedLatenessMs: p.allowedLateness,
       maxHoldMs: p.maxHold,
+      maxCounterGapMs: p.maxCounterGap,
       idleTimeoutMs: p.idleTimeout,
       maxClockSkewMs: p.maxClockSkew,
       completenessThreshold: p.completenessThreshold,

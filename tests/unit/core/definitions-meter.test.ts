@@ -32,11 +32,6 @@ function nodes(results: WindowResult[], id: string): NodeWindow[] {
   return results.filter((x): x is NodeWindow => x.type === 'node' && x.node === id);
 }
 
-/** A counter-only reading. */
-function wh(meter: string, tsMs: number, wattHours: number): Reading {
-  return { site: 's1', meter, tsMs, wattHours };
-}
-
 describe('meter window: hold split at a window boundary', () => {
   // 100 W at 9.5 s, 200 W at 12 s; windows of 10 s; maxHold 5 s.
   const results = run([r('m1', T0 + 9_500, 100), r('m1', T0 + 12_000, 200)]);
@@ -131,66 +126,4 @@ describe('meter window: stale gap (maxHold cuts coverage)', () => {
   });
 });
 
-describe('meter window: wattHours counters', () => {
-  // Counter-only readings every 2 s; the counter drops at 6 s (reset).
-  //  ts    wh       power held from ts
-  //  0     1000     unknown (no previous counter reading)
-  //  2 s   1000.5   0.5 Wh × 3.6e6 / 2_000 ms = 900 W
-  //  4 s   1001     0.5 × 3.6e6 / 2_000 = 900 W
-  //  6 s   10       reset: unknown
-  //  8 s   10.25    0.25 × 3.6e6 / 2_000 = 450 W
-  // 10 s   10.5     0.25 × 3.6e6 / 2_000 = 450 W (held to 15 s, maxHold)
-  const readings = [wh('m1', T0, 1000), wh('m1', T0 + 2_000, 1000.5), wh('m1', T0 + 4_000, 1001), wh('m1', T0 + 6_000, 10), wh('m1', T0 + 8_000, 10.25), wh('m1', T0 + 10_000, 10.5)];
-  const results = run(readings);
-  const [w0, w1] = meters(results, 'm1');
-
-  it('derives power from consecutive differences and leaves the reset interval uncovered', () => {
-    // covered: [2,4) + [4,6) + [8,10) = 6_000 ms → coverage 0.6
-    // energy: 900 × 4_000 + 450 × 2_000 = 3_600_000 + 900_000 = 4_500_000 W·ms = 1.25 Wh
-    // load: 4_500_000 / 6_000 = 750 W
-    expect(w0!.coverage).toBe(0.6);
-    expect(w0!.energyWh).toBeCloseTo(1.25, 5);
-    expect(w0!.loadWatts).toBeCloseTo(750, 5);
-    expect(w0!.count).toBe(5);
-  });
-
-  it('counts the reset on the window of the reading that dropped', () => {
-    expect(w0!.counterResets).toBe(1);
-    expect(w1!.counterResets).toBe(0);
-  });
-
-  it('the next window continues from the new counter base', () => {
-    // [10 s, 15 s): 450 W × 5_000 = 2_250_000 W·ms = 0.625 Wh; coverage 0.5
-    expect(w1!.coverage).toBe(0.5);
-    expect(w1!.energyWh).toBeCloseTo(0.625, 5);
-    expect(w1!.loadWatts).toBeCloseTo(450, 5);
-  });
-
-  it('stats count the reset per site', () => {
-    const engine = new WindowEngine(TOPOLOGY, S10, { emitMeters: true });
-    for (const x of readings) {
-      engine.record(x, x.tsMs);
-      engine.advance(x.tsMs);
-    }
-    engine.drain();
-    expect(engine.stats().counterResetsBySite).toEqual({ s1: 1 });
-  });
-
-  it('derives counter power from consecutive readings only: a watts-only reading breaks the chain', () => {
-    // 0 s: wh 100 (unknown power); 1 s: 500 W (watts only); 2 s: wh 100.5 whose predecessor has
-    // no counter → its power is unknown (a fixed-size tail keeps no older counter to reach back to).
-    // covered [1 s, 2 s) only → coverage 0.1, load 500 W.
-    const res = meters(run([wh('m1', T0, 100), r('m1', T0 + 1_000, 500), wh('m1', T0 + 2_000, 100.5)]), 'm1');
-    expect(res[0]!.coverage).toBe(0.1);
-    expect(res[0]!.loadWatts).toBe(500);
-  });
-
-  it('a counter that never moves gives 0 W, covered', () => {
-    // 500, 500, 500 at 0, 1, 2 s → 0 W held over [1 s, 2 s) and [2 s, 7 s)
-    const res = meters(run([wh('m1', T0, 500), wh('m1', T0 + 1_000, 500), wh('m1', T0 + 2_000, 500)]), 'm1');
-    expect(res).toHaveLength(1);
-    expect(res[0]!.coverage).toBe(0.6);
-    expect(res[0]!.loadWatts).toBe(0);
-    expect(res[0]!.counterResets).toBe(0);
-  });
-});
+// Energy counters (wattHours) have their own definitions: definitions-counter.test.ts.

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WindowEngine } from '../../../src/core/index.js';
-import type { MeterWindow, NodeWindow, Reading, WindowResult } from '../../../src/domain/index.js';
+import type { EngineSettings, MeterWindow, NodeWindow, Reading, WindowResult } from '../../../src/domain/index.js';
 import { baseSettings, node, site, topo } from './fixtures.js';
 import { referenceWindows, type RefWindow } from './reference.js';
 
@@ -27,8 +27,8 @@ function finals(results: WindowResult[]): Map<string, MeterWindow | NodeWindow> 
 }
 
 /** Feeds readings in the given order on the replay clock, advancing after each one. */
-function run(readings: Reading[]): { results: WindowResult[]; outcomes: string[]; engine: WindowEngine } {
-  const engine = new WindowEngine(TOPOLOGY, settings, { emitMeters: true });
+function run(readings: Reading[], s: EngineSettings = settings): { results: WindowResult[]; outcomes: string[]; engine: WindowEngine } {
+  const engine = new WindowEngine(TOPOLOGY, s, { emitMeters: true });
   const results: WindowResult[] = [];
   const outcomes: string[] = [];
   let clock = -Infinity;
@@ -93,6 +93,37 @@ function shuffleWithin(readings: Reading[], jitters: number[], spreadMs: number)
 }
 
 const inOrder = (rs: Reading[]): Reading[] => [...rs].sort((a, b) => a.tsMs - b.tsMs);
+
+/**
+ * Counter streams: m1 and m3 on watts, m2 a counter-only register that climbs in quarter
+ * Wh steps, sometimes resets to a few Wh, and sometimes falls silent longer than the gap limit.
+ */
+const counterStreamArb = fc
+  .tuple(
+    streamArb.map((rs) => rs.filter((x) => x.meter !== 'm2')),
+    fc.array(
+      fc.record({ offsetMs: fc.integer({ min: 0, max: 120_000 }), quarters: fc.integer({ min: 0, max: 40 }), reset: fc.integer({ min: 0, max: 19 }) }),
+      { minLength: 1, maxLength: 60 },
+    ),
+  )
+  .map(([watts, steps]) => {
+    const seen = new Set<number>();
+    let wattHours = 1000;
+    const counter = steps
+      .filter((x) => !seen.has(x.offsetMs) && seen.add(x.offsetMs) !== undefined)
+      .sort((a, b) => a.offsetMs - b.offsetMs)
+      .map((x): Reading => {
+        wattHours = x.reset === 0 ? x.quarters / 8 : wattHours + x.quarters / 4;
+        return { site: 's1', meter: 'm2', tsMs: T0 + x.offsetMs, wattHours };
+      });
+    return [...watts, ...counter];
+  });
+
+/**
+ * A gap limit (8 s) below allowedLateness + maxOutOfOrder: every counter interval closed by a
+ * reading that arrives within maxOutOfOrder lies in windows still open, so nothing is lost.
+ */
+const counterSettings: EngineSettings = { ...settings, maxCounterGapMs: 8_000 };
 
 describe('core against a brute-force reference', () => {
   it('in-order streams match the reference definitions', () => {
@@ -216,5 +247,105 @@ describe('core against a brute-force reference', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('energy counters against the reference', () => {
+  it('in-order counter streams (resets, gaps beyond the limit) match the reference definitions', () => {
+    fc.assert(
+      fc.property(counterStreamArb, (readings) => {
+        const { results, outcomes } = run(inOrder(readings), counterSettings);
+        expect(outcomes.filter((o) => o !== 'accepted' && o !== 'accepted_late')).toEqual([]);
+        expectMatchesReference(results, referenceWindows(SITE, readings, counterSettings));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('counter streams arriving within maxOutOfOrder match the reference definitions', () => {
+    fc.assert(
+      fc.property(counterStreamArb, fc.array(fc.nat(), { minLength: 1, maxLength: 50 }), (readings, jitters) => {
+        const { results, outcomes, engine } = run(shuffleWithin(readings, jitters, settings.maxOutOfOrderMs), counterSettings);
+        expect(outcomes.filter((o) => o !== 'accepted' && o !== 'accepted_late')).toEqual([]);
+        expect(engine.stats().lateBySiteMeter).toEqual({ s1: {} });
+        expectMatchesReference(results, referenceWindows(SITE, readings, counterSettings));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a snapshot round trip at any point of a counter stream changes no result', () => {
+    fc.assert(
+      fc.property(counterStreamArb, fc.array(fc.nat(), { minLength: 1, maxLength: 50 }), fc.nat(), (readings, jitters, cut) => {
+        const arrival = shuffleWithin(readings, jitters, settings.maxOutOfOrderMs + settings.allowedLatenessMs);
+        const uninterrupted = run(arrival, counterSettings);
+        const k = cut % (arrival.length + 1);
+        let engine = new WindowEngine(TOPOLOGY, counterSettings, { emitMeters: true });
+        const results: WindowResult[] = [];
+        let clock = -Infinity;
+        arrival.forEach((r, i) => {
+          if (i === k) engine = WindowEngine.restore(TOPOLOGY, counterSettings, engine.snapshot(), { emitMeters: true });
+          clock = Math.max(clock, r.tsMs);
+          engine.record(r, clock);
+          results.push(...engine.advance(clock));
+        });
+        results.push(...engine.drain());
+        expect(results).toEqual(uninterrupted.results);
+        expect(engine.stats()).toEqual(uninterrupted.engine.stats());
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+/**
+ * A gap-free, reset-free register read at every `boundaryMs` (and at random times between):
+ * the energies of the final windows between any two boundaries add up to the register
+ * difference across them, for every window size.
+ */
+function registerSumProperty(s: EngineSettings, boundaryMs: number, boundaries: number): fc.IPropertyWithHooks<[number[], number[]]> {
+  return fc.property(
+    fc.array(fc.integer({ min: 0, max: 400 }), { minLength: boundaries, maxLength: boundaries }),
+    fc.array(fc.integer({ min: 1, max: boundaryMs - 1 }), { maxLength: boundaries }),
+    (quarters, between) => {
+      const times = new Set<number>();
+      for (let k = 0; k <= boundaries; k++) times.add(T0 + k * boundaryMs);
+      between.forEach((offsetMs, k) => times.add(T0 + (k % boundaries) * boundaryMs + offsetMs));
+      const sorted = [...times].sort((a, b) => a - b);
+      let wattHours = 5000;
+      const register = new Map<number, number>();
+      const readings = sorted.map((tsMs, i): Reading => {
+        if (i > 0) wattHours += quarters[i % quarters.length]! / 4;
+        register.set(tsMs, wattHours);
+        return { site: 's1', meter: 'm2', tsMs, wattHours };
+      });
+      const { results, engine } = run(readings, s);
+      expect(engine.stats().lateBySiteMeter).toEqual({ s1: {} });
+      const windows = [...finals(results).values()].filter((w): w is MeterWindow => w.type === 'meter');
+      for (const windowMs of s.windowsMs) {
+        const step = Math.max(windowMs, boundaryMs);
+        for (let a = T0; a < T0 + boundaries * boundaryMs; a += step) {
+          for (let b = a + step; b <= T0 + boundaries * boundaryMs; b += step) {
+            const sumWh = windows.filter((w) => w.windowMs === windowMs && w.start >= a && w.end <= b).reduce((acc, w) => acc + w.energyWh, 0);
+            const diffWh = register.get(b)! - register.get(a)!;
+            if (Math.abs(sumWh - diffWh) > 1e-5 * Math.max(1, diffWh)) throw new Error(`${windowMs} ms windows over [${a - T0}, ${b - T0}): ${sumWh} Wh, register ${diffWh} Wh`);
+          }
+        }
+      }
+    },
+  );
+}
+
+describe('a gap-free, reset-free counter: window energies add up to the register difference', () => {
+  it('10 s windows and 1 min windows, readings at least every 10 s', () => {
+    fc.assert(registerSumProperty({ ...settings, maxCounterGapMs: 10_000 }, 10_000, 18), { numRuns: 100 });
+  });
+
+  it('1 min and 15 min windows on a 1-minute register (default lateness and gap limit)', () => {
+    fc.assert(registerSumProperty({ ...settings, windowsMs: [60_000, 900_000], maxCounterGapMs: 900_000 }, 60_000, 45), { numRuns: 30 });
+  });
+
+  it('15 min and 1 h windows on a 15-minute register', () => {
+    fc.assert(registerSumProperty({ ...settings, windowsMs: [900_000, 3_600_000], maxCounterGapMs: 900_000 }, 900_000, 12), { numRuns: 30 });
   });
 });

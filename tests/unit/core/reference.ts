@@ -15,31 +15,64 @@ export interface RefWindow {
   completeness?: number;
 }
 
+interface RefReading {
+  ts: number;
+  /** NaN when absent. */
+  w: number;
+  wh: number;
+}
+
 /** Readings per meter, first arrival wins, sorted by time. */
-export function dedupe(readings: Reading[]): Map<string, { ts: number; w: number }[]> {
-  const byMeter = new Map<string, Map<number, number>>();
+export function dedupe(readings: Reading[]): Map<string, RefReading[]> {
+  const byMeter = new Map<string, Map<number, RefReading>>();
   for (const r of readings) {
-    if (r.watts === undefined) continue;
+    if (r.watts === undefined && r.wattHours === undefined) continue;
     let m = byMeter.get(r.meter);
     if (!m) byMeter.set(r.meter, (m = new Map()));
-    if (!m.has(r.tsMs)) m.set(r.tsMs, r.watts);
+    if (!m.has(r.tsMs)) m.set(r.tsMs, { ts: r.tsMs, w: r.watts ?? NaN, wh: r.wattHours ?? NaN });
   }
-  const out = new Map<string, { ts: number; w: number }[]>();
-  for (const [meter, m] of byMeter) out.set(meter, [...m].map(([ts, w]) => ({ ts, w })).sort((a, b) => a.ts - b.ts));
+  const out = new Map<string, RefReading[]>();
+  for (const [meter, m] of byMeter) out.set(meter, [...m.values()].sort((a, b) => a.ts - b.ts));
+  return out;
+}
+
+/** A stretch of constant power. */
+interface Segment {
+  from: number;
+  to: number;
+  w: number;
+}
+
+/**
+ * The covered stretches of one meter, straight from the README: a counter-only reading after
+ * a reading with a counter measures the time between them (ΔWh / Δt), unless the counter
+ * dropped or the gap exceeds maxCounterGap; otherwise a reading with watts holds them until
+ * the next reading, at most maxHold.
+ */
+function segments(series: RefReading[], settings: EngineSettings): Segment[] {
+  const out: Segment[] = [];
+  for (let i = 0; i < series.length; i++) {
+    const a = series[i]!;
+    const b = series[i + 1];
+    if (b !== undefined && Number.isNaN(b.w) && !Number.isNaN(b.wh) && !Number.isNaN(a.wh)) {
+      const dt = b.ts - a.ts;
+      if (b.wh >= a.wh && dt <= settings.maxCounterGapMs) out.push({ from: a.ts, to: b.ts, w: ((b.wh - a.wh) * 3_600_000) / dt });
+    } else if (!Number.isNaN(a.w)) {
+      out.push({ from: a.ts, to: Math.min(b?.ts ?? Infinity, a.ts + settings.maxHoldMs), w: a.w });
+    }
+  }
   return out;
 }
 
 /** Energy (W·ms) and covered ms of a meter over [from, to). */
-function integrate(series: { ts: number; w: number }[], from: number, to: number, holdMs: number): [number, number] {
+function integrate(segs: Segment[], from: number, to: number): [number, number] {
   let e = 0;
   let c = 0;
-  for (let i = 0; i < series.length; i++) {
-    const start = series[i]!.ts;
-    const end = Math.min(i + 1 < series.length ? series[i + 1]!.ts : Infinity, start + holdMs);
-    const a = Math.max(start, from);
-    const b = Math.min(end, to);
+  for (const s of segs) {
+    const a = Math.max(s.from, from);
+    const b = Math.min(s.to, to);
     if (b > a) {
-      e += series[i]!.w * (b - a);
+      e += s.w * (b - a);
       c += b - a;
     }
   }
@@ -48,6 +81,8 @@ function integrate(series: { ts: number; w: number }[], from: number, to: number
 
 export function referenceWindows(site: SiteSpec, readings: Reading[], settings: EngineSettings): Map<string, RefWindow> {
   const series = dedupe(readings);
+  const segs = new Map<string, Segment[]>();
+  for (const [meter, ser] of series) segs.set(meter, segments(ser, settings));
   const out = new Map<string, RefWindow>();
   const all = [...series.values()].flat();
   if (all.length === 0) return out;
@@ -62,7 +97,7 @@ export function referenceWindows(site: SiteSpec, readings: Reading[], settings: 
     for (let s = Math.floor(minTs / w) * w; s < maxTs; s += w) {
       const e = s + w;
       const perMeter = new Map<string, [number, number]>();
-      for (const [meter, ser] of series) perMeter.set(meter, integrate(ser, s, e, settings.maxHoldMs));
+      for (const [meter, seg] of segs) perMeter.set(meter, integrate(seg, s, e));
       for (const [meter, [en, cov]] of perMeter) {
         const count = series.get(meter)!.filter((x) => x.ts >= s && x.ts < e).length;
         if (cov === 0) continue;
@@ -84,9 +119,9 @@ export function referenceWindows(site: SiteSpec, readings: Reading[], settings: 
           let sum = 0;
           let any = false;
           for (const m of set) {
-            const ser = series.get(m);
-            if (!ser) continue;
-            const [be, bc] = integrate(ser, sec, sec + 1000, settings.maxHoldMs);
+            const seg = segs.get(m);
+            if (!seg) continue;
+            const [be, bc] = integrate(seg, sec, sec + 1000);
             if (bc > 0) {
               sum += be / bc;
               any = true;

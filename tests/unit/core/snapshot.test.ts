@@ -164,4 +164,30 @@ describe('snapshot round trip', () => {
   it('bytes that are not a snapshot are rejected', () => {
     expect(() => WindowEngine.restore(TOPOLOGY, SETTINGS, new TextEncoder().encode('{"version":1}'))).toThrow(SnapshotError);
   });
+
+  it('a snapshot naming a counter meter the site does not have is rejected', () => {
+    const engine = new WindowEngine(TOPOLOGY, SETTINGS);
+    const state = JSON.parse(new TextDecoder().decode(engine.snapshot())) as { sites: { counterMeters: number[] }[] };
+    state.sites[0]!.counterMeters = [99];
+    expect(() => WindowEngine.restore(TOPOLOGY, SETTINGS, new TextEncoder().encode(JSON.stringify(state)))).toThrow(SnapshotError);
+  });
+
+  it('a snapshot from before counters could hold the fold back (no acceptFromMs, counterMeters, dirtyToMs) still restores', () => {
+    const watts = arrivals.filter((a) => a.reading.meter !== 'mWh');
+    const whole = run(watts);
+    const half = Math.floor(watts.length / 2);
+    let engine = new WindowEngine(TOPOLOGY, SETTINGS, { emitMeters: true });
+    const results: WindowResult[] = [];
+    watts.forEach(({ reading, nowMs }, i) => {
+      if (i === half) {
+        const state = JSON.parse(new TextDecoder().decode(engine.snapshot())) as { sites: Record<string, unknown>[] };
+        for (const site of state.sites) for (const key of ['acceptFromMs', 'counterMeters', 'dirtyToMs']) delete site[key];
+        engine = WindowEngine.restore(TOPOLOGY, SETTINGS, new TextEncoder().encode(JSON.stringify(state)), { emitMeters: true });
+      }
+      engine.record(reading, nowMs);
+      results.push(...engine.advance(nowMs));
+    });
+    results.push(...engine.advance(watts.at(-1)!.nowMs + 40_000), ...engine.drain());
+    expect(results).toEqual(whole.results);
+  });
 });
