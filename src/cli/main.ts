@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerDecodeCommand } from './decode.js';
 import { describeFailure, wantsStacks } from './errors.js';
 import { registerRecordCommand } from './record.js';
 import { registerReplayCommand } from './replay.js';
@@ -17,6 +18,7 @@ registerReplayCommand(program);
 registerRecordCommand(program);
 registerRunCommand(program);
 registerSimulateCommand(program);
+registerDecodeCommand(program);
 
 // Stack traces only on request: the command's own --log-level debug (or trace).
 let stacks = false;

@@ -9,3 +9,5 @@ export { decodeLineProtocol, LINE_PROTOCOL_PRECISIONS } from './line-protocol.js
 export type { FieldValue, LineProtocolError, LineProtocolField, LineProtocolOptions, LineProtocolPoint, LineProtocolPrecision, LineProtocolResult, LineProtocolTag } from './line-protocol.js';
 export { decodeAnswerJson, exactJson, pointsToCorpusShape } from './line-protocol-json.js';
 export type { CorpusPoint, CorpusValue } from './line-protocol-json.js';
+export { decodeLineProtocolMessage, mapPoint } from './line-protocol-mapping.js';
+export type { LineProtocolMapping, LineProtocolMessageOptions, ReadingNumberField } from './line-protocol-mapping.js';
