@@ -97,6 +97,22 @@ source:
     ]);
   });
 
+  it('prints what docs/telegraf.md shows for its example message', async () => {
+    const doc = await readFile(join(repoRoot, 'docs/telegraf.md'), 'utf8');
+    const pdu = /^A line Telegraf then sends: `(.+)`\.$/m.exec(doc)![1]!;
+    const other = /Telegraf input, `(.+)`:$/m.exec(doc)![1]!;
+    const message = `${pdu}\n${other}\n`;
+    // Each `$ npx headroom decode …` in the doc, with the lines it shows as output.
+    const examples = [...doc.matchAll(/^\$ npx headroom (decode [^\n]+)\n((?:[^$#`\n][^\n]*\n)+)/gm)];
+    expect(examples).toHaveLength(2);
+    for (const [, command, shown] of examples) {
+      const args = command!.replace(/ msg\.lp$/, ' -').split(' ');
+      const { code, stdout } = await headroom(args, message);
+      expect(code, command).toBe(0);
+      expect(stdout, command).toBe(shown);
+    }
+  });
+
   it('names a bad flag and exits 2', async () => {
     const r = await headroom(['decode', '--precision', '1m'], 'm v=1\n');
     expect(r.code).toBe(2);
