@@ -6,6 +6,7 @@ import { registerRecordCommand } from './record.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerSimulateCommand } from './simulate.js';
+import { registerTopologyCommand } from './topology.js';
 import { registerValidateCommand } from './validate.js';
 
 const program = new Command();
@@ -19,6 +20,7 @@ registerRecordCommand(program);
 registerRunCommand(program);
 registerSimulateCommand(program);
 registerDecodeCommand(program);
+registerTopologyCommand(program);
 
 // Stack traces only on request: the command's own --log-level debug (or trace).
 let stacks = false;
