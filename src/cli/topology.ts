@@ -12,18 +12,17 @@ import {
   csvRowsToTopology,
   diffTopologies,
   formatChange,
-  NetboxError,
   netboxToTopology,
   parseCsvTopologyMapping,
   readNetboxInventory,
   renderTopologyConfig,
   type ImportedTopology,
 } from '../dcim/index.js';
+import { EXIT_RUNTIME } from '../telemetry/index.js';
 import { ConfigError, EXIT_CONFIG } from './config-arg.js';
 
 /** diff(1)'s convention: 0 no change, 1 changes, 2 trouble. */
 const EXIT_CHANGED = 1;
-const EXIT_IMPORT_FAILED = 1;
 
 interface ImportFlags {
   netbox?: string;
@@ -98,17 +97,14 @@ export function registerTopologyCommand(program: Command): void {
       try {
         imported = await importTopology(flags);
       } catch (err: unknown) {
-        if (err instanceof CsvMappingError) throw new ConfigError(err.message);
-        if (!(err instanceof NetboxError)) throw err;
-        process.stderr.write(`headroom topology import: ${err.message}\n`);
-        process.exitCode = EXIT_IMPORT_FAILED;
-        return;
+        // A mapping that cannot work is a usage error (exit 2); NetBox errors are one line, exit 1.
+        throw err instanceof CsvMappingError ? new ConfigError(err.message) : err;
       }
       const { topology: t, from } = imported;
       for (const w of t.warnings) process.stderr.write(`warning: ${w}\n`);
       if (t.sites.length === 0) {
         process.stderr.write(`headroom topology import: ${from} holds no power topology (no panels with live feeds, no rows)\n`);
-        process.exitCode = EXIT_IMPORT_FAILED;
+        process.exitCode = EXIT_RUNTIME;
         return;
       }
       const text = renderTopologyConfig(t, [`Imported from ${from} by headroom topology import.`, 'Review with `headroom topology diff OLD NEW` before deploying.']);

@@ -3,6 +3,7 @@
  * of a role) and their power ports, page by page. The token goes in `Authorization: Token …`.
  */
 import { z } from 'zod';
+import { OperationalError } from '../telemetry/index.js';
 import {
   netboxDevice,
   netboxPowerFeed,
@@ -28,8 +29,8 @@ export interface NetboxClientOptions {
   fetch?: typeof fetch;
 }
 
-/** NetBox could not be read; the message says what and what to check. */
-export class NetboxError extends Error {
+/** NetBox could not be read; the message says what and what to check (exit 1). */
+export class NetboxError extends OperationalError {
   override readonly name = 'NetboxError';
 }
 

@@ -114,7 +114,7 @@ describe('headroom topology import --netbox', () => {
   it('says plainly when the token is refused, missing, or NetBox is not there', async () => {
     const refused = await headroom(['topology', 'import', '--netbox', netboxUrl], { NETBOX_TOKEN: 'wrong' });
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe('headroom topology import: NetBox refused the token (403 on /api/dcim/sites/): check the token and its read permissions\n');
+    expect(refused.stderr).toBe('headroom: NetBox refused the token (403 on /api/dcim/sites/): check the token and its read permissions\n');
     const missing = await headroom(['topology', 'import', '--netbox', netboxUrl], { NETBOX_TOKEN: '' });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('environment variable NETBOX_TOKEN is not set');
@@ -127,7 +127,7 @@ describe('headroom topology import --netbox', () => {
     await new Promise((ok) => probe.close(ok));
     const closed = await headroom(['topology', 'import', '--netbox', `http://127.0.0.1:${port}`, '--token-file', tokenFile]);
     expect(closed.code).toBe(1);
-    expect(closed.stderr).toMatch(new RegExp(`^headroom topology import: cannot reach NetBox at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+    expect(closed.stderr).toMatch(new RegExp(`^headroom: cannot reach NetBox at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
   });
 });
 
