@@ -24,6 +24,10 @@ install -m 0755 "$node_bin" "$root/usr/local/bin/node"
 mkdir -p "$root/usr/local/lib/node_modules"
 cp -a "$(readlink -f "$npm_dir")" "$root/usr/local/lib/node_modules/npm"
 ln -s ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
+# Trust what this machine trusts (a TLS-inspecting proxy in front of the npm registry included).
+install -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-tar -C "$root" -c . | "$engine" import --change 'CMD ["node"]' - headroom-base:bookworm
+tar -C "$root" -c . | "$engine" import \
+  --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
+  --change 'CMD ["node"]' - headroom-base:bookworm
 echo "build-base-image: headroom-base:bookworm ($("$node_bin" --version), Debian bookworm minbase)"
