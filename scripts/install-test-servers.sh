@@ -15,9 +15,10 @@ declare -A PACKAGE_OF=(
   [influxd]=influxdb
   [amtool]=prometheus-alertmanager
   [openssl]=openssl
+  [systemd-analyze]=systemd
 )
-# openssl makes the certificates of the TLS connection test.
-BINARIES=(nats-server prometheus promtool victoria-metrics influxd amtool openssl)
+# openssl makes the certificates of the TLS connection test; systemd-analyze checks the unit.
+BINARIES=(nats-server prometheus promtool victoria-metrics influxd amtool openssl systemd-analyze)
 
 missing_packages=()
 for bin in "${BINARIES[@]}"; do

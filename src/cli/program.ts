@@ -1,8 +1,10 @@
 import { Command } from 'commander';
+import { registerDecodeCommand } from './decode.js';
 import { registerRecordCommand } from './record.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRunCommand } from './run.js';
 import { registerSimulateCommand } from './simulate.js';
+import { registerTopologyCommand } from './topology.js';
 import { registerValidateCommand } from './validate.js';
 
 /**
@@ -20,5 +22,7 @@ export function createProgram(): Command {
   registerRecordCommand(program);
   registerRunCommand(program);
   registerSimulateCommand(program);
+  registerDecodeCommand(program);
+  registerTopologyCommand(program);
   return program;
 }

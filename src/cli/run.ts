@@ -193,7 +193,7 @@ export function registerRunCommand(program: Command): void {
       }
       const alerts = new AlertEngine(config.topology, config.alerts);
       const pipeline = new Pipeline({
-        config: { subjectPrefix: telemetrySubjectPattern(config.source), maxMessageBytes: config.source.maxMessageBytes },
+        config: { subjectPrefix: telemetrySubjectPattern(config.source), maxMessageBytes: config.source.maxMessageBytes, lineProtocol: config.source.lineProtocol },
         engine,
         alerts,
         source: built.source,

@@ -42,7 +42,11 @@ export type DecodeFailureReason =
   | 'bad_timestamp'
   | 'non_finite'
   | 'no_value'
-  | 'site_mismatch';
+  | 'site_mismatch'
+  /** A line that is not InfluxDB line protocol. */
+  | 'malformed_line'
+  /** A line-protocol point that no mapping turns into a reading. */
+  | 'unmapped';
 
 export const DECODE_FAILURE_REASONS: readonly DecodeFailureReason[] = [
   'malformed_json',
@@ -53,6 +57,8 @@ export const DECODE_FAILURE_REASONS: readonly DecodeFailureReason[] = [
   'non_finite',
   'no_value',
   'site_mismatch',
+  'malformed_line',
+  'unmapped',
 ];
 
 export interface DecodeFailure {

@@ -1,5 +1,6 @@
 import { windowStartMs, type WindowEngine } from '../core/index.js';
-import { decodeMessage } from '../codec/index.js';
+import { decodeLineProtocolMessage, decodeMessage, type LineProtocolMapping, type LineProtocolPrecision } from '../codec/index.js';
+import { subjectMatches } from '../sources/index.js';
 import {
   DECODE_FAILURE_REASONS,
   RECORD_OUTCOMES,
@@ -25,8 +26,20 @@ export class IngestCounters {
   }
 }
 
+/** Subjects that carry InfluxDB line protocol, and how its points become readings. */
+export interface LineProtocolInput {
+  /** NATS subject pattern. */
+  subjects: string;
+  /** The pattern split into tokens, once. */
+  subjectTokens?: readonly string[];
+  precision: LineProtocolPrecision;
+  mappings: readonly LineProtocolMapping[];
+}
+
 export interface IngestOptions {
   maxMessageBytes: number;
+  /** Line-protocol subjects (first match wins); every other subject carries JSON readings. */
+  lineProtocol?: readonly LineProtocolInput[];
 }
 
 export interface IngestReport {
@@ -49,10 +62,15 @@ export function ingestPayload(
   nowMs: number,
   opts: IngestOptions,
   counters: IngestCounters,
+  subject?: string,
 ): IngestReport {
   counters.messages++;
   const decodeOpts = subjectSite === undefined ? { maxMessageBytes: opts.maxMessageBytes } : { subjectSite, maxMessageBytes: opts.maxMessageBytes };
-  const { readings, failures } = decodeMessage(payload, decodeOpts);
+  const lp = subject === undefined || opts.lineProtocol === undefined || opts.lineProtocol.length === 0
+    ? undefined
+    : opts.lineProtocol.find((input) => subjectMatches(input.subjectTokens ?? input.subjects.split('.'), subject.split('.')));
+  const { readings, failures } =
+    lp === undefined ? decodeMessage(payload, decodeOpts) : decodeLineProtocolMessage(payload, { ...decodeOpts, precision: lp.precision, mappings: lp.mappings, receivedMs: nowMs });
   const report: IngestReport = { recorded: 0, rejectReason: null, rejectDetail: null, rejected: failures.length };
   for (const f of failures) {
     counters.decodeFailures[f.reason]++;

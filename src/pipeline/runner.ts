@@ -36,13 +36,15 @@ import { parseTelemetrySubject } from '../sources/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { PipelineMetrics, errorText } from '../telemetry/index.js';
 import type { Registry } from 'prom-client';
-import { IngestCounters, type IngestOptions } from './ingest.js';
+import { IngestCounters, type IngestOptions, type LineProtocolInput } from './ingest.js';
 import { ingestPayload } from './ingest.js';
 
 export interface PipelineConfig {
   /** Subject prefix of telemetry subjects (the site is the next token). */
   subjectPrefix: string;
   maxMessageBytes: number;
+  /** Subjects carrying InfluxDB line protocol (source.lineProtocol); default none. */
+  lineProtocol?: readonly LineProtocolInput[];
 }
 
 export interface PipelineDeps {
@@ -156,7 +158,7 @@ export class Pipeline {
     this.metrics = deps.registry === undefined ? null : new PipelineMetrics(deps.registry);
     this.tickMs = deps.tickMs ?? DEFAULT_TICK_MS;
     this.stopTimeoutMs = deps.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-    this.ingestOpts = { maxMessageBytes: deps.config.maxMessageBytes };
+    this.ingestOpts = { maxMessageBytes: deps.config.maxMessageBytes, lineProtocol: (deps.config.lineProtocol ?? []).map((input) => ({ ...input, subjectTokens: input.subjects.split('.') })) };
     this.knownSites = new Set(deps.engine.topology.sites.map((s) => s.id));
   }
 
@@ -324,7 +326,7 @@ export class Pipeline {
       const msg = batch[i]!;
       try {
         const site = parseTelemetrySubject(msg.subject, prefix)?.site;
-        const report = ingestPayload(engine, msg.payload, site, nowMs, this.ingestOpts, this.countersFor(site));
+        const report = ingestPayload(engine, msg.payload, site, nowMs, this.ingestOpts, this.countersFor(site), msg.subject);
         if (report.rejectReason !== null) this.deadLetter(site ?? '', report.rejectReason, msg.payload, report.rejectDetail ?? undefined);
       } catch (err: unknown) {
         this.handlerErrors++;

@@ -26,14 +26,25 @@ function longFlags(cmd: Command): Set<string> {
 
 const program = createProgram();
 const commands = allCommands(program);
-const flagsByCommand = new Map<string, Set<string>>(commands.slice(1).map((c) => [c.name(), longFlags(c)]));
+/** Flags by command path below the program: `run`, `topology import`. */
+const flagsByCommand = new Map<string, Set<string>>(commands.slice(1).map((c) => [commandPath(c).split(' ').slice(1).join(' '), longFlags(c)]));
 const globalFlags = longFlags(program);
 const anyFlag = new Set([...globalFlags, ...[...flagsByCommand.values()].flatMap((s) => [...s])]);
 
 /** Tools other than headroom whose flags the docs show (`node --expose-gc`, `influx ... --db`). */
-const OTHER_TOOLS = /^(?:\$\s+)?(?:node|npm|npx\s+(?!headroom\b)|tsc|docker|influx|promtool|amtool|nats-server|nats|git|systemctl|curl|vitest|eslint)\b/;
+const OTHER_TOOLS = /^(?:\$\s+)?(?:node|npm|npx\s+(?!headroom\b)|tsc|docker|podman|kubectl|influx|promtool|amtool|nats-server|nats|git|systemctl|curl|vitest|eslint)\b/;
 const FLAG = /(?<![\w-])--[a-z][a-z0-9-]*/g;
-const HEADROOM_COMMAND = /\bheadroom\s+([a-z][a-z-]*)/;
+const HEADROOM_COMMAND = /\bheadroom\s+([a-z][a-z-]*(?:\s+[a-z][a-z-]*)?)/;
+
+/** The longest known command path that `words` (after `headroom`) begins with. */
+function knownCommand(words: string): string | undefined {
+  const parts = words.split(/\s+/);
+  for (let n = parts.length; n > 0; n--) {
+    const path = parts.slice(0, n).join(' ');
+    if (flagsByCommand.has(path)) return path;
+  }
+  return undefined;
+}
 
 interface FlagUse {
   file: string;
@@ -47,7 +58,7 @@ interface FlagUse {
 /** The command of a heading such as "### `headroom replay`". */
 function headingCommand(heading: string): string | undefined {
   const m = HEADROOM_COMMAND.exec(heading);
-  return m !== null && flagsByCommand.has(m[1]!) ? m[1] : undefined;
+  return m === null ? undefined : knownCommand(m[1]!);
 }
 
 /**
@@ -66,7 +77,7 @@ function flagUses(file: string, text: string): FlagUse[] {
   const collect = (segment: string, lineNo: number, command: string | undefined): void => {
     if (OTHER_TOOLS.test(segment.trim())) return;
     const runs = HEADROOM_COMMAND.exec(segment);
-    const cmd = runs !== null && flagsByCommand.has(runs[1]!) ? runs[1] : command;
+    const cmd = (runs === null ? undefined : knownCommand(runs[1]!)) ?? command;
     for (const m of segment.matchAll(FLAG)) uses.push({ file, line: lineNo, flag: m[0], ...(cmd === undefined ? {} : { command: cmd }), text: segment.trim() });
   };
   lines.forEach((raw, i) => {

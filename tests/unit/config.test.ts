@@ -88,7 +88,7 @@ describe('the issue example', () => {
   });
 
   it('fills the optional sections with defaults', () => {
-    expect(config.source).toEqual({ kind: 'memory', subjectPrefix: 'telemetry', maxMessageBytes: 1_048_576 });
+    expect(config.source).toEqual({ kind: 'memory', subjectPrefix: 'telemetry', maxMessageBytes: 1_048_576, lineProtocol: [] });
     expect(config.nats).toBeUndefined();
     expect(config.deadLetter).toEqual({ enabled: true, subjectPrefix: 'headroom.deadletter' });
     expect(config.sinks).toEqual({

@@ -52,7 +52,7 @@ describe('the repository is self-contained', () => {
 
   it('every vendored dataset has its licence text and a README crediting the source', () => {
     const datasets = readdirSync(join(repoRoot, DATA_DIR)).filter((d) => statSync(join(repoRoot, DATA_DIR, d)).isDirectory());
-    expect(datasets.sort()).toEqual(['eia930-cleaned', 'gpu-llm-inference', 'mlperf-ptdaemon', 'uci-household']);
+    expect(datasets.sort()).toEqual(['eia930-cleaned', 'gpu-llm-inference', 'line-protocol', 'mlperf-ptdaemon', 'uci-household']);
     for (const d of datasets) {
       const files = readdirSync(join(repoRoot, DATA_DIR, d));
       expect(files.some((f) => /^LICENSE/.test(f)), `${d}: licence file`).toBe(true);

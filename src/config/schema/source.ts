@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { durationMs, sizeBytes } from '../units.js';
 import { id, positive, secretSchema, strictObject, subjectPrefix } from './common.js';
+import { lineProtocolInputSchema } from './line-protocol.js';
 
 // ---------------------------------------------------------------------------------------
 // source
@@ -13,6 +14,12 @@ const sourceCommon = {
   sites: z.array(id).min(1).optional(),
   /** Messages larger than this are rejected (size: bytes or `1MiB`). Default 1048576. */
   maxMessageBytes: positive(sizeBytes, 'maxMessageBytes').default(1_048_576),
+  /**
+   * Subjects whose messages are InfluxDB line protocol (Telegraf's NATS output), each with
+   * the precision of its timestamps and the mapping of points to readings; the first pattern
+   * that matches a subject wins. Every other subject carries JSON readings. Default: none.
+   */
+  lineProtocol: z.array(lineProtocolInputSchema).default([]),
 };
 
 const streamSchema = strictObject({
