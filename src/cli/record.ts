@@ -4,8 +4,8 @@ import type { NatsConfig } from '../config/index.js';
 import { parseDurationMs, parseSizeBytes, UnitParseError } from '../config/index.js';
 import type { NatsConnection } from 'nats';
 import { NdjsonRecorder, recordNats, STOPPED, unlessStopped, type RecordFrom } from '../pipeline/index.js';
-import { connectNats, NatsConnectError, type NatsHandle } from '../sources/index.js';
-import { createLogger, type Logger } from '../telemetry/index.js';
+import { connectNats, NatsConnectAbortedError, type NatsHandle } from '../sources/index.js';
+import { createLogger, redactUrlCredentials, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 
 interface RecordFlags {
@@ -86,7 +86,7 @@ export function registerRecordCommand(program: Command): void {
         handle = await connectUntilStopped(cfg, log, stop.signal);
         if (handle === null) {
           await recorder.close();
-          process.stderr.write(`record: stopped while connecting to NATS at ${cfg.servers.join(', ')}; nothing recorded\n`);
+          process.stderr.write(`record: stopped while connecting to NATS at ${redactUrlCredentials(cfg.servers.join(', '))}; nothing recorded\n`);
         } else {
           await recordUntilStopped(handle.nc, from, recorder, stop.signal, { output: flags.output, quiet: flags.quiet === true, startedMs });
         }
@@ -126,32 +126,16 @@ async function recordUntilStopped(
 
 /** Longest wait for the connection to drain at the end. */
 const CLOSE_TIMEOUT_MS = 5_000;
-/** Waits between connection attempts while NATS is unreachable: doubling from the first to the cap. */
-const CONNECT_RETRY_FIRST_MS = 250;
-const CONNECT_RETRY_MAX_MS = 5_000;
-
 /**
- * Connects, waiting for NATS (retried with backoff) until it answers or `signal` aborts
- * (then resolves null). Errors other than an unreachable server are thrown.
+ * Connects, waiting for NATS (retried with backoff, logged once per reason) until it answers
+ * or `signal` aborts (then resolves null). Other connection errors are thrown.
  */
 async function connectUntilStopped(cfg: NatsConfig, log: Logger, signal: AbortSignal): Promise<NatsHandle | null> {
-  let waitMs = CONNECT_RETRY_FIRST_MS;
-  let warned = false;
-  for (;;) {
-    try {
-      const handle = await unlessStopped(connectForCli(cfg, log), signal, (late) => void late.nc.close());
-      return handle === STOPPED ? null : handle;
-    } catch (err: unknown) {
-      if (!(err instanceof NatsConnectError)) throw err;
-      if (!warned) log.warn({ servers: cfg.servers }, 'NATS not reachable yet; retrying until it is (Ctrl-C to stop)');
-      warned = true;
-    }
-    const waited = await unlessStopped(
-      new Promise<void>((resolve) => setTimeout(resolve, waitMs)),
-      signal,
-    );
-    if (waited === STOPPED) return null;
-    waitMs = Math.min(CONNECT_RETRY_MAX_MS, waitMs * 2);
+  try {
+    return await connectNats(cfg, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log }, { waitForServer: true, signal });
+  } catch (err: unknown) {
+    if (err instanceof NatsConnectAbortedError) return null;
+    throw err;
   }
 }
 

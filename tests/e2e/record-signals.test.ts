@@ -90,7 +90,7 @@ describe('headroom record stops on SIGINT in every state', () => {
     const port = await freePort(); // nothing listens here
     const out = join(dir, 'connecting.ndjson');
     const rec = startRecorder(['--nats', `nats://127.0.0.1:${port}`, '-o', out, '--stream', 'NOPE']);
-    await stderrShows(rec, 'NATS not reachable yet');
+    await stderrShows(rec, 'NATS not reachable');
     expect(rec.child.exitCode).toBeNull(); // still waiting, not failed
     const { code } = await interrupt(rec);
     expect(code).toBe(0);
