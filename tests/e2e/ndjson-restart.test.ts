@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseNdjsonResults } from '../helpers/ndjson-results.js';
 import { retryUntil } from '../helpers/servers.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -91,9 +92,13 @@ describe('results NDJSON across SIGKILL and restarts', () => {
     await grownPast(results, 0);
     first.child.kill('SIGKILL');
     expect(await first.exit).toEqual({ code: null, signal: 'SIGKILL' });
-    const killed = split(await readFile(results, 'utf8'));
+    const killedText = await readFile(results, 'utf8');
+    const killed = split(killedText);
     expect(killed.complete.length).toBeGreaterThan(0);
     for (const line of killed.complete) expect(() => JSON.parse(line) as unknown).not.toThrow();
+    // The tests' results reader takes the file as it is, a torn last line skipped and counted.
+    const read = parseNdjsonResults(killedText);
+    expect(read.records).toHaveLength(killed.complete.length + (read.tornLines === 0 && killed.tail !== '' ? 1 : 0));
 
     // A crash can tear the last line; make sure this file has one, as the restart must handle it.
     const torn = '{"type":"node","site":"ash1","node":"ups-';
@@ -105,8 +110,10 @@ describe('results NDJSON across SIGKILL and restarts', () => {
     await grownPast(results, Buffer.byteLength(before) + Buffer.byteLength(killed.tail || torn));
     await stopped(second);
     expect(second.stderr()).toContain('cut a torn last line');
+    expect(parseNdjsonResults(before + torn)).toMatchObject({ tornLines: 1 });
     const appended = await readFile(results, 'utf8');
     expect(appended.startsWith(before)).toBe(true);
+    expect(parseNdjsonResults(appended).tornLines).toBe(0);
     const after = split(appended);
     expect(after.tail).toBe('');
     expect(after.complete.length).toBeGreaterThan(killed.complete.length);

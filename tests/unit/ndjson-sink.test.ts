@@ -17,6 +17,7 @@ import { WindowEngine } from '../../src/core/index.js';
 import type { OutputRecord, Reading } from '../../src/domain/index.js';
 import { replayFiles } from '../../src/pipeline/replay.js';
 import { cutTornTail, NdjsonSink, rotatedPath } from '../../src/sinks/index.js';
+import { parseNdjsonResults } from '../helpers/ndjson-results.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -198,6 +199,13 @@ describe('readers of NDJSON skip a torn last line and count it', () => {
   const readings: Reading[] = Array.from({ length: 3 }, (_, i) => ({ site: 'lab1', meter: 'lab1-main', tsMs: 1_717_200_000_000 + i * 1000, watts: 100 + i }));
   const whole = readings.map((r) => encodeReading(r) + '\n').join('');
   const torn = encodeReading({ site: 'lab1', meter: 'lab1-main', tsMs: 1_717_200_003_000, watts: 103 }).slice(0, 20);
+
+  it("the tests' results reader: a torn last line skipped and counted; a JSON last line without a break kept; a bad line mid-file throws", () => {
+    expect(parseNdjsonResults('{"a":1}\n{"a":2}\n{"a":')).toEqual({ records: [{ a: 1 }, { a: 2 }], tornLines: 1 });
+    expect(parseNdjsonResults('{"a":1}\n{"a":2}')).toEqual({ records: [{ a: 1 }, { a: 2 }], tornLines: 0 });
+    expect(parseNdjsonResults('{"a":1}\n')).toEqual({ records: [{ a: 1 }], tornLines: 0 });
+    expect(() => parseNdjsonResults('{"a":\n{"a":2}\n')).toThrow(SyntaxError);
+  });
 
   it('readNdjsonReadings: the torn last line is marked torn, with no decode failure', async () => {
     const path = join(await freshDir(), 'rec.ndjson');
