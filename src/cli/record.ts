@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { NatsConfig } from '../config/index.js';
 import { parseDurationMs, parseSizeBytes, UnitParseError } from '../config/index.js';
-import { NdjsonRecorder, recordNats, type RecordFrom } from '../pipeline/index.js';
-import { connectNats, type NatsHandle } from '../sources/index.js';
-import { createLogger, type Logger } from '../telemetry/index.js';
+import type { NatsConnection } from 'nats';
+import { NdjsonRecorder, recordNats, STOPPED, unlessStopped, type RecordFrom } from '../pipeline/index.js';
+import { connectNats, NatsConnectAbortedError, type NatsHandle } from '../sources/index.js';
+import { createLogger, redactUrlCredentials, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 
 interface RecordFlags {
@@ -72,29 +73,76 @@ export function registerRecordCommand(program: Command): void {
         ...(flags.rotateSize !== undefined ? { rotateBytes: unit(() => parseSizeBytes(flags.rotateSize!), '--rotate-size') } : {}),
         ...(flags.rotateEvery !== undefined ? { rotateMs: unit(() => parseDurationMs(flags.rotateEvery!), '--rotate-every') } : {}),
       });
-      const { nc } = await connectForCli(natsConfigFor(flags.config, natsUrlOf(flags.nats, process.env), 'headroom-record'), log);
+      // Signals stop the recorder in every state: connecting, waiting for the consumer, idle, busy.
+      // A second signal falls through to Node's default and ends the process at once.
       const stop = new AbortController();
       const onSignal = (): void => stop.abort();
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      const cfg = natsConfigFor(flags.config, natsUrlOf(flags.nats, process.env), 'headroom-record');
       const startedMs = performance.now();
-      if (flags.quiet !== true) process.stderr.write(`recording ${describe(from)} → ${flags.output} (Ctrl-C to stop)\n`);
+      let handle: NatsHandle | null = null;
       try {
-        const summary = await recordNats(nc, from, recorder, stop.signal);
-        if (flags.quiet !== true) {
-          const seconds = (performance.now() - startedMs) / 1000;
-          process.stderr.write(
-            `recorded ${summary.messages.toLocaleString('en-US')} messages (${summary.bytes.toLocaleString('en-US')} bytes) in ${seconds.toFixed(1)} s` +
-              `${summary.rewritten > 0 ? `, ${summary.rewritten} rewritten onto one line` : ''}${summary.skipped > 0 ? `, ${summary.skipped} skipped (empty or multi-line non-JSON)` : ''}` +
-              ` → ${summary.files.join(', ') || '(no file: nothing arrived)'}\n`,
-          );
+        handle = await connectUntilStopped(cfg, log, stop.signal);
+        if (handle === null) {
+          await recorder.close();
+          process.stderr.write(`record: stopped while connecting to NATS at ${redactUrlCredentials(cfg.servers.join(', '))}; nothing recorded\n`);
+        } else {
+          await recordUntilStopped(handle.nc, from, recorder, stop.signal, { output: flags.output, quiet: flags.quiet === true, startedMs });
         }
       } finally {
         process.removeListener('SIGINT', onSignal);
         process.removeListener('SIGTERM', onSignal);
-        await nc.drain();
+        if (handle !== null) await closeWithin(handle.nc, CLOSE_TIMEOUT_MS);
       }
+      // Work abandoned on a stop (a connection attempt, nats.js retrying a consumer) may hold
+      // timers for a while: the file is closed and the summary written, so end now.
+      if (stop.signal.aborted) process.exit(process.exitCode ?? 0);
     });
+}
+
+/** Records, then prints the summary (or why nothing was recorded). */
+async function recordUntilStopped(
+  nc: NatsConnection,
+  from: RecordFrom,
+  recorder: NdjsonRecorder,
+  signal: AbortSignal,
+  out: { output: string; quiet: boolean; startedMs: number },
+): Promise<void> {
+  if (!out.quiet) process.stderr.write(`recording ${describe(from)} → ${out.output} (Ctrl-C to stop)\n`);
+  const summary = await recordNats(nc, from, recorder, signal);
+  if (summary.stoppedWhile === 'waiting-for-consumer') {
+    process.stderr.write(`record: stopped while waiting for the JetStream consumer (${describe(from)}); nothing recorded\n`);
+    return;
+  }
+  if (out.quiet) return;
+  const seconds = (performance.now() - out.startedMs) / 1000;
+  process.stderr.write(
+    `recorded ${summary.messages.toLocaleString('en-US')} messages (${summary.bytes.toLocaleString('en-US')} bytes) in ${seconds.toFixed(1)} s` +
+      `${summary.rewritten > 0 ? `, ${summary.rewritten} rewritten onto one line` : ''}${summary.skipped > 0 ? `, ${summary.skipped} skipped (empty or multi-line non-JSON)` : ''}` +
+      ` → ${summary.files.join(', ') || '(no file: nothing arrived)'}\n`,
+  );
+}
+
+/** Longest wait for the connection to drain at the end. */
+const CLOSE_TIMEOUT_MS = 5_000;
+/**
+ * Connects, waiting for NATS (retried with backoff, logged once per reason) until it answers
+ * or `signal` aborts (then resolves null). Other connection errors are thrown.
+ */
+async function connectUntilStopped(cfg: NatsConfig, log: Logger, signal: AbortSignal): Promise<NatsHandle | null> {
+  try {
+    return await connectNats(cfg, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log }, { waitForServer: true, signal });
+  } catch (err: unknown) {
+    if (err instanceof NatsConnectAbortedError) return null;
+    throw err;
+  }
+}
+
+/** Drains the connection (pending publishes, subscriptions); past the bound, closes it. */
+async function closeWithin(nc: NatsConnection, timeoutMs: number): Promise<void> {
+  const drained = await unlessStopped(nc.drain(), AbortSignal.timeout(timeoutMs));
+  if (drained === STOPPED) await nc.close();
 }
 
 function recordFrom(flags: RecordFlags): RecordFrom {

@@ -146,7 +146,8 @@ async function replayInProcess(read: ReplayReadOptions, flags: ReplayFlags, prog
   if (flags.config === undefined || flags.output === undefined) throw new ConfigError('replay: --config and --output are required for --to pipeline');
   const config = loadConfigOrThrow(flags.config);
   const engine = new WindowEngine(config.topology, config.engine, { emitMeters: flags.meters === true });
-  const sink = new NdjsonSink(flags.output);
+  // A replay's results are one run: start from an empty file (the service sink appends).
+  const sink = new NdjsonSink(flags.output, { truncate: true });
   let report;
   try {
     const alerts = flags.alerts === false ? undefined : new AlertEngine(config.topology, config.alerts);

@@ -19,6 +19,7 @@ interface RunFlags {
   config: string;
   embedded?: boolean;
   dataDir?: string;
+  truncateResults?: boolean;
   metricsListen?: string;
   backfill: string;
   summary: boolean;
@@ -100,6 +101,7 @@ export function registerRunCommand(program: Command): void {
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .option('--embedded', 'the embedded default: in-process bus fed by the simulator, /metrics, results NDJSON and a live summary')
     .option('--data-dir <dir>', 'directory of the results NDJSON (embedded default: data)')
+    .option('--truncate-results', 'empty the results NDJSON at start (default: append, as sinks.ndjson.truncate)')
     .option('--metrics-listen <host:port>', 'override sinks.metrics.listen (port 0 picks a free port)')
     .option('--backfill <duration>', 'embedded: simulated history published at start, so windows close at once', '60s')
     .option('--no-summary', 'embedded: no live terminal summary')
@@ -155,7 +157,16 @@ export function registerRunCommand(program: Command): void {
         const configured = ndjsonCfg?.path ?? 'data/results.ndjson';
         const dataDir = flags.dataDir ?? (embedded ? 'data' : undefined);
         ndjsonPath = dataDir === undefined ? configured : join(dataDir, basename(configured));
-        sinks.push(new NdjsonSink(ndjsonPath));
+        const rotate = ndjsonCfg?.rotate;
+        sinks.push(
+          new NdjsonSink(ndjsonPath, {
+            truncate: flags.truncateResults === true || ndjsonCfg?.truncate === true,
+            ...(rotate?.maxBytes !== undefined ? { rotateBytes: rotate.maxBytes } : {}),
+            ...(rotate?.maxAgeMs !== undefined ? { rotateMs: rotate.maxAgeMs } : {}),
+            nowMs: clock,
+            log,
+          }),
+        );
       }
       const metricsCfg = config.sinks.metrics;
       let server: MetricsServer | null = null;

@@ -11,7 +11,7 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import type { DecodeResult } from '../domain/index.js';
+import type { DecodeFailure, DecodeResult } from '../domain/index.js';
 import { decodeMessage, type DecodeOptions } from './reading-codec.js';
 
 export type NdjsonReadOptions = DecodeOptions;
@@ -20,6 +20,8 @@ export interface NdjsonLine {
   /** 1-based line number in the (decompressed) file; blank lines count but are skipped. */
   line: number;
   result: DecodeResult;
+  /** A torn last line (see `isTornLine`): skipped, no readings. */
+  torn?: true;
 }
 
 const GZIP_MAGIC_0 = 0x1f;
@@ -48,7 +50,50 @@ function openText(path: string, gzip: boolean): Readable {
   return out;
 }
 
-/** Yield one decode result per non-blank line. */
+/** One line of a text stream. */
+export interface TextLine {
+  /** 1-based line number. */
+  line: number;
+  text: string;
+  /** The last line of a stream that does not end in a line break: possibly torn by a crash. */
+  unterminated: boolean;
+}
+
+/**
+ * The lines of a text stream, one behind: each is yielded once the next has arrived (or the
+ * stream ended), so the last line is known to be last, and whether it ended in a line break.
+ */
+export async function* textLines(input: Readable): AsyncGenerator<TextLine> {
+  let endsWithBreak = true;
+  input.on('data', (chunk: string | Buffer) => {
+    if (chunk.length === 0) return;
+    const last = typeof chunk === 'string' ? chunk.charCodeAt(chunk.length - 1) : chunk[chunk.length - 1];
+    endsWithBreak = last === 0x0a || last === 0x0d;
+  });
+  const reader = createInterface({ input, crlfDelay: Infinity });
+  let line = 0;
+  let held: string | null = null;
+  try {
+    for await (const text of reader) {
+      if (held !== null) yield { line, text: held, unterminated: false };
+      held = text;
+      line++;
+    }
+    if (held !== null) yield { line, text: held, unterminated: !endsWithBreak };
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * A last line without its line break that is not JSON: the tail of a write cut short by a
+ * crash. Readers skip it and count it (`tornLines`) instead of reporting malformed JSON.
+ */
+export function isTornLine(l: TextLine, failures: readonly DecodeFailure[]): boolean {
+  return l.unterminated && failures.some((f) => f.reason === 'malformed_json');
+}
+
+/** Yield one decode result per non-blank line; a torn last line is yielded as `torn` without readings. */
 export async function* readNdjsonReadings(path: string, opts: NdjsonReadOptions): AsyncGenerator<NdjsonLine> {
   const input = openText(path, await isGzipFile(path));
   input.setEncoding('utf8');
@@ -56,17 +101,15 @@ export async function* readNdjsonReadings(path: string, opts: NdjsonReadOptions)
   input.on('error', (err: unknown) => {
     streamError = err;
   });
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  let line = 0;
   try {
-    for await (const text of lines) {
-      line++;
-      if (isBlank(text)) continue;
-      yield { line, result: decodeMessage(text, opts) };
+    for await (const l of textLines(input)) {
+      if (isBlank(l.text)) continue;
+      const result = decodeMessage(l.text, opts);
+      if (isTornLine(l, result.failures)) yield { line: l.line, result: { readings: [], failures: [] }, torn: true };
+      else yield { line: l.line, result };
     }
     if (streamError !== undefined) throw streamError;
   } finally {
-    lines.close();
     input.destroy();
   }
 }

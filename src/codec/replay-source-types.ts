@@ -33,6 +33,8 @@ export interface ReplayLine {
   /** CSV: value cells holding a missing-value sentinel or nothing; never read as zero. */
   missingValues: number;
   unreadable?: UnreadableRow;
+  /** NDJSON: the last line, without its line break and not JSON (a write cut short by a crash); skipped, counted as `tornLines`. */
+  torn?: true;
 }
 
 /** Truncate a cell for error details. */

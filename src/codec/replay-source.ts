@@ -9,12 +9,11 @@
  */
 import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { CsvMappingError, type CsvMapping } from './csv-mapping.js';
 import { csvRowReader, readDelimitedLines, type DelimitedOptions } from './csv-reader.js';
-import { isBlank, isGzipFile } from './ndjson.js';
+import { isBlank, isGzipFile, isTornLine, textLines } from './ndjson.js';
 import { isPreset, presetReader, PRESETS, type PresetName } from './presets.js';
 import { decodeMessage } from './reading-codec.js';
 import type { ReplayLine } from './replay-source-types.js';
@@ -119,7 +118,7 @@ function decompressed(file: ReadStream, gzip: boolean): Readable {
   return out;
 }
 
-/** NDJSON lines, decoded as NATS messages are (blank lines count but are skipped). */
+/** NDJSON lines, decoded as NATS messages are (blank lines count but are skipped; a torn last line is marked `torn`). */
 async function* ndjsonLines(input: Readable, opts: ReplaySourceOptions): AsyncGenerator<ReplayLine> {
   input.setEncoding('utf8');
   let streamError: unknown;
@@ -127,19 +126,15 @@ async function* ndjsonLines(input: Readable, opts: ReplaySourceOptions): AsyncGe
     streamError = err;
   });
   const decodeOpts = opts.site === undefined ? { maxMessageBytes: opts.maxMessageBytes } : { maxMessageBytes: opts.maxMessageBytes, subjectSite: opts.site };
-  const reader = createInterface({ input, crlfDelay: Infinity });
-  let line = 0;
   try {
-    for await (const text of reader) {
-      line++;
-      if (isBlank(text)) continue;
-      const { readings, failures } = decodeMessage(text, decodeOpts);
-      yield { line, readings, failures, missingValues: 0 };
+    for await (const l of textLines(input)) {
+      if (isBlank(l.text)) continue;
+      const { readings, failures } = decodeMessage(l.text, decodeOpts);
+      if (isTornLine(l, failures)) yield { line: l.line, readings: [], failures: [], missingValues: 0, torn: true };
+      else yield { line: l.line, readings, failures, missingValues: 0 };
     }
     if (streamError !== undefined) throw streamError;
   } finally {
-    reader.close();
     input.destroy();
   }
 }
-

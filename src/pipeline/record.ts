@@ -9,18 +9,17 @@
  * `out-000002.ndjson.gz`, ... Stopping (the CLI's SIGINT) drains the subscriptions, so
  * messages already received are written, then ends and closes the file: no tail is lost.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { once } from 'node:events';
-import { basename, dirname, join } from 'node:path';
-import { createGzip, type Gzip } from 'node:zlib';
-import { DeliverPolicy, type NatsConnection, type Subscription } from 'nats';
+import { DeliverPolicy, type ConsumerMessages, type NatsConnection, type Subscription } from 'nats';
+import { LineFileWriter, rotatedPath } from '../sinks/index.js';
+
+export { rotatedPath };
 
 export interface RecorderOptions {
   /** Output path; `.gz` at the end turns gzip on. */
   path: string;
-  /** Start a new file once this many (uncompressed) bytes were written to the current one. */
+  /** Start a new file before the current one would grow past this many (uncompressed) bytes. */
   rotateBytes?: number;
-  /** Start a new file once the current one is this old (checked when a message arrives). */
+  /** Start a new file once the current one's first line is this old (checked when a message arrives). */
   rotateMs?: number;
   /** Processing clock (injected; the pipeline owns time). */
   nowMs: () => number;
@@ -36,62 +35,56 @@ export interface RecorderStats {
   files: string[];
 }
 
-interface OpenFile {
-  path: string;
-  file: WriteStream;
-  gzip: Gzip | null;
-  bytes: number;
-  openedMs: number;
-}
-
 const utf8 = new TextDecoder('utf-8');
 const NEWLINE = new Uint8Array([0x0a]);
 
-/** Writes raw payloads as NDJSON lines, with optional gzip and rotation. */
+/**
+ * Writes raw payloads as NDJSON lines, with optional gzip and rotation (the shared
+ * LineFileWriter, in truncate mode: a recording starts from an empty output).
+ */
 export class NdjsonRecorder {
   readonly stats: RecorderStats = { messages: 0, bytes: 0, rewritten: 0, skipped: 0, files: [] };
-  private current: OpenFile | null = null;
-  private readonly gzip: boolean;
-  private readonly rotating: boolean;
-  private error: Error | null = null;
+  private readonly out: LineFileWriter;
   private closed = false;
 
-  constructor(private readonly opts: RecorderOptions) {
-    this.gzip = opts.path.endsWith('.gz');
-    this.rotating = opts.rotateBytes !== undefined || opts.rotateMs !== undefined;
-    mkdirSync(dirname(opts.path), { recursive: true });
+  constructor(opts: RecorderOptions) {
+    this.out = new LineFileWriter({
+      path: opts.path,
+      mode: 'truncate',
+      gzip: opts.path.endsWith('.gz'),
+      nowMs: opts.nowMs,
+      ...(opts.rotateBytes !== undefined ? { rotateBytes: opts.rotateBytes } : {}),
+      ...(opts.rotateMs !== undefined ? { rotateMs: opts.rotateMs } : {}),
+    });
+    this.stats.files = this.out.stats.files;
   }
 
   /** Append one message. Returns false when the file stream wants the caller to wait (`drained()`). */
   write(payload: Uint8Array): boolean {
     if (this.closed) throw new Error('recorder is closed');
-    if (this.error !== null) throw this.error;
+    const failure = this.out.failure;
+    if (failure !== null) throw failure;
     const line = this.lineOf(payload);
     if (line === null) {
       this.stats.skipped++;
       return true;
     }
-    const out = this.fileFor(line.byteLength + 1);
-    out.bytes += line.byteLength + 1;
     this.stats.messages++;
     this.stats.bytes += line.byteLength + 1;
-    const sink = out.gzip ?? out.file;
     // One copy: the client may reuse its read buffer once the callback returns.
-    return sink.write(Buffer.concat([line, NEWLINE]));
+    return this.out.writeLines([Buffer.concat([line, NEWLINE])]);
   }
 
   /** Resolves when the current file's buffer has drained. */
   async drained(): Promise<void> {
-    const sink = this.current?.gzip ?? this.current?.file;
-    if (sink !== undefined && sink.writableNeedDrain) await once(sink, 'drain');
+    await this.out.drained();
   }
 
   /** Ends the current file (gzip trailer included) and waits until it is on disk. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.closeCurrent();
-    if (this.error !== null) throw this.error;
+    await this.out.close();
   }
 
   private lineOf(payload: Uint8Array): Uint8Array | null {
@@ -106,55 +99,6 @@ export class NdjsonRecorder {
       throw err;
     }
   }
-
-  private fileFor(nextBytes: number): OpenFile {
-    const cur = this.current;
-    if (cur !== null) {
-      const full = this.opts.rotateBytes !== undefined && cur.bytes > 0 && cur.bytes + nextBytes > this.opts.rotateBytes;
-      const old = this.opts.rotateMs !== undefined && this.opts.nowMs() - cur.openedMs >= this.opts.rotateMs;
-      if (!full && !old) return cur;
-      void this.closeCurrent();
-    }
-    const path = this.rotating ? rotatedPath(this.opts.path, this.stats.files.length + 1) : this.opts.path;
-    const file = createWriteStream(path, { flags: 'w' });
-    file.on('error', (err) => {
-      this.error = err;
-    });
-    let gzip: Gzip | null = null;
-    if (this.gzip) {
-      gzip = createGzip();
-      gzip.on('error', (err) => {
-        this.error = err;
-      });
-      gzip.pipe(file);
-    }
-    this.current = { path, file, gzip, bytes: 0, openedMs: this.opts.nowMs() };
-    this.stats.files.push(path);
-    return this.current;
-  }
-
-  private closing: Promise<void>[] = [];
-
-  private async closeCurrent(): Promise<void> {
-    const cur = this.current;
-    this.current = null;
-    if (cur !== null) {
-      const done = once(cur.file, 'close').then(() => undefined);
-      if (cur.gzip !== null) cur.gzip.end();
-      else cur.file.end();
-      this.closing.push(done);
-    }
-    await Promise.all(this.closing);
-  }
-}
-
-/** `dir/name.ndjson.gz` + 3 → `dir/name-000003.ndjson.gz` (numbered before the first dot). */
-export function rotatedPath(path: string, n: number): string {
-  const base = basename(path);
-  const dot = base.indexOf('.', 1);
-  const stem = dot < 0 ? base : base.slice(0, dot);
-  const ext = dot < 0 ? '' : base.slice(dot);
-  return join(dirname(path), `${stem}-${String(n).padStart(6, '0')}${ext}`);
 }
 
 /** Where to read from. */
@@ -174,21 +118,72 @@ export interface RecordSummary {
   rewritten: number;
   skipped: number;
   files: string[];
+  /** Set when the stop came before any message could be received (JetStream: the consumer was not ready yet). */
+  stoppedWhile?: 'waiting-for-consumer';
+}
+
+/** What `unlessStopped` resolves with when the signal fired first. */
+export const STOPPED: unique symbol = Symbol('stopped');
+
+/**
+ * The promise's value, or STOPPED as soon as `signal` aborts. The abandoned promise may still
+ * settle later (nats.js retries consumer creation on its own): a value goes to `discard`, an
+ * error is dropped on purpose, since the recorder is stopping and has nothing left to do with it.
+ */
+export async function unlessStopped<T>(work: Promise<T>, signal: AbortSignal, discard?: (value: T) => void): Promise<T | typeof STOPPED> {
+  if (signal.aborted) {
+    work.then(discard, dropAfterStop);
+    return STOPPED;
+  }
+  return new Promise<T | typeof STOPPED>((resolve, reject) => {
+    let stopped = false;
+    const onAbort = (): void => {
+      stopped = true;
+      resolve(STOPPED);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        if (stopped) discard?.(value);
+        else resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        if (!stopped) reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+function dropAfterStop(err: unknown): void {
+  // Stopping: the outcome of work that was abandoned no longer matters.
+  void err;
 }
 
 /**
  * Records until `signal` aborts (or, for JetStream with `stopAtEnd`, until caught up), then
- * drains and closes the file. Resolves with what was written.
+ * drains and closes the file. Resolves with what was written. Every wait (subscribing,
+ * creating the consumer, idle, writing) ends promptly when `signal` aborts.
  */
 export async function recordNats(nc: NatsConnection, from: RecordFrom, recorder: NdjsonRecorder, signal: AbortSignal): Promise<RecordSummary> {
+  let consumed = true;
   try {
     if (from.kind === 'core') await recordCore(nc, from.subjects, recorder, signal);
-    else await recordJetStream(nc, from, recorder, signal);
+    else consumed = await recordJetStream(nc, from, recorder, signal);
   } finally {
     await recorder.close();
   }
   const s = recorder.stats;
-  return { type: 'record-summary', messages: s.messages, bytes: s.bytes, rewritten: s.rewritten, skipped: s.skipped, files: [...s.files] };
+  return {
+    type: 'record-summary',
+    messages: s.messages,
+    bytes: s.bytes,
+    rewritten: s.rewritten,
+    skipped: s.skipped,
+    files: [...s.files],
+    ...(consumed ? {} : { stoppedWhile: 'waiting-for-consumer' as const }),
+  };
 }
 
 async function recordCore(nc: NatsConnection, subjects: string[], recorder: NdjsonRecorder, signal: AbortSignal): Promise<void> {
@@ -208,44 +203,61 @@ async function recordCore(nc: NatsConnection, subjects: string[], recorder: Ndjs
       },
     }),
   );
-  await nc.flush(); // the server has the subscriptions before we report "recording"
-  await new Promise<void>((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
+  // The server has the subscriptions before we report "recording" (unless stopped first).
+  if ((await unlessStopped(nc.flush(), signal)) !== STOPPED) {
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+  }
   // Drain: messages the client already holds go through the callbacks first.
   await Promise.all(subs.map((s) => s.drain()));
   if (failure !== null) throw failure instanceof Error ? failure : new Error(String(failure));
 }
 
-async function recordJetStream(nc: NatsConnection, from: Extract<RecordFrom, { kind: 'jetstream' }>, recorder: NdjsonRecorder, signal: AbortSignal): Promise<void> {
+/** The ordered consumer's start: a sequence, a time, only new messages, or the whole stream. */
+function deliverOptions(from: Extract<RecordFrom, { kind: 'jetstream' }>): { deliver_policy?: DeliverPolicy; opt_start_seq?: number; opt_start_time?: string } {
+  if (from.startSeq !== undefined) return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.startSeq };
+  if (from.startTimeMs !== undefined) return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(from.startTimeMs).toISOString() };
+  if (from.newOnly === true) return { deliver_policy: DeliverPolicy.New };
+  // The whole stream: no policy, so the ordered consumer starts at sequence 1. Asking for
+  // DeliverPolicy.All makes nats.js 2.29 send it together with opt_start_seq 1, which the
+  // server rejects, and the client then retries for ever: `record --stream X` hung.
+  return {};
+}
+
+/** Returns false when stopped before the consumer was ready. */
+async function recordJetStream(nc: NatsConnection, from: Extract<RecordFrom, { kind: 'jetstream' }>, recorder: NdjsonRecorder, signal: AbortSignal): Promise<boolean> {
   const js = nc.jetstream();
-  const deliver =
-    from.startSeq !== undefined
-      ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from.startSeq }
-      : from.startTimeMs !== undefined
-        ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(from.startTimeMs).toISOString() }
-        : from.newOnly === true
-          ? { deliver_policy: DeliverPolicy.New }
-          : { deliver_policy: DeliverPolicy.All };
-  const consumer = await js.consumers.get(from.stream, { ...deliver, ...(from.subjects !== undefined ? { filterSubjects: from.subjects } : {}) });
+  const consumer = await unlessStopped(js.consumers.get(from.stream, { ...deliverOptions(from), ...(from.subjects !== undefined ? { filterSubjects: from.subjects } : {}) }), signal);
+  if (consumer === STOPPED) return false;
   if (from.stopAtEnd === true) {
-    const info = await consumer.info(true);
-    if (info.num_pending === 0) return;
+    const info = await unlessStopped(consumer.info(true), signal);
+    if (info === STOPPED) return false;
+    if (info.num_pending === 0) return true;
   }
-  const messages = await consumer.consume();
+  const messages = await unlessStopped(consumer.consume(), signal, (late) => void closeMessages(late));
+  if (messages === STOPPED) return false;
   const stop = (): void => {
-    void messages.close();
+    void closeMessages(messages);
   };
   signal.addEventListener('abort', stop, { once: true });
   try {
-    for await (const m of messages) {
-      if (!recorder.write(m.data)) await recorder.drained();
-      if (from.stopAtEnd === true && m.info.pending === 0) break;
-      if (signal.aborted) break;
+    if (!signal.aborted) {
+      for await (const m of messages) {
+        if (!recorder.write(m.data)) await unlessStopped(recorder.drained(), signal);
+        if (from.stopAtEnd === true && m.info.pending === 0) break;
+        if (signal.aborted) break;
+      }
     }
   } finally {
     signal.removeEventListener('abort', stop);
-    await messages.close();
+    await closeMessages(messages);
   }
+  return true;
+}
+
+/** Stops the pull; never rejects (it runs from signal handlers and after a stop). */
+async function closeMessages(messages: ConsumerMessages): Promise<void> {
+  await messages.close().then(undefined, dropAfterStop);
 }

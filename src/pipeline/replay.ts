@@ -103,6 +103,8 @@ export interface ReplaySummary {
    * readings' times that drives the watermarks; behind lastEventMs when some meter ran ahead.
    */
   replayClockMs: number | null;
+  /** NDJSON, only when some: torn last lines (a write cut short by a crash), skipped. */
+  tornLines?: number;
   // CSV formats only (left out for NDJSON, whose summary keeps its original shape):
   format?: ReplayFormat;
   /** Value cells that were empty or a sentinel (`?`, `MISSING`, `EMPTY`, ...): never read as zero. */
@@ -143,10 +145,16 @@ class ReadStats {
   readonly counters = new IngestCounters();
   lines = 0;
   missingValues = 0;
+  /** NDJSON: torn last lines (a write cut short by a crash), skipped. */
+  tornLines = 0;
   readonly unreadableByReason = Object.fromEntries(UNREADABLE_REASONS.map((r) => [r, 0])) as Record<UnreadableReason, number>;
   readonly unreadable: UnreadableSample[] = [];
 
   count(file: string, l: ReplayLine): void {
+    if (l.torn === true) {
+      this.tornLines++;
+      return;
+    }
     this.counters.messages++;
     for (const f of l.failures) this.counters.decodeFailures[f.reason]++;
     this.counters.readings += l.readings.length;
@@ -158,7 +166,7 @@ class ReadStats {
   }
 
   csvFields(format: ReplayFormat): Partial<ReplaySummary> {
-    if (format === 'ndjson') return {};
+    if (format === 'ndjson') return this.tornLines > 0 ? { tornLines: this.tornLines } : {};
     const byReason: Record<string, number> = {};
     for (const r of UNREADABLE_REASONS) if (this.unreadableByReason[r] > 0) byReason[r] = this.unreadableByReason[r];
     return { format, missingValues: this.missingValues, unreadableRows: byReason, unreadable: this.unreadable };
@@ -377,6 +385,8 @@ export interface NatsReplaySummary {
   invalid: Record<string, number>;
   firstEventMs: number | null;
   lastEventMs: number | null;
+  /** NDJSON, only when some: torn last lines, skipped. */
+  tornLines?: number;
   format?: ReplayFormat;
   missingValues?: number;
   unreadableRows?: Record<string, number>;

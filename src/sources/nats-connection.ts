@@ -68,7 +68,7 @@ export interface NatsConnectOptions {
   policy?: NatsReconnectPolicy;
   /**
    * Wait for a server that cannot be reached yet, retrying with the backoff, instead of
-   * failing at once. Default false (the `record` and `simulate` commands fail fast).
+   * failing at once. Default false (the `simulate` command fails fast; `record` and `run` wait).
    */
   waitForServer?: boolean;
   /** Aborts the wait; `connectNats` then rejects with `NatsConnectAbortedError`. */

@@ -143,3 +143,113 @@ describe('record → replay round trip through nats-server', () => {
     expect(recorder.stats).toMatchObject({ messages: 1, rewritten: 1, skipped: 2 });
   });
 });
+
+describe('JetStream start options (each against its own stream)', () => {
+  const encoder = new TextEncoder();
+  const payloadOf = (i: number): string => JSON.stringify({ site: 'lab1', meter: 'm1', ts: 1_717_200_000_000 + i * 1000, watts: i });
+
+  /** A fresh stream holding `count` messages; returns their payloads in stream order. */
+  async function streamWith(name: string, count: number): Promise<string[]> {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name, subjects: [`${name.toLowerCase()}.>`] });
+    const js = nc.jetstream();
+    const sent: string[] = [];
+    for (let i = 0; i < count; i++) {
+      sent.push(payloadOf(i));
+      await js.publish(`${name.toLowerCase()}.m1`, encoder.encode(sent[i]!));
+    }
+    return sent;
+  }
+
+  async function recorded(path: string): Promise<string[]> {
+    const text = await readFile(path, 'utf8').catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw err;
+    });
+    return text === '' ? [] : text.slice(0, -1).split('\n');
+  }
+
+  it('no start option (the default): the whole stream', async () => {
+    const sent = await streamWith('WHOLE', 30);
+    const path = join(dir, 'whole.ndjson');
+    const summary = await recordNats(nc, { kind: 'jetstream', stream: 'WHOLE', stopAtEnd: true }, new NdjsonRecorder({ path, nowMs: () => 0 }), new AbortController().signal);
+    expect(summary.messages).toBe(30);
+    expect(await recorded(path)).toEqual(sent);
+  });
+
+  it('no start option and no --stop-at-end: records the whole stream, then what arrives, until stopped', async () => {
+    const sent = await streamWith('WHOLELIVE', 10);
+    const path = join(dir, 'whole-live.ndjson');
+    const recorder = new NdjsonRecorder({ path, nowMs: () => 0 });
+    const stop = new AbortController();
+    const recording = recordNats(nc, { kind: 'jetstream', stream: 'WHOLELIVE' }, recorder, stop.signal);
+    await retryUntil(async () => {
+      if (recorder.stats.messages < 10) throw new Error(`${recorder.stats.messages} of 10`);
+    }, 20_000, 50);
+    const later = payloadOf(10);
+    await nc.jetstream().publish('wholelive.m1', encoder.encode(later));
+    await retryUntil(async () => {
+      if (recorder.stats.messages < 11) throw new Error(`${recorder.stats.messages} of 11`);
+    }, 20_000, 50);
+    stop.abort();
+    await recording;
+    expect(await recorded(path)).toEqual([...sent, later]);
+  });
+
+  it('--from-seq: from that sequence on', async () => {
+    const sent = await streamWith('FROMSEQ', 20);
+    const path = join(dir, 'from-seq.ndjson');
+    await recordNats(nc, { kind: 'jetstream', stream: 'FROMSEQ', startSeq: 8, stopAtEnd: true }, new NdjsonRecorder({ path, nowMs: () => 0 }), new AbortController().signal);
+    expect(await recorded(path)).toEqual(sent.slice(7));
+  });
+
+  it('--from-time: the messages the server stored at or after that time', async () => {
+    const first = await streamWith('FROMTIME', 10);
+    // A second batch strictly later on the server's clock than the first (ms resolution).
+    const jsm = await nc.jetstreamManager();
+    const lastOfFirstMs = (await jsm.streams.getMessage('FROMTIME', { seq: 10 })).time.getTime();
+    await retryUntil(async () => {
+      if (Date.now() <= lastOfFirstMs + 2) throw new Error('clock not past the first batch yet');
+    }, 5_000, 1);
+    const js = nc.jetstream();
+    const second: string[] = [];
+    for (let i = 10; i < 20; i++) {
+      second.push(payloadOf(i));
+      await js.publish('fromtime.m1', encoder.encode(second.at(-1)!));
+    }
+    const startMs = (await jsm.streams.getMessage('FROMTIME', { seq: 11 })).time.getTime();
+    expect(startMs).toBeGreaterThan(lastOfFirstMs);
+    const path = join(dir, 'from-time.ndjson');
+    await recordNats(nc, { kind: 'jetstream', stream: 'FROMTIME', startTimeMs: startMs, stopAtEnd: true }, new NdjsonRecorder({ path, nowMs: () => 0 }), new AbortController().signal);
+    expect(first).toHaveLength(10);
+    expect(await recorded(path)).toEqual(second);
+  });
+
+  it('--new-only: none of what the stream held, only what arrives after the start', async () => {
+    const old = await streamWith('NEWONLY', 10);
+    const path = join(dir, 'new-only.ndjson');
+    const recorder = new NdjsonRecorder({ path, nowMs: () => 0 });
+    const stop = new AbortController();
+    const recording = recordNats(nc, { kind: 'jetstream', stream: 'NEWONLY', newOnly: true }, recorder, stop.signal);
+    // The consumer is ready at an unknown moment: publish new messages until one is recorded.
+    const fresh: string[] = [];
+    await retryUntil(async () => {
+      fresh.push(payloadOf(100 + fresh.length));
+      await nc.jetstream().publish('newonly.m1', encoder.encode(fresh.at(-1)!));
+      if (recorder.stats.messages === 0) throw new Error('consumer not delivering yet');
+    }, 20_000, 100);
+    const marker = payloadOf(999);
+    await nc.jetstream().publish('newonly.m1', encoder.encode(marker));
+    await retryUntil(async () => {
+      if (!(await recorded(path)).includes(marker)) throw new Error('marker not recorded yet');
+    }, 20_000, 50);
+    stop.abort();
+    await recording;
+    const got = await recorded(path);
+    expect(got.at(-1)).toBe(marker);
+    expect(got.filter((l) => old.includes(l))).toEqual([]);
+    // What was recorded is the tail of what was published after the start, in order.
+    const published = [...fresh, marker];
+    expect(got).toEqual(published.slice(published.length - got.length));
+  });
+});

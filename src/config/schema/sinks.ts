@@ -1,6 +1,6 @@
 /** `deadLetter` and `sinks`: NDJSON, Prometheus metrics, InfluxDB, NATS results. */
 import { z } from 'zod';
-import { durationMs } from '../units.js';
+import { durationMs, sizeBytes } from '../units.js';
 import { positive, secretSchema, strictObject, subjectPrefix } from './common.js';
 
 // ---------------------------------------------------------------------------------------
@@ -13,11 +13,28 @@ export const deadLetterSchema = strictObject({
   subjectPrefix: subjectPrefix.default('headroom.deadletter'),
 });
 
+const ndjsonRotateSchema = strictObject({
+  /** Start a new file before the current one would grow past this size (bytes, or `64MiB`, `1GB`). Optional. */
+  maxBytes: sizeBytes.optional(),
+  /** Start a new file once the current one's first record is this old (`1h`, `1d`). Optional. */
+  maxAge: durationMs.optional(),
+})
+  .superRefine((r, ctx) => {
+    if (r.maxBytes === undefined && r.maxAge === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'give maxBytes, maxAge or both' });
+    if (r.maxBytes !== undefined && r.maxBytes <= 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxBytes'], message: 'must be greater than 0' });
+    if (r.maxAge !== undefined && r.maxAge <= 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxAge'], message: 'must be greater than 0' });
+  })
+  .transform((r) => ({ maxBytes: r.maxBytes, maxAgeMs: r.maxAge }));
+
 export const ndjsonSinkSchema = strictObject({
   /** Output file path. Default data/results.ndjson. */
   path: z.string().min(1).default('data/results.ndjson'),
   /** Also write per-meter window records. Default false. */
   meters: z.boolean().default(false),
+  /** Empty the file at start. Default false: a restart appends (a line torn by a crash is cut first). */
+  truncate: z.boolean().default(false),
+  /** Rotate into numbered files (`results-000001.ndjson`, ...) by size and/or age. Absent: one file. */
+  rotate: ndjsonRotateSchema.optional(),
 });
 
 const LISTEN_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]*):(\d{1,5})$/;
