@@ -89,14 +89,18 @@ async function preload(nc: NatsConnection, stream: string, msgs: Iterable<Messag
 async function timeConsumer(nc: NatsConnection, stream: string, durable: string, lastSeq: number, child: ChildProcess): Promise<number> {
   const jsm = await nc.jetstreamManager();
   let firstMs = NaN;
+  // The last poll that saw nothing delivered: a small stream can be consumed entirely between
+  // two polls, and then delivery started after that poll.
+  let idleMs = performance.now();
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${durable}: consumer exited early with ${child.exitCode}`);
     const info = await jsm.consumers.info(stream, durable).catch(() => null);
     const now = performance.now();
     if (info !== null) {
-      if (Number.isNaN(firstMs) && info.delivered.stream_seq > 0) firstMs = now;
+      if (Number.isNaN(firstMs) && info.delivered.stream_seq > 0) firstMs = info.ack_floor.stream_seq >= lastSeq ? idleMs : now;
       if (info.ack_floor.stream_seq >= lastSeq) return (now - firstMs) / 1000;
     }
+    if (Number.isNaN(firstMs)) idleMs = now;
     await new Promise((r) => setTimeout(r, 10));
   }
 }
