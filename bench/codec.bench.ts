@@ -3,15 +3,17 @@
  * readings/s, against a baseline measured in the same run: bare JSON.parse of the same
  * bytes (UTF-8 decode + parse, no validation). Prints ratio = codec / baseline.
  *
- *   npx tsc -p tsconfig.bench.json && node --expose-gc dist-bench/bench/codec.bench.js
+ *   npx tsc -p tsconfig.bench.json && node --expose-gc dist-bench/bench/codec.bench.js [--json FILE]
+ *   env: BENCH_MIN_RUN_MS (1000), BENCH_ROUNDS (5)
  */
 import { decodeMessage, encodeReading } from '../src/codec/index.js';
 import type { Reading } from '../src/domain/index.js';
+import { envNumber, writeReport } from './report.js';
 
 const MESSAGES = 2_000;
 const BATCH_SIZE = 100;
-const MIN_RUN_MS = 1_000;
-const ROUNDS = 5;
+const MIN_RUN_MS = envNumber('BENCH_MIN_RUN_MS', 1_000);
+const ROUNDS = envNumber('BENCH_ROUNDS', 5);
 const opts = { subjectSite: 'dc-campus-01', maxMessageBytes: 1 << 20 };
 const utf8 = new TextDecoder();
 const encoder = new TextEncoder();
@@ -68,7 +70,14 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-function bench(label: string, payloads: Uint8Array[], readingsPerPayload: number): void {
+interface CodecFigures {
+  bytesPerMessage: number;
+  jsonParseReadingsPerSecond: number;
+  decodeReadingsPerSecond: number;
+  ratio: number;
+}
+
+function bench(label: string, payloads: Uint8Array[], readingsPerPayload: number): CodecFigures {
   const baseline = (p: Uint8Array): number => {
     const v: unknown = JSON.parse(utf8.decode(p));
     return Array.isArray(v) ? v.length : 1;
@@ -97,6 +106,7 @@ function bench(label: string, payloads: Uint8Array[], readingsPerPayload: number
     `${label.padEnd(26)} ${bytes.toFixed(0).padStart(6)} B/msg  ` +
       `JSON.parse ${fmt(base)} readings/s  decodeMessage ${fmt(mine)} readings/s  ratio ${(mine / base).toFixed(2)}`,
   );
+  return { bytesPerMessage: bytes, jsonParseReadingsPerSecond: base, decodeReadingsPerSecond: mine, ratio: mine / base };
 }
 
 function fmt(rate: number): string {
@@ -115,9 +125,15 @@ function main(): void {
     return encoder.encode(text);
   });
   console.log(`codec bench (node ${process.version}); median of ${ROUNDS} rounds of >= ${MIN_RUN_MS} ms each`);
-  bench('single reading', singles, 1);
-  bench(`batch of ${BATCH_SIZE}`, batches, BATCH_SIZE);
-  bench('single, ISO ts', isoSingles, 1);
+  const figures = {
+    rounds: ROUNDS,
+    minRunMs: MIN_RUN_MS,
+    single: bench('single reading', singles, 1),
+    batch: bench(`batch of ${BATCH_SIZE}`, batches, BATCH_SIZE),
+    singleIsoTs: bench('single, ISO ts', isoSingles, 1),
+  };
+  const written = writeReport('codec', figures);
+  if (written !== undefined) console.log(`figures written to ${written}`);
 }
 
 main();

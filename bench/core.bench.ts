@@ -3,16 +3,20 @@
  * 100,000 meters over 5 sites (intake → A/B UPS → halls → PDUs → racks), windows 10s/1m/15m,
  * one reading per meter per second of event time. Reports readings/s on one core, the ratio
  * to a baseline loop over the same readings (lookup + store, measured in the same run), and
- * heap bytes per meter in steady state. Run: npm run bench
+ * heap bytes per meter in steady state. Run: npm run bench [-- --json FILE] (writes the
+ * figures as JSON too); BENCH_SECONDS (120, at least 6) sets the seconds of event time.
  */
 import { WindowEngine } from '../src/core/index.js';
 import type { EngineSettings, NodeSpec, Reading, SiteSpec, Topology } from '../src/domain/index.js';
+import { envNumber, writeReport } from './report.js';
 
 const SITES = 5;
 const HALLS = 10;
 const PDUS_PER_HALL = 100;
 const RACKS_PER_PDU = 20;
-const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 120);
+const SECONDS = envNumber('BENCH_SECONDS', 120);
+// The steady-state heap is read 5 s before the end.
+if (!Number.isInteger(SECONDS) || SECONDS < 6) throw new Error(`BENCH_SECONDS must be a whole number of at least 6, got ${SECONDS}`);
 
 function buildTopology(): Topology {
   const sites: SiteSpec[] = [];
@@ -134,3 +138,17 @@ console.log(`baseline (lookup + store): ${fmt(base)} readings/s`);
 console.log(`core (record + advance):   ${fmt(result.readingsPerSecond)} readings/s  (ratio to baseline ${(result.readingsPerSecond / base).toFixed(3)})`);
 console.log(`heap per meter (steady):   ${fmt(result.bytesPerMeter)} bytes${gc ? '' : '  (run with --expose-gc for a precise figure)'}`);
 console.log(`windows emitted: ${fmt(result.windows)}; outcomes: ${JSON.stringify(result.outcomes)}`);
+const written = writeReport('core', {
+  meters: meterCount,
+  sites: SITES,
+  eventSeconds: SECONDS,
+  windowsMs: settings.windowsMs,
+  baselineReadingsPerSecond: base,
+  coreReadingsPerSecond: result.readingsPerSecond,
+  ratio: result.readingsPerSecond / base,
+  heapBytesPerMeter: result.bytesPerMeter,
+  heapMeasured: gc !== undefined,
+  windowsEmitted: result.windows,
+  outcomes: result.outcomes,
+});
+if (written !== undefined) console.log(`figures written to ${written}`);

@@ -2,8 +2,15 @@
  * End-to-end throughput through a real nats-server (JetStream), in one run on this machine:
  * (a) a bare nats.js consumer that only decodes the JSON and acks (the ceiling for a Node
  * consumer) and (b) `headroom run` (decode, validate, window, roll up, ack) on the same
- * preloaded messages, for single-reading messages and for gateway batches of 100.
- * Prints readings/s of each and the ratio b/a. Run: npm run bench:e2e
+ * preloaded messages. Scenarios: the demo fleet (config/demo-fleet.yaml) with single-reading
+ * messages and with gateway batches of 100, and a generated fleet of 100,015 meters (the core
+ * bench's shape, bench/fleet.ts) with batches of 100, every meter once a second.
+ * Prints readings/s of each and the ratio b/a; `--json FILE` writes the figures too.
+ *
+ *   npm run bench:e2e [-- --json FILE]
+ *   env: BENCH_SINGLE_READINGS (200000), BENCH_BATCH_READINGS (1000000), BENCH_FLEET_RACKS
+ *   (100000), BENCH_FLEET_SECONDS (60: seconds of event time), BENCH_SCENARIOS
+ *   (single,batch,fleet), BENCH_PROFILE_DIR (CPU profiles of headroom run)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -14,22 +21,34 @@ import { connect, StringCodec, type NatsConnection } from 'nats';
 import { parse, stringify } from 'yaml';
 import { loadConfigFile } from '../src/config/index.js';
 import { startNats } from '../tests/helpers/servers.js';
+import { generateFleet, type FleetSite } from './fleet.js';
+import { envNumber, writeReport } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../..');
-const SINGLE_READINGS = Number(process.env['BENCH_SINGLE_READINGS'] ?? 200_000);
-const BATCH_READINGS = Number(process.env['BENCH_BATCH_READINGS'] ?? 1_000_000);
+const SINGLE_READINGS = envNumber('BENCH_SINGLE_READINGS', 200_000);
+const BATCH_READINGS = envNumber('BENCH_BATCH_READINGS', 1_000_000);
+const FLEET_RACKS = envNumber('BENCH_FLEET_RACKS', 100_000);
+const FLEET_SECONDS = envNumber('BENCH_FLEET_SECONDS', 60);
+const SCENARIOS = new Set((process.env['BENCH_SCENARIOS'] ?? 'single,batch,fleet').split(','));
 const BATCH_SIZE = 100;
 const T0 = Date.UTC(2026, 0, 5);
 
 const loaded = loadConfigFile(join(repoRoot, 'config/demo-fleet.yaml'));
 if (!loaded.ok) throw new Error('config/demo-fleet.yaml does not load');
-const sites = loaded.config.topology.sites.map((s) => ({ id: s.id, meters: s.nodes.flatMap((n) => n.meters) }));
-const meterCount = sites.reduce((n, s) => n + s.meters.length, 0);
+const demoSites: FleetSite[] = loaded.config.topology.sites.map((s) => ({ id: s.id, meters: s.nodes.flatMap((n) => n.meters) }));
+const demoConfig = parse(readFileSync(join(repoRoot, 'config/demo-fleet.yaml'), 'utf8')) as Record<string, unknown>;
 
-/** Readings in time order: every meter once a second. Batches hold readings of one site. */
-function messages(total: number, perMessage: number): { subject: string; payload: string }[] {
-  const out: { subject: string; payload: string }[] = [];
+interface Message {
+  subject: string;
+  payload: string;
+}
+
+/**
+ * Readings in time order: every meter once a second, `total` readings. Batches hold readings
+ * of one site. A generator, so 100,000 meters over a minute never sit in memory at once.
+ */
+function* messages(sites: readonly FleetSite[], total: number, perMessage: number): Generator<Message> {
   let made = 0;
   for (let tick = 0; made < total; tick++) {
     for (const site of sites) {
@@ -37,44 +56,57 @@ function messages(total: number, perMessage: number): { subject: string; payload
         const group = site.meters.slice(i, i + perMessage).slice(0, total - made);
         const readings = group.map((meter, k) => ({ site: site.id, meter, ts: T0 + tick * 1000, watts: 1000 + ((tick * 31 + k * 17) % 500) }));
         made += readings.length;
-        out.push({ subject: `telemetry.${site.id}.bench`, payload: JSON.stringify(perMessage === 1 ? readings[0] : readings) });
+        yield { subject: `telemetry.${site.id}.bench`, payload: JSON.stringify(perMessage === 1 ? readings[0] : readings) };
       }
     }
   }
-  return out;
 }
 
-async function preload(nc: NatsConnection, stream: string, msgs: { subject: string; payload: string }[]): Promise<number> {
+/** Publishes every message to a new stream, 1,000 in flight; returns the message count and the last sequence. */
+async function preload(nc: NatsConnection, stream: string, msgs: Iterable<Message>): Promise<{ count: number; lastSeq: number }> {
   const jsm = await nc.jetstreamManager();
   await jsm.streams.add({ name: stream, subjects: [`${stream.toLowerCase()}.>`] });
   const js = nc.jetstream();
   const sc = StringCodec();
-  let last = 0;
-  for (let i = 0; i < msgs.length; i += 1000) {
-    const acks = await Promise.all(msgs.slice(i, i + 1000).map((m) => js.publish(`${stream.toLowerCase()}.${m.subject}`, sc.encode(m.payload))));
-    last = acks[acks.length - 1]!.seq;
+  let lastSeq = 0;
+  let count = 0;
+  let chunk: Message[] = [];
+  const flush = async (): Promise<void> => {
+    const acks = await Promise.all(chunk.map((m) => js.publish(`${stream.toLowerCase()}.${m.subject}`, sc.encode(m.payload))));
+    lastSeq = Math.max(lastSeq, ...acks.map((a) => a.seq));
+    count += chunk.length;
+    chunk = [];
+  };
+  for (const m of msgs) {
+    chunk.push(m);
+    if (chunk.length === 1000) await flush();
   }
-  return last;
+  if (chunk.length > 0) await flush();
+  return { count, lastSeq };
 }
 
 /** Watches a durable consumer: seconds from its first delivery to its last acknowledgement. */
 async function timeConsumer(nc: NatsConnection, stream: string, durable: string, lastSeq: number, child: ChildProcess): Promise<number> {
   const jsm = await nc.jetstreamManager();
   let firstMs = NaN;
+  // The last poll that saw nothing delivered: a small stream can be consumed entirely between
+  // two polls, and then delivery started after that poll.
+  let idleMs = performance.now();
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${durable}: consumer exited early with ${child.exitCode}`);
     const info = await jsm.consumers.info(stream, durable).catch(() => null);
     const now = performance.now();
     if (info !== null) {
-      if (Number.isNaN(firstMs) && info.delivered.stream_seq > 0) firstMs = now;
+      if (Number.isNaN(firstMs) && info.delivered.stream_seq > 0) firstMs = info.ack_floor.stream_seq >= lastSeq ? idleMs : now;
       if (info.ack_floor.stream_seq >= lastSeq) return (now - firstMs) / 1000;
     }
+    if (Number.isNaN(firstMs)) idleMs = now;
     await new Promise((r) => setTimeout(r, 10));
   }
 }
 
-function headroomConfig(dir: string, url: string, stream: string, durable: string): string {
-  const config = parse(readFileSync(join(repoRoot, 'config/demo-fleet.yaml'), 'utf8')) as Record<string, unknown>;
+function headroomConfig(base: Record<string, unknown>, dir: string, url: string, stream: string, durable: string): string {
+  const config = structuredClone(base);
   config['source'] = { kind: 'jetstream', subjectPrefix: `${stream.toLowerCase()}.telemetry`, stream: { name: stream, subjects: [`${stream.toLowerCase()}.>`] }, consumer: { durable, batch: 500, maxAckPending: 10_000, expires: '1s' } };
   config['nats'] = { servers: [url] };
   config['sinks'] = {};
@@ -84,12 +116,12 @@ function headroomConfig(dir: string, url: string, stream: string, durable: strin
   return path;
 }
 
-async function measure(kind: 'bare' | 'headroom', nc: NatsConnection, url: string, dir: string, stream: string, lastSeq: number): Promise<number> {
+async function measure(kind: 'bare' | 'headroom', base: Record<string, unknown>, nc: NatsConnection, url: string, dir: string, stream: string, lastSeq: number): Promise<number> {
   const durable = `${kind}-${stream.toLowerCase()}`;
   const child =
     kind === 'bare'
       ? spawn(process.execPath, [join(here, 'bare-consumer.js'), url, stream, durable, '500'], { stdio: ['ignore', 'ignore', 'inherit'] })
-      : spawn(process.execPath, [...(process.env['BENCH_PROFILE_DIR'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_PROFILE_DIR']] : []), join(repoRoot, 'dist/cli/main.js'), 'run', '--config', headroomConfig(dir, url, stream, durable), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      : spawn(process.execPath, [...(process.env['BENCH_PROFILE_DIR'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['BENCH_PROFILE_DIR']] : []), join(repoRoot, 'dist/cli/main.js'), 'run', '--config', headroomConfig(base, dir, url, stream, durable), '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
     return await timeConsumer(nc, stream, durable, lastSeq, child);
   } finally {
@@ -98,27 +130,46 @@ async function measure(kind: 'bare' | 'headroom', nc: NatsConnection, url: strin
   }
 }
 
+interface Scenario {
+  key: string;
+  label: string;
+  sites: FleetSite[];
+  config: Record<string, unknown>;
+  readings: number;
+  perMessage: number;
+  stream: string;
+}
+
+const scenarios: Scenario[] = [];
+if (SCENARIOS.has('single')) scenarios.push({ key: 'demoSingle', label: 'demo, single readings', sites: demoSites, config: demoConfig, readings: SINGLE_READINGS, perMessage: 1, stream: 'BENCH1' });
+if (SCENARIOS.has('batch')) scenarios.push({ key: 'demoBatch', label: `demo, batches of ${BATCH_SIZE}`, sites: demoSites, config: demoConfig, readings: BATCH_READINGS, perMessage: BATCH_SIZE, stream: 'BENCHN' });
+if (SCENARIOS.has('fleet')) {
+  const fleet = generateFleet(FLEET_RACKS);
+  scenarios.push({ key: 'fleetBatch', label: `${fleet.meterCount.toLocaleString('en-US')} meters, batches of ${BATCH_SIZE}`, sites: fleet.sites, config: fleet.config, readings: Math.round(fleet.meterCount * FLEET_SECONDS), perMessage: BATCH_SIZE, stream: 'BENCHF' });
+}
+
 const server = await startNats({ jetstream: true });
 const dir = mkdtempSync(join(tmpdir(), 'headroom-bench-'));
 const nc = await connect({ servers: server.url });
 try {
-  console.log(`nats-server ${server.url}; ${meterCount} meters over ${sites.length} sites (config/demo-fleet.yaml)`);
+  console.log(`nats-server ${server.url}; node ${process.version}`);
   const rows: string[] = [];
-  for (const [label, total, per, stream] of [
-    ['single readings', SINGLE_READINGS, 1, 'BENCH1'],
-    [`batches of ${BATCH_SIZE}`, BATCH_READINGS, BATCH_SIZE, 'BENCHN'],
-  ] as const) {
-    const msgs = messages(total, per);
-    const lastSeq = await preload(nc, stream, msgs);
-    const bareSeconds = await measure('bare', nc, server.url, dir, stream, lastSeq);
-    const headroomSeconds = await measure('headroom', nc, server.url, dir, stream, lastSeq);
-    const bare = total / bareSeconds;
-    const headroom = total / headroomSeconds;
+  const figures: Record<string, unknown> = {};
+  for (const sc of scenarios) {
+    const meters = sc.sites.reduce((n, s) => n + s.meters.length, 0);
+    const { count, lastSeq } = await preload(nc, sc.stream, messages(sc.sites, sc.readings, sc.perMessage));
+    const bareSeconds = await measure('bare', sc.config, nc, server.url, dir, sc.stream, lastSeq);
+    const headroomSeconds = await measure('headroom', sc.config, nc, server.url, dir, sc.stream, lastSeq);
+    const bare = sc.readings / bareSeconds;
+    const headroom = sc.readings / headroomSeconds;
+    figures[sc.key] = { meters, sites: sc.sites.length, messages: count, readings: sc.readings, readingsPerMessage: sc.perMessage, bareSeconds, headroomSeconds, bareReadingsPerSecond: bare, headroomReadingsPerSecond: headroom, ratio: headroom / bare };
     rows.push(
-      `${label.padEnd(16)} ${msgs.length.toLocaleString('en-US').padStart(9)} msgs  bare ${Math.round(bare).toLocaleString('en-US').padStart(10)} readings/s  headroom ${Math.round(headroom).toLocaleString('en-US').padStart(10)} readings/s  ratio ${(headroom / bare).toFixed(2)}`,
+      `${sc.label.padEnd(32)} ${count.toLocaleString('en-US').padStart(9)} msgs  bare ${Math.round(bare).toLocaleString('en-US').padStart(10)} readings/s  headroom ${Math.round(headroom).toLocaleString('en-US').padStart(10)} readings/s  ratio ${(headroom / bare).toFixed(2)}`,
     );
+    console.log(rows[rows.length - 1]);
   }
-  for (const row of rows) console.log(row);
+  const written = writeReport('e2e', figures);
+  if (written !== undefined) console.log(`figures written to ${written}`);
 } finally {
   await nc.close();
   await server.stop();

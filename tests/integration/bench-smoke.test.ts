@@ -1,0 +1,104 @@
+/**
+ * Benchmarks that cannot rot: every bench/*.bench.ts runs here at a tiny size, as its command
+ * line runs it (compiled to dist-bench/, the CLI from dist/), and must write its figures as
+ * JSON (`--json FILE`) with sane values: numbers finite, rates, sizes and ratios above zero.
+ * Never a speed: no figure is compared with a threshold other than zero.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const BENCH_TIMEOUT_MS = 600_000;
+let dir = '';
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.bench.json')], { cwd: root, stdio: 'inherit' });
+  dir = mkdtempSync(join(tmpdir(), 'headroom-bench-smoke-'));
+}, 300_000);
+
+afterAll(() => {
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
+
+interface Report {
+  bench: string;
+  machine: { nproc: number; cpuModel: string; node: string };
+  figures: Record<string, unknown>;
+}
+
+/** Runs dist-bench/bench/NAME.bench.js with `--json`, tiny sizes from `env`; the parsed report. */
+async function runBench(name: string, env: Record<string, string>, nodeFlags: string[] = []): Promise<Report> {
+  const out = join(dir, `${name}.json`);
+  const child = spawn(process.execPath, [...nodeFlags, join(root, `dist-bench/bench/${name}.bench.js`), '--json', out], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  expect(code, `${name} bench output:\n${output}`).toBe(0);
+  return JSON.parse(readFileSync(out, 'utf8')) as Report;
+}
+
+/** Every number in `value`, with its path. */
+function numbers(value: unknown, path = ''): [string, number][] {
+  if (typeof value === 'number') return [[path, value]];
+  if (Array.isArray(value)) return value.flatMap((v, i) => numbers(v, `${path}[${i}]`));
+  if (typeof value === 'object' && value !== null) return Object.entries(value).flatMap(([k, v]) => numbers(v, path === '' ? k : `${path}.${k}`));
+  return [];
+}
+
+/** Sane figures: all finite and not negative; each named figure present and above zero. */
+function expectSane(report: Report, bench: string, positive: RegExp): void {
+  expect(report.bench).toBe(bench);
+  expect(report.machine.nproc).toBeGreaterThan(0);
+  expect(report.machine.node).toMatch(/^v\d+/);
+  const all = numbers(report.figures);
+  expect(all.length).toBeGreaterThan(0);
+  for (const [path, n] of all) {
+    expect(Number.isFinite(n), `${path} = ${n}`).toBe(true);
+    expect(n, path).toBeGreaterThanOrEqual(0);
+  }
+  const named = all.filter(([path]) => positive.test(path));
+  expect(named.length, `figures matching ${positive}`).toBeGreaterThan(0);
+  for (const [path, n] of named) expect(n, path).toBeGreaterThan(0);
+}
+
+describe('benchmarks at tiny size', () => {
+  it('every bench/*.bench.ts has a smoke run here', () => {
+    const benches = readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
+    expect(benches).toEqual(['codec', 'core', 'e2e', 'scale']);
+  });
+
+  it('core: readings/s of baseline and core, ratio, heap per meter', { timeout: BENCH_TIMEOUT_MS }, async () => {
+    const report = await runBench('core', { BENCH_SECONDS: '6' }, ['--expose-gc']);
+    expectSane(report, 'core', /PerSecond$|^ratio$|^heapBytesPerMeter$|^meters$|^windowsEmitted$/);
+    expect(report.figures['meters']).toBe(100_015);
+    expect(report.figures['eventSeconds']).toBe(6);
+  });
+
+  it('codec: JSON.parse and decodeMessage readings/s and their ratio, three payload kinds', { timeout: BENCH_TIMEOUT_MS }, async () => {
+    const report = await runBench('codec', { BENCH_MIN_RUN_MS: '20', BENCH_ROUNDS: '1' }, ['--expose-gc']);
+    expectSane(report, 'codec', /PerSecond$|\.ratio$|bytesPerMessage$/);
+    expect(Object.keys(report.figures)).toEqual(expect.arrayContaining(['single', 'batch', 'singleIsoTs']));
+  });
+
+  it('e2e: bare consumer vs headroom run over nats-server, demo single/batched and a generated fleet', { timeout: BENCH_TIMEOUT_MS }, async () => {
+    const report = await runBench('e2e', { BENCH_SINGLE_READINGS: '300', BENCH_BATCH_READINGS: '1000', BENCH_FLEET_RACKS: '100', BENCH_FLEET_SECONDS: '3', BENCH_SCENARIOS: 'single,batch,fleet' });
+    expectSane(report, 'e2e', /PerSecond$|\.ratio$|Seconds$|\.messages$|\.readings$|\.meters$/);
+    expect(Object.keys(report.figures).sort()).toEqual(['demoBatch', 'demoSingle', 'fleetBatch']);
+    const fleet = report.figures['fleetBatch'] as { meters: number; readings: number; messages: number };
+    expect(fleet.meters).toBe(103);
+    expect(fleet.readings).toBe(309);
+    expect(fleet.messages).toBe(6); // 3 s × (100 + 3 meters in batches of 100)
+  });
+
+  it('scale: validate time and memory, /metrics series, bytes and scrape time', { timeout: BENCH_TIMEOUT_MS }, async () => {
+    const report = await runBench('scale', { BENCH_SCALE_RACKS: '100' });
+    expectSane(report, 'scale', /Seconds|Bytes$|bytes$|series|meters$|nodes$/);
+    const fleet = report.figures['fleet-103'] as { metrics: { seriesByWindow: Record<string, number> } };
+    expect(Object.keys(fleet.metrics.seriesByWindow)).toEqual(expect.arrayContaining(['10s', '1m']));
+  });
+});
