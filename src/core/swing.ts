@@ -1,7 +1,7 @@
 /**
  * Training swings: per node and window (windows of a minute and longer), the spread of the
- * node's 1-second power buckets around the window's linear trend, and the dominant period of
- * that swing with the share of the variance it carries. Pure.
+ * node's 1-second power buckets (95th minus 5th percentile), and the dominant period of the
+ * swing around the window's linear trend with the share of the variance it carries. Pure.
  */
 
 /** Windows shorter than this get no swing metrics. */
@@ -140,11 +140,12 @@ export function swingStats(
   scratch: Pick<SwingScratch, 'sorted' | 'full' | 'lags'>,
 ): SwingStats {
   const count = values.length;
-  detrend(values, index);
   const sorted = scratch.sorted.subarray(0, count);
   sorted.set(values);
   sorted.sort();
   const swingWatts = quantile(sorted, SWING_HIGH_PERCENTILE) - quantile(sorted, SWING_LOW_PERCENTILE);
+  // The period is searched around the window's trend (a ramp is not a swing).
+  detrend(values, index);
   let period: { lag: number; share: number } | null = null;
   if (count >= MIN_PERIOD_COVERAGE * points && count >= 4 && swingWatts > 0) {
     // Gaps take the trend's value (0 after detrending); the series is then evenly spaced.

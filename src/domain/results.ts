@@ -58,7 +58,7 @@ export interface NodeWindow {
   timeToBreachSeconds: number | null;
   /**
    * Windows of 1 min and longer: spread between the 95th and 5th percentile of the 1-second
-   * node power around the window's linear trend (robust peak-to-trough); null otherwise.
+   * node power (robust peak-to-trough); null otherwise.
    */
   swingWatts: number | null;
   /** Dominant period of the swing, seconds; null when there is none (or the window is shorter than 1 min). */

@@ -23,7 +23,7 @@ export const NODE_USABLE_WATTS = 'headroom_node_usable_watts';
 export const NODE_RAMP_WATTS_PER_SECOND = 'headroom_node_ramp_watts_per_second';
 /** Time until the trend reaches usable capacity; absent when the load is not rising towards it. */
 export const NODE_TIME_TO_BREACH_SECONDS = 'headroom_node_time_to_breach_seconds';
-/** Windows of 1 min and longer: 95th minus 5th percentile of the 1-second load around its trend. */
+/** Windows of 1 min and longer: 95th minus 5th percentile of the 1-second load. */
 export const NODE_SWING_WATTS = 'headroom_node_swing_watts';
 /** Dominant period of the swing; absent when there is none. */
 export const NODE_SWING_PERIOD_SECONDS = 'headroom_node_swing_period_seconds';
