@@ -7,7 +7,7 @@
 import { WindowEngine } from '../../src/core/index.js';
 import { AlertEngine, type AlertsConfig } from '../../src/core/alerts/index.js';
 import { decodeMessage } from '../../src/codec/index.js';
-import type { AlertEvent, EngineSettings, NodeWindow, Reading, Topology, WindowResult } from '../../src/domain/index.js';
+import type { AlertEvent, EngineSettings, NodeWindow, Reading, SiteWindow, Topology, WindowResult } from '../../src/domain/index.js';
 import { createSimulator, DEFAULT_FAULT_RATES, type FaultRates, type Simulator } from '../../src/sources/simulator/index.js';
 
 export const T0_MS = Date.UTC(2026, 5, 1, 8, 0, 0);
@@ -118,6 +118,21 @@ export interface ScenarioRun {
   alerts: AlertEvent[];
   /** Final revision of every node window of the tracked nodes, by node then window size, in time order. */
   nodeWindows: Map<string, Map<number, NodeWindow[]>>;
+  /** Final revision of every site window of the tracked sites, by site then window size, in time order. */
+  siteWindows: Map<string, Map<number, SiteWindow[]>>;
+}
+
+function byIdAndSize<T extends { windowMs: number; start: number }>(records: Iterable<T>, idOf: (r: T) => string): Map<string, Map<number, T[]>> {
+  const out = new Map<string, Map<number, T[]>>();
+  for (const w of records) {
+    let bySize = out.get(idOf(w));
+    if (bySize === undefined) out.set(idOf(w), (bySize = new Map()));
+    let list = bySize.get(w.windowMs);
+    if (list === undefined) bySize.set(w.windowMs, (list = []));
+    list.push(w);
+  }
+  for (const bySize of out.values()) for (const list of bySize.values()) list.sort((a, b) => a.start - b.start);
+  return out;
 }
 
 /** Readings in event-time order, on a processing clock that follows them, alerts evaluated per advance. */
@@ -127,13 +142,20 @@ export function runScenario(
   alertsConfig: AlertsConfig,
   readings: Iterable<Reading>,
   trackedNodes: ReadonlySet<string> = new Set(),
+  trackedSites: ReadonlySet<string> = new Set(),
 ): ScenarioRun {
   const windows = new WindowEngine(topology, settings);
   const alertEngine = new AlertEngine(topology, alertsConfig);
   const alerts: AlertEvent[] = [];
   const latest = new Map<string, NodeWindow>();
+  const latestSite = new Map<string, SiteWindow>();
   const keep = (results: readonly WindowResult[]): void => {
     for (const r of results) {
+      if (r.type === 'site' && trackedSites.has(r.site)) {
+        const key = `${r.site}|${r.windowMs}|${r.start}`;
+        const prev = latestSite.get(key);
+        if (prev === undefined || r.revision >= prev.revision) latestSite.set(key, r);
+      }
       if (r.type !== 'node' || !trackedNodes.has(r.node)) continue;
       const key = `${r.node}|${r.windowMs}|${r.start}`;
       const prev = latest.get(key);
@@ -154,16 +176,7 @@ export function runScenario(
   const last = windows.drain();
   keep(last);
   alerts.push(...alertEngine.evaluate(last), ...alertEngine.flush());
-  const nodeWindows = new Map<string, Map<number, NodeWindow[]>>();
-  for (const w of latest.values()) {
-    let bySize = nodeWindows.get(w.node);
-    if (bySize === undefined) nodeWindows.set(w.node, (bySize = new Map()));
-    let list = bySize.get(w.windowMs);
-    if (list === undefined) bySize.set(w.windowMs, (list = []));
-    list.push(w);
-  }
-  for (const bySize of nodeWindows.values()) for (const list of bySize.values()) list.sort((a, b) => a.start - b.start);
-  return { alerts, nodeWindows };
+  return { alerts, nodeWindows: byIdAndSize(latest.values(), (w) => w.node), siteWindows: byIdAndSize(latestSite.values(), (w) => w.site) };
 }
 
 /** Readings of the demo fleet's simulator (default fault rates, as `npm start` runs it) for `seconds`. */

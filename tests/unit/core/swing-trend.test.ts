@@ -119,7 +119,7 @@ describe('swing metrics', () => {
 
   it('noise alone has no period; a steady load swings 0 with no period; a ramp is not a period', () => {
     const g = gaussian(3);
-    for (const w of of(windowsOf((s) => 30_000 + 2_000 * g(), 1800), 900_000)) {
+    for (const w of of(windowsOf(() => 30_000 + 2_000 * g(), 1800), 900_000)) {
       expect(w.swingWatts).toBeGreaterThan(0);
       expect(w.swingPeriodSeconds).toBeNull();
       expect(w.swingPeriodShare).toBeNull();
