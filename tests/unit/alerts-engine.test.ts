@@ -386,6 +386,26 @@ describe('alert engine: rule kinds', () => {
     expect(brief(out)).toEqual(['ttb warning firing pdu-a @3', 'ttb warning resolved pdu-a @5']);
   });
 
+  it('swing above a share of the rating, on 1-minute windows; a window without swing metrics keeps the state', () => {
+    const engine = new AlertEngine(topology, config([{ name: 'swing', metric: 'swing', window: '1m', warning: { at: '40%', clear: '30%' }, for: '2m', scope: { nodes: ['pdu-a'] } }]));
+    // pdu-a is rated 100 kW: 45 kW of swing is 45 % of it, 35 kW is inside the band, 25 kW clears.
+    const swings = [20_000, 45_000, 45_000, 45_000, null, 35_000, 25_000];
+    const out: AlertEvent[] = [];
+    swings.forEach((sw, k) => out.push(...engine.evaluate([nodeWindow(pduA, k, 50_000, { swingWatts: sw }, 's1', 60_000), siteWindow(k, {}, 's1', 60_000)])));
+    // Breach from the start of window 1; window 2 ends 2 min later.
+    expect(brief(out, 60_000)).toEqual(['swing warning pending pdu-a @1', 'swing warning firing pdu-a @2', 'swing warning resolved pdu-a @6']);
+    expect(out[1]!.threshold).toBe(40_000);
+  });
+
+  it('minUtilization: below the floor a node counts as clear', () => {
+    const engine = new AlertEngine(topology, config([{ name: 'ttb', metric: 'time_to_breach', warning: '15m', minUtilization: '50%', scope: { nodes: ['pdu-a'] } }]));
+    // 40 kW of a 100 kW rating is 40 %: a 10-minute time to breach is no page; at 60 kW it is.
+    const loads = [40_000, 40_000, 40_000, 40_000, 60_000, 60_000];
+    const out: AlertEvent[] = [];
+    loads.forEach((l, k) => out.push(...engine.evaluate(tick(k, [nodeWindow(pduA, k, l, { timeToBreachSeconds: 600 })]))));
+    expect(brief(out)).toEqual(['ttb warning firing pdu-a @4']);
+  });
+
   it('time to breach: an absent trend (flat or falling) clears', () => {
     const engine = new AlertEngine(topology, config([{ name: 'ttb', metric: 'time_to_breach', warning: '15m', scope: { nodes: ['pdu-a'] } }]));
     const ttb = [600, 600, 600, null];
