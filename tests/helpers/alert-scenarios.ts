@@ -18,6 +18,7 @@ export const SCENARIO_SETTINGS: EngineSettings = {
   maxOutOfOrderMs: 2_000,
   allowedLatenessMs: 10_000,
   maxHoldMs: 5_000,
+  maxCounterGapMs: 900_000,
   idleTimeoutMs: 30_000,
   maxClockSkewMs: 300_000,
   completenessThreshold: 0.9,

@@ -17,6 +17,7 @@ const settings: EngineSettings = {
   maxOutOfOrderMs: 2_000,
   allowedLatenessMs: 10_000,
   maxHoldMs: 5_000,
+  maxCounterGapMs: 900_000,
   idleTimeoutMs: 30_000,
   maxClockSkewMs: 300_000,
   completenessThreshold: 0.9,
