@@ -83,6 +83,9 @@ function nodePoint(r: NodeWindow): InfluxPoint {
     .float('unmetered_w', r.unmeteredWatts)
     .float('ramp_w_per_s', r.rampWattsPerSecond)
     .float('time_to_breach_s', r.timeToBreachSeconds)
+    .float('swing_w', r.swingWatts)
+    .float('swing_period_s', r.swingPeriodSeconds)
+    .float('swing_period_share', r.swingPeriodShare)
     .int('revision', r.revision);
   return {
     measurement: MEASUREMENT.node,

@@ -2,7 +2,18 @@ import type { EngineSettings, MeterWindow, NodeWindow, SiteWindow } from '../dom
 import type { SiteAggregates } from './aggregates.js';
 import type { GridSums } from './grid.js';
 import type { SiteModel } from './site-model.js';
+import { swingStatsOf, type SwingScratch, type SwingSeries } from './swing.js';
 import { MS_PER_HOUR, monthStartUtcMs, windowStartMs } from './time.js';
+import { newTrendScratch, projectBreachSeconds, type TrendScratch } from './trend.js';
+
+/** Default span of the time-to-breach trend (pipeline.trendHorizon). */
+export const DEFAULT_TREND_HORIZON_MS = 600_000;
+
+/** History slots per node for a window size: the trend horizon in windows, at least trendWindows. */
+export function trendSlots(settings: EngineSettings, windowMs: number): number {
+  const horizonMs = settings.trendHorizonMs ?? DEFAULT_TREND_HORIZON_MS;
+  return Math.max(2, settings.trendWindows, Math.ceil(horizonMs / windowMs));
+}
 
 /** Loads of recent windows per node, for ramp and time-to-breach. Fixed size per node. */
 export interface NodeHistory {
@@ -40,6 +51,9 @@ export interface WindowContext {
   grid: GridSums | undefined;
   emitMeters: boolean;
   scratch: DeriveScratch;
+  /** The window's 1-second node series (windows >= 1 min), for swing metrics. */
+  swing?: SwingSeries | undefined;
+  swingScratch?: SwingScratch;
 }
 
 /** Per-node working arrays, allocated once per site and reused for every window. */
@@ -47,10 +61,11 @@ export interface DeriveScratch {
   load: Float64Array;
   energy: Float64Array;
   covered: Int32Array;
+  trend: TrendScratch;
 }
 
 export function newDeriveScratch(nodeCount: number): DeriveScratch {
-  return { load: new Float64Array(nodeCount), energy: new Float64Array(nodeCount), covered: new Int32Array(nodeCount) };
+  return { load: new Float64Array(nodeCount), energy: new Float64Array(nodeCount), covered: new Int32Array(nodeCount), trend: newTrendScratch(0) };
 }
 
 /** Rounds to 1e-6 (µW, µWh, ppm of a ratio): hides summation-order noise, so live and replayed runs print alike. */
@@ -154,7 +169,8 @@ export function deriveWindow(ctx: WindowContext): (MeterWindow | NodeWindow | Si
       history.startMs[prevSlot] === startMs - windowMs
         ? (loadWatts - history.loadWatts[prevSlot]!) / (windowMs / 1000)
         : null;
-    const ttb = timeToBreachSeconds(history, n, startMs, windowMs, headroomWatts);
+    const ttb = timeToBreachSeconds(history, n, startMs, windowMs, usableWatts, settings.trendWindows, ctx.scratch.trend);
+    const swing = ctx.swing !== undefined && ctx.swingScratch !== undefined ? swingStatsOf(ctx.swing, n, ctx.swingScratch) : null;
 
     const peakRaw = acc.nodePeakWatts[n]!;
     const minRaw = acc.nodeMinWatts[n]!;
@@ -183,6 +199,9 @@ export function deriveWindow(ctx: WindowContext): (MeterWindow | NodeWindow | Si
       unmeteredWatts: childrenLoad === null ? null : round(loadWatts - childrenLoad),
       rampWattsPerSecond: ramp === null ? null : round(ramp),
       timeToBreachSeconds: ttb === null ? null : round(ttb),
+      swingWatts: swing === null ? null : round(swing.swingWatts),
+      swingPeriodSeconds: swing === null || swing.swingPeriodSeconds === null ? null : round(swing.swingPeriodSeconds),
+      swingPeriodShare: swing === null || swing.swingPeriodShare === null ? null : round(swing.swingPeriodShare),
     });
   }
 
@@ -192,38 +211,38 @@ export function deriveWindow(ctx: WindowContext): (MeterWindow | NodeWindow | Si
   return out;
 }
 
+/**
+ * Time until the node's load envelope reaches its usable power, from the node's recent windows
+ * (the trend horizon): see trend.ts. Gaps in the history take the previous window's load.
+ */
 function timeToBreachSeconds(
   history: NodeHistory,
   n: number,
   startMs: number,
   windowMs: number,
-  headroomWatts: number,
+  usableWatts: number,
+  minWindows: number,
+  scratch: TrendScratch,
 ): number | null {
   const slots = history.slots;
   const base = n * slots;
-  let count = 0;
-  let sx = 0;
-  let sy = 0;
-  let sxx = 0;
-  let sxy = 0;
+  const k = Math.floor(startMs / windowMs);
+  if (scratch.y.length < slots) Object.assign(scratch, newTrendScratch(slots));
+  const y = scratch.y;
+  let first = -1;
+  let present = 0;
   for (let j = 0; j < slots; j++) {
-    const s = history.startMs[base + j]!;
-    if (!(s <= startMs && s > startMs - slots * windowMs)) continue;
-    const x = (s - startMs) / 1000;
-    const y = history.loadWatts[base + j]!;
-    count++;
-    sx += x;
-    sy += y;
-    sxx += x * x;
-    sxy += x * y;
+    // j = 0 is the oldest window of the horizon, slots - 1 the current one.
+    const s = startMs - (slots - 1 - j) * windowMs;
+    const slot = base + (((k - (slots - 1 - j)) % slots) + slots) % slots;
+    if (history.startMs[slot] === s) {
+      y[j] = history.loadWatts[slot]!;
+      if (first < 0) first = j;
+      present++;
+    } else if (first >= 0) y[j] = y[j - 1]!;
   }
-  if (count < 3) return null;
-  const denom = count * sxx - sx * sx;
-  if (denom === 0) return null;
-  const slopeWattsPerSecond = (count * sxy - sx * sy) / denom;
-  if (!(slopeWattsPerSecond > 0)) return null;
-  if (headroomWatts <= 0) return 0;
-  return headroomWatts / slopeWattsPerSecond;
+  if (first < 0 || present < Math.max(3, minWindows, Math.ceil(0.8 * slots))) return null;
+  return projectBreachSeconds(y.subarray(first, slots), windowMs / 1000, usableWatts, scratch, (2 * slots * windowMs) / 1000);
 }
 
 function deriveSite(ctx: WindowContext, load: Float64Array, energy: Float64Array, covered: Int32Array): SiteWindow | null {

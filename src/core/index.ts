@@ -3,3 +3,4 @@ export { WindowEngine, SnapshotError } from './window-engine.js';
 export type { EngineOptions, EngineStats } from './window-engine.js';
 export { windowStartMs, monthStartUtcMs, windowLabel } from './time.js';
 export { AlertEngine } from './alerts/index.js';
+export { SWING_MIN_WINDOW_MS } from './swing.js';

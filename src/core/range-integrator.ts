@@ -1,6 +1,7 @@
 import { resetAggregates, type SiteAggregates } from './aggregates.js';
 import { counterWatts, isCounterReset, lastAtOrBefore, readingWatts, type MeterTail } from './meter-tail.js';
 import type { SiteModel } from './site-model.js';
+import type { BucketView } from './swing.js';
 
 /** Per-node 1-second scratch buckets, shared by all nodes of a site: bounds its memory. */
 const SCRATCH_BUCKETS = 1 << 20;
@@ -19,6 +20,8 @@ export class RangeIntegrator {
   private readonly bucketCovered: Uint8Array;
   private readonly bucketsPerRange: number;
   readonly maxRangeMs: number;
+  /** The 1-second bucket sums per node of the last integrated range (for swing metrics). */
+  readonly buckets: BucketView;
 
   constructor(private readonly model: SiteModel) {
     const perNode = Math.floor(SCRATCH_BUCKETS / Math.max(1, model.nodes.length));
@@ -26,6 +29,7 @@ export class RangeIntegrator {
     this.maxRangeMs = this.bucketsPerRange * 1000;
     this.bucketSum = new Float64Array(model.nodes.length * this.bucketsPerRange);
     this.bucketCovered = new Uint8Array(model.nodes.length * this.bucketsPerRange);
+    this.buckets = { sumWatts: this.bucketSum, covered: this.bucketCovered, stride: this.bucketsPerRange, firstSecond: 0, seconds: 0 };
   }
 
   integrate(tails: MeterTail[], fromMs: number, toMs: number, maxHoldMs: number, maxCounterGapMs: number, out: SiteAggregates): void {
@@ -47,6 +51,8 @@ export class RangeIntegrator {
       }
     }
     const firstSecond = Math.floor(fromMs / 1000);
+    this.buckets.firstSecond = firstSecond;
+    this.buckets.seconds = seconds;
     const meterCount = tails.length;
     let anyCovered = false;
 

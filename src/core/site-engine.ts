@@ -1,12 +1,13 @@
 import type { EngineSettings, Reading, RecordOutcome, WindowResult } from '../domain/index.js';
 import { copyAggregates, mergeAggregates, newAggregates, resetAggregates, type SiteAggregates } from './aggregates.js';
-import { deriveWindow, newDeriveScratch, type DeriveScratch } from './derive.js';
+import { deriveWindow, newDeriveScratch, trendSlots, type DeriveScratch } from './derive.js';
 import { addGrid, newGridSums } from './grid.js';
 import { counterWatts, earliestLiveMs, foldTail, insertReading, isCounterOnly, newMeterTail, pendingCounterFromMs, type MeterTail } from './meter-tail.js';
 import { RangeIntegrator } from './range-integrator.js';
 import type { SiteModel } from './site-model.js';
 import { exportSizeState, importSizeState, newSizeState, type OpenWindow, type SizeSnapshot, type SizeState } from './size-state.js';
 import { nextBoundaryMs, windowStartMs } from './time.js';
+import { addBuckets, copySwing, newSwingScratch, newSwingSeries, resetSwing, SWING_MIN_WINDOW_MS, type SwingScratch, type SwingSeries } from './swing.js';
 import { QuorumClock } from './watermark.js';
 
 /**
@@ -22,6 +23,9 @@ export class SiteEngine {
   private readonly deriveScratch: DeriveScratch;
   private readonly sizes: SizeState[];
   private readonly gridSeen: Set<number>[];
+  /** Per size with swing metrics: the working copy of its series while a window is emitted. */
+  private readonly swingWork = new Map<SizeState, SwingSeries>();
+  private readonly swingScratch: SwingScratch;
   /** Everything before this time is folded and final. */
   frontierMs = -Infinity;
   /**
@@ -63,7 +67,16 @@ export class SiteEngine {
     this.scratch = newAggregates(meters, nodes);
     this.windowAcc = newAggregates(meters, nodes);
     this.deriveScratch = newDeriveScratch(nodes);
-    this.sizes = [...settings.windowsMs].sort((a, b) => a - b).map((windowMs) => newSizeState(windowMs, meters, nodes, settings.trendWindows));
+    const swingSizes = settings.windowsMs.filter((w) => w >= SWING_MIN_WINDOW_MS).length;
+    this.sizes = [...settings.windowsMs].sort((a, b) => a - b).map((windowMs) => newSizeState(windowMs, meters, nodes, trendSlots(settings, windowMs), swingSizes));
+    let maxPoints = 0;
+    for (const size of this.sizes) {
+      const work = newSwingSeries(size.windowMs, nodes, swingSizes);
+      if (work === undefined) continue;
+      this.swingWork.set(size, work);
+      maxPoints = Math.max(maxPoints, work.points);
+    }
+    this.swingScratch = newSwingScratch(maxPoints);
     this.gridSeen = model.gridMeterIds.map(() => new Set<number>());
     this.isCounterMeter = new Uint8Array(meters);
     this.lateByMeter = new Float64Array(meters);
@@ -320,6 +333,10 @@ export class SiteEngine {
         const start = windowStartMs(a, size.windowMs);
         if (size.frozen.startMs !== start) resetAggregates(size.frozen, start);
         mergeAggregates(size.frozen, this.scratch);
+        if (size.swing !== undefined) {
+          if (size.swing.startMs !== start) resetSwing(size.swing, start);
+          addBuckets(size.swing, this.integrator.buckets, this.model.nodes.length);
+        }
       }
       for (let m = 0; m < this.tails.length; m++) this.counterResets += this.scratch.counterResets[m]!;
       a = b;
@@ -406,12 +423,18 @@ export class SiteEngine {
     const acc = this.windowAcc;
     if (size.frozen.startMs === startMs) copyAggregates(acc, size.frozen);
     else resetAggregates(acc, startMs);
+    const swing = this.swingWork.get(size);
+    if (swing !== undefined) {
+      if (size.swing !== undefined && size.swing.startMs === startMs) copySwing(swing, size.swing);
+      else resetSwing(swing, startMs);
+    }
     let a = Math.max(startMs, this.frontierMs);
     if (earliestMs > a) a = Math.max(a, Math.floor(earliestMs / 1000) * 1000);
     while (a < endMs) {
       const b = Math.min(endMs, a + this.integrator.maxRangeMs);
       this.integrator.integrate(this.tails, a, b, this.settings.maxHoldMs, this.settings.maxCounterGapMs, this.scratch);
       mergeAggregates(acc, this.scratch);
+      if (swing !== undefined) addBuckets(swing, this.integrator.buckets, this.model.nodes.length);
       a = b;
     }
     const records = deriveWindow({
@@ -426,6 +449,8 @@ export class SiteEngine {
       grid: size.grid.get(startMs),
       emitMeters: this.emitMeters,
       scratch: this.deriveScratch,
+      swing,
+      swingScratch: this.swingScratch,
     });
     if (records.length === 0) return;
     w.revision++;

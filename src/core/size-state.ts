@@ -3,6 +3,7 @@ import { newAggregates } from './aggregates.js';
 import { newNodeHistory, type DemandState, type NodeHistory } from './derive.js';
 import type { GridSums } from './grid.js';
 import { exportAggregates, importAggregates, type AggregatesState } from './snapshot.js';
+import { newSwingSeries, resetSwing, type SwingSeries } from './swing.js';
 
 /** A window that was passed by the watermark but may still be restated by late data. */
 export interface OpenWindow {
@@ -25,18 +26,21 @@ export interface SizeState {
   demand: DemandState;
   /** window start → grid signal sums. */
   grid: Map<number, GridSums>;
+  /** Frozen part of the 1-second node series of the window containing the frontier (windows >= 1 min). */
+  swing: SwingSeries | undefined;
 }
 
-export function newSizeState(windowMs: number, meterCount: number, nodeCount: number, trendWindows: number): SizeState {
+export function newSizeState(windowMs: number, meterCount: number, nodeCount: number, trendSlots: number, swingSizes = 0): SizeState {
   return {
     windowMs,
     nextStartMs: NaN,
     started: false,
     frozen: newAggregates(meterCount, nodeCount),
     open: [],
-    history: newNodeHistory(nodeCount, Math.max(2, trendWindows)),
+    history: newNodeHistory(nodeCount, Math.max(2, trendSlots)),
     demand: { windows: new Map(), intervals: new Map() },
     grid: new Map(),
+    swing: newSwingSeries(windowMs, nodeCount, swingSizes),
   };
 }
 
@@ -52,6 +56,8 @@ export interface SizeSnapshot {
   demandWindows: [number, [number, number]][];
   demandIntervals: [number, number][];
   grid: [number, GridSums][];
+  /** Frozen swing series: [startMs, sum per node × point, seconds per node × point]; null when empty. */
+  swing: [number, number[], number[]] | null;
 }
 
 export function exportSizeState(size: SizeState): SizeSnapshot {
@@ -66,6 +72,7 @@ export function exportSizeState(size: SizeState): SizeSnapshot {
     demandWindows: [...size.demand.windows],
     demandIntervals: [...size.demand.intervals],
     grid: [...size.grid],
+    swing: size.swing === undefined || Number.isNaN(size.swing.startMs) ? null : [size.swing.startMs, Array.from(size.swing.sumWatts), Array.from(size.swing.seconds)],
   };
 }
 
@@ -80,4 +87,14 @@ export function importSizeState(size: SizeState, s: SizeSnapshot): void {
   size.demand.windows = new Map(s.demandWindows);
   size.demand.intervals = new Map(s.demandIntervals);
   size.grid = new Map(s.grid);
+  if (size.swing !== undefined) {
+    resetSwing(size.swing, NaN);
+    if (s.swing !== null && s.swing !== undefined) {
+      const [startMs, sumWatts, seconds] = s.swing;
+      if (sumWatts.length !== size.swing.sumWatts.length || seconds.length !== size.swing.seconds.length) throw new Error('snapshot swing series has the wrong size');
+      size.swing.startMs = startMs;
+      size.swing.sumWatts.set(sumWatts);
+      size.swing.seconds.set(seconds);
+    }
+  }
 }

@@ -50,7 +50,21 @@ export interface NodeWindow {
   /** loadWatts - childrenLoadWatts: losses and unmetered load (null when not applicable). */
   unmeteredWatts: number | null;
   rampWattsPerSecond: number | null;
+  /**
+   * Seconds until the load's upper envelope (trend plus swing peaks) reaches usableWatts;
+   * null unless the load rises significantly over the trend horizon and the crossing lies
+   * within twice that horizon.
+   */
   timeToBreachSeconds: number | null;
+  /**
+   * Windows of 1 min and longer: spread between the 95th and 5th percentile of the 1-second
+   * node power (robust peak-to-trough); null otherwise.
+   */
+  swingWatts: number | null;
+  /** Dominant period of the swing, seconds; null when there is none (or the window is shorter than 1 min). */
+  swingPeriodSeconds: number | null;
+  /** Share of the swing's variance that repeats with that period (0..1); null with no period. */
+  swingPeriodShare: number | null;
 }
 
 export interface SiteWindow {

@@ -17,8 +17,14 @@ export interface EngineSettings {
   maxClockSkewMs: number;
   /** Below this completeness a node's headroom is reported as uncertain. */
   completenessThreshold: number;
-  /** Number of recent windows used for the time-to-breach trend. */
+  /** Fewest recent windows in the time-to-breach trend. */
   trendWindows: number;
+  /**
+   * Span of the time-to-breach trend, ms (default 10 min): several swing periods, so an
+   * oscillating load is never extrapolated from a handful of windows. Optional for callers
+   * that build settings in code.
+   */
+  trendHorizonMs?: number;
   /**
    * The watermark follows the k-th most advanced meter clock among the meters heard from in
    * the last idleTimeoutMs (k = this, or fewer when fewer are active), so one meter with a

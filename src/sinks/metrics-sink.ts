@@ -25,6 +25,9 @@ import {
   NODE_LOAD_WATTS,
   NODE_PEAK_WATTS,
   NODE_RAMP_WATTS_PER_SECOND,
+  NODE_SWING_PERIOD_SECONDS,
+  NODE_SWING_PERIOD_SHARE_RATIO,
+  NODE_SWING_WATTS,
   NODE_TIME_TO_BREACH_SECONDS,
   NODE_USABLE_WATTS,
   NODE_UTILIZATION_RATIO,
@@ -114,7 +117,10 @@ export class MetricsSink implements Sink {
       node(NODE_PEAK_WATTS, 'Largest 1-second load in the window', (r) => r.peakWatts),
       node(NODE_USABLE_WATTS, 'Rating times derate', (r) => r.usableWatts),
       node(NODE_RAMP_WATTS_PER_SECOND, 'Load trend in the window (absent without a trend)', (r) => r.rampWattsPerSecond),
-      node(NODE_TIME_TO_BREACH_SECONDS, 'Time until the load trend reaches usable capacity (absent unless rising towards it)', (r) => r.timeToBreachSeconds),
+      node(NODE_TIME_TO_BREACH_SECONDS, 'Time until the load envelope reaches usable capacity (absent unless rising significantly towards it)', (r) => r.timeToBreachSeconds),
+      node(NODE_SWING_WATTS, 'Peak-to-trough swing of the 1-second load (95th minus 5th percentile; windows of 1 min and longer)', (r) => r.swingWatts),
+      node(NODE_SWING_PERIOD_SECONDS, 'Dominant period of the swing (absent when there is none)', (r) => r.swingPeriodSeconds),
+      node(NODE_SWING_PERIOD_SHARE_RATIO, "Share of the swing's variance that repeats with its dominant period", (r) => r.swingPeriodShare),
     ];
     this.siteGauges = [
       site(SITE_PUE_RATIO, 'Facility energy over IT energy in the window', (r) => r.pue),

@@ -23,6 +23,12 @@ export const NODE_USABLE_WATTS = 'headroom_node_usable_watts';
 export const NODE_RAMP_WATTS_PER_SECOND = 'headroom_node_ramp_watts_per_second';
 /** Time until the trend reaches usable capacity; absent when the load is not rising towards it. */
 export const NODE_TIME_TO_BREACH_SECONDS = 'headroom_node_time_to_breach_seconds';
+/** Windows of 1 min and longer: 95th minus 5th percentile of the 1-second load. */
+export const NODE_SWING_WATTS = 'headroom_node_swing_watts';
+/** Dominant period of the swing; absent when there is none. */
+export const NODE_SWING_PERIOD_SECONDS = 'headroom_node_swing_period_seconds';
+/** Share of the swing's variance that repeats with that period. */
+export const NODE_SWING_PERIOD_SHARE_RATIO = 'headroom_node_swing_period_share_ratio';
 
 // ── Latest window per site: gauges, labels site, window. ──
 /** Facility energy over IT energy in the window; absent without IT load. */
@@ -118,6 +124,9 @@ export const METRIC_NAMES: readonly string[] = [
   NODE_USABLE_WATTS,
   NODE_RAMP_WATTS_PER_SECOND,
   NODE_TIME_TO_BREACH_SECONDS,
+  NODE_SWING_WATTS,
+  NODE_SWING_PERIOD_SECONDS,
+  NODE_SWING_PERIOD_SHARE_RATIO,
   SITE_PUE_RATIO,
   SITE_CONTRACT_HEADROOM_WATTS,
   SITE_CONTRACT_WATTS,

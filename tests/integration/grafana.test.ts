@@ -45,7 +45,8 @@ const T0 = Date.parse('2025-06-02T00:00:00Z'); // on a 15-minute boundary
 const BULK_SECONDS = 16 * 60;
 const RAMP_NODE = 'ups-1a';
 const RAMP_METER = 'ash1-ups-1a';
-const RAMP_FROM_S = 10 * 60;
+// The ramp starts early: a time to breach needs a significant rise over its 10-minute horizon.
+const RAMP_FROM_S = 2 * 60;
 const INFLUX_DB = 'headroom';
 
 // ───────────────────────────── dashboard queries ─────────────────────────────
@@ -159,7 +160,9 @@ function withRamp(payload: string, tsMs: number): string {
   const s = (tsMs - T0) / 1000;
   if (s < RAMP_FROM_S || !payload.includes(RAMP_METER)) return payload;
   const readings = JSON.parse(payload) as Record<string, unknown>[];
-  const watts = 38_000_000 + 5_000 * (s - RAMP_FROM_S);
+  // Plus a training swing of ±0.5 MW with a 10 s period (swing panels); every 10 s window
+  // averages it out exactly.
+  const watts = 38_000_000 + 5_000 * (s - RAMP_FROM_S) + (Math.floor(s / 5) % 2 === 0 ? 500_000 : -500_000);
   return JSON.stringify(readings.map((r) => (r.meter === RAMP_METER ? { site: r.site, meter: r.meter, ts: r.ts, watts } : r)));
 }
 

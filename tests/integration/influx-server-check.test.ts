@@ -53,6 +53,9 @@ function win(i: number, site = 'chk1'): NodeWindow {
     unmeteredWatts: null,
     rampWattsPerSecond: null,
     timeToBreachSeconds: null,
+    swingWatts: null,
+    swingPeriodSeconds: null,
+    swingPeriodShare: null,
   };
 }
 

@@ -41,6 +41,9 @@ function nodeWindow(site: string, i: number): NodeWindow {
     unmeteredWatts: null,
     rampWattsPerSecond: null,
     timeToBreachSeconds: null,
+    swingWatts: null,
+    swingPeriodSeconds: null,
+    swingPeriodShare: null,
   };
 }
 

@@ -23,10 +23,17 @@ function problems(text: string): string[] {
 const withRules = (rules: string[], extra = ''): string => ['alerts:', ...(extra === '' ? [] : [`  ${extra}`]), '  rules:', ...rules.map((r) => `    - ${r}`), SITE].join('\n');
 
 describe('alerts config', () => {
-  it('without an alerts section every built-in rule applies, on the smallest window', () => {
+  it('without an alerts section every built-in rule applies, on the smallest window unless it names one', () => {
     const c = ok(`pipeline: { windows: [1m, 10s] }\n${SITE}`);
     expect(c.alerts.rules.map((r) => r.name)).toEqual(BUILTIN_ALERT_RULES.map((r) => r.name));
-    expect(c.alerts.rules.every((r) => r.windowMs === 10_000)).toBe(true);
+    const minuteRules = ['ramp_rate_high', 'swing_high'];
+    expect(c.alerts.rules.filter((r) => !minuteRules.includes(r.name)).every((r) => r.windowMs === 10_000)).toBe(true);
+    expect(c.alerts.rules.filter((r) => minuteRules.includes(r.name)).map((r) => r.windowMs)).toEqual([60_000, 60_000]);
+    // Without a 1m window they take the next longer one; with none that long they are left out.
+    const long = ok(`pipeline: { windows: [10s, 5m] }\n${SITE}`);
+    expect(long.alerts.rules.filter((r) => minuteRules.includes(r.name)).map((r) => r.windowMs)).toEqual([300_000, 300_000]);
+    const short = ok(`pipeline: { windows: [10s] }\n${SITE}`);
+    expect(short.alerts.rules.map((r) => r.name).filter((n) => minuteRules.includes(n))).toEqual([]);
     expect(c.alerts.revisions).toBe('final');
     expect(c.alerts.allowedLatenessMs).toBe(10_000);
     expect(c.alerts.trendWindows).toBe(6);
@@ -116,9 +123,18 @@ describe('alerts config', () => {
     ]);
   });
 
+  it('swing rules need a window of 1m or longer; minUtilization is a ratio for node rules', () => {
+    expect(problems(withRules(['{ name: s, metric: swing, window: 10s, warning: 40% }']))).toEqual([
+      'alerts.rules[0].window: swing metrics exist for windows of 1m and longer: set window: 1m (or longer)',
+    ]);
+    expect(ok(withRules(['{ name: s, metric: swing, window: 1m, warning: 40%, minUtilization: 50% }'])).alerts.rules.find((r) => r.name === 's')).toMatchObject({ windowMs: 60_000, minUtilization: 0.5 });
+    expect(problems(withRules(['{ name: t, metric: time_to_breach, warning: 15m, minUtilization: lots }']))[0]).toMatch(/^alerts\.rules\[0\]\.minUtilization: expected a ratio/);
+    expect(problems(withRules(['{ name: d, metric: demand, warning: 95%, minUtilization: 0.5 }']))[0]).toMatch(/minUtilization applies to node rules only/);
+  });
+
   it('rejects unknown keys and metrics', () => {
     expect(problems(withRules(['{ name: a, metric: voltage, warning: 1 }']))).toEqual([
-      "alerts.rules[0].metric: expected one of headroom, utilization, failover_headroom, ramp_rate, completeness, stale_meter, time_to_breach, demand, grid_frequency, got 'voltage'",
+      "alerts.rules[0].metric: expected one of headroom, utilization, failover_headroom, ramp_rate, completeness, stale_meter, time_to_breach, swing, demand, grid_frequency, got 'voltage'",
     ]);
     expect(problems(withRules(['{ name: a, metric: headroom, warning: 10%, fr: 1m }']))[0]).toMatch(/^alerts\.rules\[0\]\.fr: unknown key 'fr'/);
   });

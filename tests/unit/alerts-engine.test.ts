@@ -37,8 +37,16 @@ const topology: Topology = {
   ],
 };
 
+/** Rules as given; without clearFor they end at the first clear window (the tests of clearFor set it). */
 function config(rules: AlertRuleInput[], revisions: 'first' | 'final' = 'first'): AlertsConfig {
-  return { revisions, allowedLatenessMs: settings.allowedLatenessMs, trendWindows: settings.trendWindows, rules: rules.map((r) => parseAlertRule(r, settings)) };
+  return {
+    revisions,
+    allowedLatenessMs: settings.allowedLatenessMs,
+    trendWindows: settings.trendWindows,
+    // A trend horizon of trendWindows windows: time to breach is trusted after 3 stable windows.
+    trendHorizonMs: settings.trendWindows * W,
+    rules: rules.map((r) => parseAlertRule({ clearFor: '0s', ...r }, settings)),
+  };
 }
 
 /** Window k (0-based) of size W: [T0 + k W, T0 + (k + 1) W). */
@@ -70,6 +78,9 @@ function nodeWindow(node: NodeSpec, k: number, loadWatts: number, extra: Partial
     unmeteredWatts: null,
     rampWattsPerSecond: null,
     timeToBreachSeconds: null,
+    swingWatts: null,
+    swingPeriodSeconds: null,
+    swingPeriodShare: null,
     ...extra,
   };
 }
@@ -170,10 +181,35 @@ describe('alert engine: headroom, for, hysteresis', () => {
     expect(brief(run(engine, shares.map(loadFor)))).toHaveLength(4);
   });
 
-  it('a breach shorter than `for` goes pending and resolves without firing', () => {
+  it('a breach shorter than `for` goes pending and ends without a resolved event (it never fired)', () => {
     const engine = new AlertEngine(topology, config([headroomRule]));
     const shares = [0.1, 0.1, 0.25];
-    expect(brief(run(engine, shares.map(loadFor)))).toEqual(['headroom_low warning pending pdu-a @0', 'headroom_low warning resolved pdu-a @2']);
+    expect(brief(run(engine, shares.map(loadFor)))).toEqual(['headroom_low warning pending pdu-a @0']);
+    expect(engine.activeAlerts()).toEqual([]);
+  });
+
+  it('clearFor: a swinging value goes pending once per episode; without it every swing is a new pending', () => {
+    // Breach (10 %) and clear (30 %) alternate window by window for 20 windows, then clear.
+    const shares = [...Array.from({ length: 20 }, (_, k) => (k % 2 === 0 ? 0.1 : 0.3)), ...Array(8).fill(0.3)];
+    const held = new AlertEngine(topology, config([{ ...headroomRule, clearFor: '1m' }]));
+    const heldEvents = run(held, shares.map(loadFor));
+    // Never 30 s of continuous breach: no firing; the episode ends silently 1 min after the last breach.
+    expect(brief(heldEvents)).toEqual(['headroom_low warning pending pdu-a @0']);
+    expect(held.activeAlerts()).toEqual([]);
+    const flapping = run(new AlertEngine(topology, config([headroomRule])), shares.map(loadFor));
+    expect(brief(flapping)).toEqual(Array.from({ length: 10 }, (_, i) => `headroom_low warning pending pdu-a @${2 * i}`));
+  });
+
+  it('clearFor: a firing alert rides out a short clear and resolves once clear for that long', () => {
+    const engine = new AlertEngine(topology, config([{ ...headroomRule, clearFor: '30s' }]));
+    // Breach from window 0 (fires at window 2: 30 s), clear in window 4, breach in 5, clear from 6 on.
+    const shares = [0.1, 0.1, 0.1, 0.1, 0.3, 0.1, 0.3, 0.3, 0.3, 0.3];
+    expect(brief(run(engine, shares.map(loadFor)))).toEqual([
+      'headroom_low warning pending pdu-a @0',
+      'headroom_low warning firing pdu-a @2',
+      // clear since the start of window 6; window 8 ends 30 s later
+      'headroom_low warning resolved pdu-a @8',
+    ]);
   });
 
   it('warning and critical are separate alerts with their own thresholds', () => {
@@ -348,6 +384,26 @@ describe('alert engine: rule kinds', () => {
     ttb.forEach((t, k) => out.push(...engine.evaluate(tick(k, [nodeWindow(pduA, k, 1, { timeToBreachSeconds: t, completeness: completeness[k]!, headroomCertain: completeness[k]! >= 0.9 })]))));
     // completeness stable from window 1: trendWindows (3) windows at window 3; 1000 s is in the band; 1300 s clears
     expect(brief(out)).toEqual(['ttb warning firing pdu-a @3', 'ttb warning resolved pdu-a @5']);
+  });
+
+  it('swing above a share of the rating, on 1-minute windows; a window without swing metrics keeps the state', () => {
+    const engine = new AlertEngine(topology, config([{ name: 'swing', metric: 'swing', window: '1m', warning: { at: '40%', clear: '30%' }, for: '2m', scope: { nodes: ['pdu-a'] } }]));
+    // pdu-a is rated 100 kW: 45 kW of swing is 45 % of it, 35 kW is inside the band, 25 kW clears.
+    const swings = [20_000, 45_000, 45_000, 45_000, null, 35_000, 25_000];
+    const out: AlertEvent[] = [];
+    swings.forEach((sw, k) => out.push(...engine.evaluate([nodeWindow(pduA, k, 50_000, { swingWatts: sw }, 's1', 60_000), siteWindow(k, {}, 's1', 60_000)])));
+    // Breach from the start of window 1; window 2 ends 2 min later.
+    expect(brief(out, 60_000)).toEqual(['swing warning pending pdu-a @1', 'swing warning firing pdu-a @2', 'swing warning resolved pdu-a @6']);
+    expect(out[1]!.threshold).toBe(40_000);
+  });
+
+  it('minUtilization: below the floor a node counts as clear', () => {
+    const engine = new AlertEngine(topology, config([{ name: 'ttb', metric: 'time_to_breach', warning: '15m', minUtilization: '50%', scope: { nodes: ['pdu-a'] } }]));
+    // 40 kW of a 100 kW rating is 40 %: a 10-minute time to breach is no page; at 60 kW it is.
+    const loads = [40_000, 40_000, 40_000, 40_000, 60_000, 60_000];
+    const out: AlertEvent[] = [];
+    loads.forEach((l, k) => out.push(...engine.evaluate(tick(k, [nodeWindow(pduA, k, l, { timeToBreachSeconds: 600 })]))));
+    expect(brief(out)).toEqual(['ttb warning firing pdu-a @4']);
   });
 
   it('time to breach: an absent trend (flat or falling) clears', () => {

@@ -51,6 +51,7 @@ describe('the issue example', () => {
       maxClockSkewMs: 300_000,
       completenessThreshold: 0.9,
       trendWindows: 6,
+      trendHorizonMs: 600_000,
       watermarkQuorum: 3,
     });
   });

@@ -258,6 +258,19 @@ describe('golden files agree with independent computations on the raw data', () 
       expectClose(w.peakWatts, Math.max(...inWindow), `server peak ${new Date(w.start).toISOString()}`);
       expectClose(w.minWatts, Math.min(...inWindow), `server min ${new Date(w.start).toISOString()}`);
     }
+    // swingWatts of a 1 min window: 95th minus 5th percentile (linear interpolation between
+    // order statistics) of the same 1-s node buckets.
+    const percentile = (sorted: number[], q: number): number => {
+      const h = (sorted.length - 1) * q;
+      const lo = Math.floor(h);
+      return sorted[lo]! + (h - lo) * (sorted[Math.min(sorted.length - 1, lo + 1)]! - sorted[lo]!);
+    };
+    expect(server1m.length).toBeGreaterThan(3);
+    for (const w of server1m) {
+      const inWindow = [...nodeBucket].filter(([b]) => b >= w.start && b < w.end).map(([, v]) => v).sort((x, y) => x - y);
+      expectClose(w.swingWatts!, percentile(inWindow, 0.95) - percentile(inWindow, 0.05), `server swing ${new Date(w.start).toISOString()}`);
+    }
+    expect(server10s.every((w) => w.swingWatts === null)).toBe(true);
     // Bucket means never exceed the largest raw row sum (README: the node draws up to 2,395 W).
     const maxRowSum = Math.max(...rows.map((r) => sum(r.slice(1))));
     expect(Math.max(...server10s.map((w) => w.peakWatts))).toBeLessThanOrEqual(maxRowSum + 1e-9);

@@ -143,7 +143,7 @@ function influxSchema(): Map<string, Set<string>> {
   const node: NodeWindow = {
     type: 'node', site: 's', node: 'n', level: 'l', windowMs: 10_000, start: 0, end: 10_000, revision: 0,
     loadWatts: 1, peakWatts: 1, minWatts: 1, energyWh: 1, ratingWatts: 1, usableWatts: 1, headroomWatts: 1, utilization: 1,
-    failoverHeadroomWatts: 1, completeness: 1, headroomCertain: true, childrenLoadWatts: 1, unmeteredWatts: 1, rampWattsPerSecond: 1, timeToBreachSeconds: 1,
+    failoverHeadroomWatts: 1, completeness: 1, headroomCertain: true, childrenLoadWatts: 1, unmeteredWatts: 1, rampWattsPerSecond: 1, timeToBreachSeconds: 1, swingWatts: 1, swingPeriodSeconds: 1, swingPeriodShare: 1,
   };
   const site: SiteWindow = {
     type: 'site', site: 's', windowMs: 10_000, start: 0, end: 10_000, revision: 0,

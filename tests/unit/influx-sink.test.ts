@@ -38,6 +38,9 @@ function win(i: number, node = 'pdu-1'): NodeWindow {
     unmeteredWatts: null,
     rampWattsPerSecond: null,
     timeToBreachSeconds: null,
+    swingWatts: null,
+    swingPeriodSeconds: null,
+    swingPeriodShare: null,
   };
 }
 

@@ -52,7 +52,7 @@ function nodeWindow(node: string, level: string, windowMs: number, start: number
     type: 'node', site: 'lab1', node, level, windowMs, start, end: start + windowMs, revision: 0,
     loadWatts, peakWatts: loadWatts * 1.1, minWatts: loadWatts * 0.9, energyWh: 0, ratingWatts: 125_000, usableWatts,
     headroomWatts: usableWatts - loadWatts, utilization: loadWatts / 125_000, failoverHeadroomWatts: null, completeness: 1,
-    headroomCertain: true, childrenLoadWatts: null, unmeteredWatts: null, rampWattsPerSecond: null, timeToBreachSeconds: null,
+    headroomCertain: true, childrenLoadWatts: null, unmeteredWatts: null, rampWattsPerSecond: null, timeToBreachSeconds: null, swingWatts: null, swingPeriodSeconds: null, swingPeriodShare: null,
     ...extra,
   };
 }
@@ -156,7 +156,7 @@ describe('MetricsSink', () => {
     expect(sink.health()).toMatchObject({ buffered: 0, failed: false });
     // A second sink on another registry does not collide (no global registry).
     new MetricsSink(topology, { windowsMs: [10_000], maxDepth: 10 }, new Registry());
-    expect((await registry.getMetricsAsJSON()).length).toBe(16);
+    expect((await registry.getMetricsAsJSON()).length).toBe(19);
   });
 
   it('exports ramp, time to breach and every site gauge of the latest window, removing absent values', async () => {

@@ -27,7 +27,7 @@ function nw(node: string, start: number, loadWatts: number, ratingWatts: number,
     type: 'node', site: 'lab1', node, level: node === 'intake' ? 'grid' : 'pdu', windowMs, start, end: start + windowMs, revision: 0,
     loadWatts, peakWatts: loadWatts, minWatts: loadWatts, energyWh: 0, ratingWatts, usableWatts, headroomWatts: usableWatts - loadWatts,
     utilization: loadWatts / ratingWatts, failoverHeadroomWatts: null, completeness: 1, headroomCertain: true, childrenLoadWatts: null,
-    unmeteredWatts: null, rampWattsPerSecond: null, timeToBreachSeconds: null,
+    unmeteredWatts: null, rampWattsPerSecond: null, timeToBreachSeconds: null, swingWatts: null, swingPeriodSeconds: null, swingPeriodShare: null,
   };
 }
 

@@ -28,6 +28,9 @@ const nodeWindow: NodeWindow = {
   unmeteredWatts: null,
   rampWattsPerSecond: 1.25,
   timeToBreachSeconds: null,
+  swingWatts: null,
+  swingPeriodSeconds: null,
+  swingPeriodShare: null,
 };
 
 const siteWindow: SiteWindow = {

@@ -43,6 +43,9 @@ export const BUILTIN_ALERT_RULES: readonly AlertRuleInput[] = [
   {
     name: 'ramp_rate_high',
     metric: 'ramp_rate',
+    // Minute to minute: 10 s steps on a training site are iterations and checkpoints, not the
+    // sustained ramps a grid operator limits.
+    window: '1m',
     scope: { roles: ['facility'] },
     warning: { at: '10%/min', clear: '8%/min' },
     critical: { at: '20%/min', clear: '15%/min' },
@@ -74,14 +77,29 @@ export const BUILTIN_ALERT_RULES: readonly AlertRuleInput[] = [
     },
   },
   {
+    // Pages only on a significant rise (see README "What is computed") of a node already at
+    // half its rating; `for` outlasts a training swing; critical only when the breach is close.
     name: 'time_to_breach_short',
     metric: 'time_to_breach',
     warning: { at: '15m', clear: '20m' },
-    critical: { at: '5m', clear: '7m' },
-    for: '30s',
+    critical: { at: '5m', clear: '8m' },
+    for: '2m',
+    minUtilization: '50%',
     annotations: {
       summary: 'At the current trend {{node}} at {{site}} runs out of headroom in {{value}}',
       runbook_url: `${RUNBOOK}/time-to-breach?site={{site}}&node={{node}}`,
+    },
+  },
+  {
+    // Training swings of a large share of the rating, sustained: grid operators ask about them.
+    name: 'swing_high',
+    metric: 'swing',
+    window: '1m',
+    warning: { at: '40%', clear: '30%' },
+    for: '15m',
+    annotations: {
+      summary: 'Load of {{level}} {{node}} at {{site}} swings {{value}} peak to trough (threshold {{threshold}}, 40% of its rating)',
+      runbook_url: `${RUNBOOK}/swing-high?site={{site}}&node={{node}}`,
     },
   },
   {

@@ -9,10 +9,11 @@ import {
   type AlertScope,
   type AlertsConfig,
 } from '../../core/alerts/index.js';
+import { SWING_MIN_WINDOW_MS } from '../../core/index.js';
 import { formatDurationMs } from '../units.js';
 import { parsedBuiltins } from './builtins.js';
 import { alertsSectionSchema, ruleSchema, type AlertRuleInput, type ParsedRule, type ParsedSection } from './rule-schema.js';
-import { severity, type AlertIssue } from './thresholds.js';
+import { parseThreshold, severity, type AlertIssue } from './thresholds.js';
 
 const LABEL_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Labels the engine sets itself. */
@@ -45,6 +46,16 @@ function resolveRule(rule: ParsedRule, smallestWindowMs: number, issues: AlertIs
     issues.push({ path: ['scope'], message: `${rule.metric} is a site metric: its scope takes only sites` });
   }
   if (rule.of !== undefined && rule.metric !== 'demand') issues.push({ path: ['of'], message: 'of applies to demand rules only' });
+  let minUtilization: number | undefined;
+  if (rule.minUtilization !== undefined) {
+    const r = parseThreshold('utilization', rule.minUtilization);
+    if (!r.ok) issues.push({ path: ['minUtilization'], message: r.message });
+    else if (SITE_METRICS.has(rule.metric)) issues.push({ path: ['minUtilization'], message: `${rule.metric} is a site metric: minUtilization applies to node rules only` });
+    else minUtilization = r.value.value;
+  }
+  if (rule.metric === 'swing' && (rule.window ?? smallestWindowMs) < SWING_MIN_WINDOW_MS) {
+    issues.push({ path: ['window'], message: 'swing metrics exist for windows of 1m and longer: set window: 1m (or longer)' });
+  }
   for (const key of Object.keys(rule.labels)) {
     if (!LABEL_RE.test(key)) issues.push({ path: ['labels', key], message: 'label names must match [A-Za-z_][A-Za-z0-9_]*' });
     else if (RESERVED_LABELS.includes(key)) issues.push({ path: ['labels', key], message: `'${key}' is set by the engine` });
@@ -71,12 +82,14 @@ function resolveRule(rule: ParsedRule, smallestWindowMs: number, issues: AlertIs
     scope: scopeOf(rule.scope),
     overrides,
     forMs: rule.for,
+    clearForMs: rule.clearFor,
     labels: rule.labels,
     annotations: { summary: DEFAULT_SUMMARY, ...rule.annotations },
   };
   if (warning !== undefined) resolved.warning = warning;
   if (critical !== undefined) resolved.critical = critical;
   if (rule.metric === 'demand') resolved.reference = rule.of ?? 'period_peak';
+  if (minUtilization !== undefined) resolved.minUtilization = minUtilization;
   return resolved;
 }
 
@@ -122,7 +135,18 @@ export function resolveAlerts(section: ParsedSection, engine: EngineSettings): A
   const smallest = Math.min(...engine.windowsMs);
   const merged: ParsedRule[] = [];
   const userNames = new Set(section.rules.map((r) => r.name));
-  if (section.builtins) for (const b of parsedBuiltins) if (!userNames.has(b.name)) merged.push(b);
+  if (section.builtins) {
+    for (const b of parsedBuiltins) {
+      if (userNames.has(b.name)) continue;
+      // A built-in on a window the pipeline lacks takes the next longer one (none: left out).
+      if (b.window !== undefined && !engine.windowsMs.includes(b.window)) {
+        const longer = engine.windowsMs.filter((w) => w >= b.window!).sort((x, y) => x - y)[0];
+        if (longer !== undefined) merged.push({ ...b, window: longer });
+        continue;
+      }
+      merged.push(b);
+    }
+  }
   merged.push(...section.rules);
   const rules: AlertRule[] = [];
   for (const rule of merged) {
@@ -132,7 +156,9 @@ export function resolveAlerts(section: ParsedSection, engine: EngineSettings): A
     // checkAlerts reported any issue already; a rule with issues never reaches here.
     if (resolved !== undefined) rules.push(resolved);
   }
-  return { revisions: section.revisions, allowedLatenessMs: engine.allowedLatenessMs, trendWindows: engine.trendWindows, rules };
+  const config: AlertsConfig = { revisions: section.revisions, allowedLatenessMs: engine.allowedLatenessMs, trendWindows: engine.trendWindows, rules };
+  if (engine.trendHorizonMs !== undefined) config.trendHorizonMs = engine.trendHorizonMs;
+  return config;
 }
 
 /** The built-in rules alone, resolved for `engine` (tests, embedded default). */

@@ -55,7 +55,7 @@ const overrideSchema = strict({
 export const ruleSchema = strict({
   /** Unique rule name, the `alertname` label: [A-Za-z_][A-Za-z0-9_]*. */
   name: z.string().regex(NAME_RE, { message: 'must match [A-Za-z_][A-Za-z0-9_]{0,63}' }),
-  /** What is watched: headroom, utilization, failover_headroom, ramp_rate, completeness, stale_meter, time_to_breach, demand, grid_frequency. */
+  /** What is watched: headroom, utilization, failover_headroom, ramp_rate, completeness, stale_meter, time_to_breach, swing, demand, grid_frequency. */
   metric: z.enum(ALERT_METRICS as [AlertMetric, ...AlertMetric[]]),
   /** Window size evaluated; one of pipeline.windows. Default: the smallest. */
   window: durationOrIssue().optional(),
@@ -67,6 +67,13 @@ export const ruleSchema = strict({
   critical: severityInput.optional(),
   /** How long the breach must last before the alert fires (event time). Default 0s. */
   for: durationOrIssue().default(0),
+  /**
+   * An alert ends only once its value stayed clear this long: a swinging load does not flap.
+   * A firing alert then resolves; a pending one that never fired ends without an event. Default 2m.
+   */
+  clearFor: durationOrIssue().default('2m'),
+  /** Node rules: only while the node's utilization (load / rating) is at least this (0.5 or 50%); below it the node counts as clear. Default: always. */
+  minUtilization: scalar.optional(),
   /** demand only: compare with the billing period's peak or with the contract. Default period_peak. */
   of: z.enum(['period_peak', 'contract']).optional(),
   /** Per-scope thresholds; per severity the first matching override that sets it wins. */

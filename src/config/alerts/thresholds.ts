@@ -31,8 +31,9 @@ export function parseThreshold(metric: AlertMetric, input: string | number): Thr
   switch (metric) {
     case 'headroom':
     case 'failover_headroom':
+    case 'swing':
     case 'demand': {
-      const what = metric === 'demand' ? 'of the reference (period peak or contract)' : 'of usable';
+      const what = metric === 'demand' ? 'of the reference (period peak or contract)' : metric === 'swing' ? 'of the rating' : 'of usable';
       if (s === null) return { ok: false, message: `expected a percentage ${what} (15%) or a power (200kW), got a bare number` };
       const p = percent(s);
       if (p !== null) return { ok: true, value: { value: p, relative: true } };

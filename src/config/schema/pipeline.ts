@@ -28,8 +28,10 @@ export const pipelineSchema = strictObject({
   maxClockSkew: durationMs.default('5m'),
   /** Below this share of reporting meters a node's headroom is uncertain (0..1). Default 0.9. */
   completenessThreshold: fraction.default(0.9),
-  /** Recent windows in the least-squares time-to-breach trend (>= 2). Default 6. */
+  /** Fewest recent windows in the least-squares time-to-breach trend (>= 2). Default 6. */
   trendWindows: z.number().int().min(2).default(6),
+  /** Span of the time-to-breach trend: several swing periods. Default 10m. */
+  trendHorizon: positive(durationMs, 'trendHorizon').default('10m'),
   /**
    * The watermark follows the k-th most advanced meter clock among recently active meters,
    * so k - 1 meters with clocks running ahead cannot make a site late. Default 3.
@@ -56,6 +58,7 @@ export const pipelineSchema = strictObject({
       maxClockSkewMs: p.maxClockSkew,
       completenessThreshold: p.completenessThreshold,
       trendWindows: p.trendWindows,
+      trendHorizonMs: p.trendHorizon,
       watermarkQuorum: p.watermarkQuorum,
     }),
   );

@@ -1,4 +1,5 @@
 import type { AlertEvent, Topology, WindowResult } from '../../domain/index.js';
+import { DEFAULT_TREND_HORIZON_MS } from '../derive.js';
 import { SnapshotError } from '../window-engine.js';
 import type { Tick } from './observe.js';
 import { isSnapshot, nanToNull, nullToNan, SNAPSHOT_VERSION, type EngineSnapshot, type SnapshotTarget, type SnapshotTick } from './snapshot.js';
@@ -118,7 +119,7 @@ export class AlertEngine {
     this.config.rules.forEach((rule, ri) => {
       if (rule.windowMs !== tick.windowMs) return;
       const targets = site.targets[ri]!;
-      for (const target of targets) step(target, tick, this.config.trendWindows);
+      for (const target of targets) step(target, tick, trendWindowsOf(this.config, tick.windowMs));
       for (const target of targets) this.announce(target, tick, out);
     });
   }
@@ -128,7 +129,10 @@ export class AlertEngine {
       const by = inst.raw === 'inactive' ? null : inhibitor(target, inst);
       const desired: RawState = by === null ? inst.raw : 'inactive';
       if (desired === inst.announced) continue;
+      const was = inst.announced;
       inst.announced = desired;
+      // Only a firing alert resolves: a pending one that ends (or is inhibited) ends silently.
+      if (desired === 'inactive' && was === 'pending') continue;
       const event: AlertEvent = {
         type: 'alert',
         site: target.site,
@@ -190,6 +194,7 @@ export class AlertEngine {
           active: i.active,
           activeSinceMs: nanToNull(i.activeSinceMs),
           firingSinceMs: nanToNull(i.firingSinceMs),
+          clearSinceMs: nanToNull(i.clearSinceMs),
           raw: i.raw,
           announced: i.announced,
           value: i.value,
@@ -248,6 +253,7 @@ export class AlertEngine {
         inst.active = si.active;
         inst.activeSinceMs = nullToNan(si.activeSinceMs);
         inst.firingSinceMs = nullToNan(si.firingSinceMs);
+        inst.clearSinceMs = nullToNan(si.clearSinceMs ?? null);
         inst.raw = si.raw;
         inst.announced = si.announced;
         inst.value = si.value;
@@ -256,6 +262,11 @@ export class AlertEngine {
     }
     return engine;
   }
+}
+
+/** Windows of stable completeness before a time to breach is trusted: the trend horizon in windows. */
+function trendWindowsOf(config: AlertsConfig, windowMs: number): number {
+  return Math.max(config.trendWindows, Math.ceil((config.trendHorizonMs ?? DEFAULT_TREND_HORIZON_MS) / windowMs));
 }
 
 /** Groups window results into ticks (one site, size, end and revision), in order of appearance. */

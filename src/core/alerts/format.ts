@@ -51,6 +51,7 @@ export function formatMetricValue(metric: AlertMetric, value: number | null): st
     case 'headroom':
     case 'failover_headroom':
     case 'demand':
+    case 'swing':
       return formatWatts(value);
     case 'utilization':
     case 'completeness':

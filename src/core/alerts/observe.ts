@@ -76,6 +76,10 @@ export function observe(ctx: TargetContext, tick: Tick): Observation {
     return { known: true, value: (tick.end - memory.lastDataEndMs) / 1000, base: null, trustClear: true };
   }
   if (nw === undefined) return UNKNOWN;
+  // Below the rule's utilization floor there is nothing to page about.
+  if (rule.minUtilization !== undefined && rule.metric !== 'completeness' && nw.utilization < rule.minUtilization) {
+    return { known: true, value: null, base: null, trustClear: nw.headroomCertain };
+  }
   switch (rule.metric) {
     case 'headroom':
       return { known: true, value: nw.headroomWatts, base: nw.usableWatts, trustClear: nw.headroomCertain };
@@ -95,9 +99,12 @@ export function observe(ctx: TargetContext, tick: Tick): Observation {
     case 'completeness':
       return { known: true, value: nw.completeness, base: null, trustClear: true };
     case 'time_to_breach':
-      // The trend spans trendWindows windows: trust it once completeness was stable that long.
+      // The trend spans trendWindows windows (the horizon): trust it once completeness was stable that long.
       if (!nw.headroomCertain || memory.stableWindows < ctx.trendWindows) return UNKNOWN;
       return { known: true, value: nw.timeToBreachSeconds, base: null, trustClear: true };
+    case 'swing':
+      if (nw.swingWatts === null) return UNKNOWN;
+      return { known: true, value: nw.swingWatts, base: nw.ratingWatts, trustClear: nw.headroomCertain };
     default:
       return UNKNOWN;
   }

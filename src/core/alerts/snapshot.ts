@@ -11,6 +11,8 @@ export interface SnapshotInstance {
   active: boolean;
   activeSinceMs: number | null;
   firingSinceMs: number | null;
+  /** Absent in snapshots from before pending hysteresis. */
+  clearSinceMs?: number | null;
   raw: RawState;
   announced: RawState;
   value: number | null;

@@ -19,6 +19,8 @@ export interface Instance {
   active: boolean;
   activeSinceMs: number;
   firingSinceMs: number;
+  /** While pending and no longer breaching: start of the clear stretch (NaN otherwise). */
+  clearSinceMs: number;
   raw: RawState;
   /** What was last sent out (inhibited instances announce `inactive`). */
   announced: RawState;
@@ -65,6 +67,7 @@ export function buildTargets(spec: SiteSpec, rule: AlertRule, targetsByKey: Map<
         active: false,
         activeSinceMs: NaN,
         firingSinceMs: NaN,
+        clearSinceMs: NaN,
         raw: 'inactive',
         announced: 'inactive',
         value: null,
@@ -118,17 +121,26 @@ export function step(target: Target, tick: Tick, trendWindows: number): void {
     if (verdict === 'clear') {
       inst.active = false;
       inst.activeSinceMs = NaN;
+      // Hysteresis in time: an episode (pending or firing) ends once the value stayed clear
+      // for clearFor; a breach before that continues it, with no new pending.
+      const holdMs = target.rule.clearForMs ?? 0;
+      if (inst.raw !== 'inactive' && holdMs > 0) {
+        if (Number.isNaN(inst.clearSinceMs)) inst.clearSinceMs = tick.start;
+        if (tick.end - inst.clearSinceMs < holdMs) continue;
+      }
+      inst.clearSinceMs = NaN;
       inst.firingSinceMs = NaN;
       inst.raw = 'inactive';
       continue;
     }
+    if (verdict === 'breach') inst.clearSinceMs = NaN;
     if (verdict === 'breach' && !inst.active) {
       inst.active = true;
       inst.activeSinceMs = tick.start;
     }
-    if (!inst.active) continue;
+    if (!inst.active || inst.raw === 'firing') continue;
     if (tick.end - inst.activeSinceMs >= target.rule.forMs) {
-      if (inst.raw !== 'firing') inst.firingSinceMs = tick.end;
+      inst.firingSinceMs = tick.end;
       inst.raw = 'firing';
     } else inst.raw = 'pending';
   }

@@ -20,6 +20,8 @@ export type AlertMetric =
   | 'stale_meter'
   /** timeToBreachSeconds, below threshold (absent trend = clear). Thresholds: seconds. */
   | 'time_to_breach'
+  /** swingWatts (windows >= 1 min), above threshold. Thresholds: fraction of ratingWatts or absolute watts. */
+  | 'swing'
   /** Site 15-minute demand, above threshold. Thresholds: fraction of the reference or absolute watts. */
   | 'demand'
   /** Site |gridHertz - nominal|, above threshold. Thresholds: hertz. */
@@ -33,6 +35,7 @@ export const ALERT_METRICS: readonly AlertMetric[] = [
   'completeness',
   'stale_meter',
   'time_to_breach',
+  'swing',
   'demand',
   'grid_frequency',
 ];
@@ -48,6 +51,7 @@ export const METRIC_DIRECTION: Readonly<Record<AlertMetric, 'below' | 'above'>> 
   completeness: 'below',
   stale_meter: 'above',
   time_to_breach: 'below',
+  swing: 'above',
   demand: 'above',
   grid_frequency: 'above',
 };
@@ -55,7 +59,7 @@ export const METRIC_DIRECTION: Readonly<Record<AlertMetric, 'below' | 'above'>> 
 /**
  * A threshold: `value` in the metric's base unit (watts, ratio, W/s, seconds, hertz), or,
  * with `relative: true`, a fraction of the node's usableWatts (headroom, failover headroom,
- * ramp per second) or of the demand reference (period peak or contract).
+ * ramp per second), of its ratingWatts (swing) or of the demand reference (period peak or contract).
  */
 export interface Threshold {
   value: number;
@@ -100,6 +104,13 @@ export interface AlertRule {
   overrides: ThresholdOverride[];
   /** The breach must last this long (event time) before the alert fires; pending until then. */
   forMs: number;
+  /**
+   * An alert (pending or firing) ends only once its value stayed clear this long (default 0:
+   * at the first clear window). A firing alert then resolves; a pending one ends silently.
+   */
+  clearForMs?: number;
+  /** Node rules: below this utilization (load / rating) the node counts as clear. */
+  minUtilization?: number;
   /** demand only: what the demand is compared with. */
   reference?: 'period_peak' | 'contract';
   /** Static labels added to every event of the rule. */
@@ -123,8 +134,10 @@ export interface AlertsConfig {
   revisions: RevisionPolicy;
   /** The pipeline's allowed lateness: when a window becomes final. */
   allowedLatenessMs: number;
-  /** The pipeline's trend length: time to breach is trusted after this many windows of stable completeness. */
+  /** The pipeline's trend length in windows (at least): time to breach is trusted after the trend horizon of stable completeness. */
   trendWindows: number;
+  /** The pipeline's trend horizon, ms (default 10 min). */
+  trendHorizonMs?: number;
   rules: AlertRule[];
 }
 

@@ -283,40 +283,42 @@ describe('ramp', () => {
 });
 
 describe('time to breach', () => {
-  // a: rating 1000, usable 800. trendWindows 6, windows of 10 s.
+  // a: rating 1000, usable 800. Windows of 10 s, a trend horizon of 60 s (6 windows, as
+  // trendWindows): the line through the window loads (each at its window's middle) is
+  // projected from the end of the newest window, with the 95th percentile of the loads above it.
   const topology = topo(site('s1', [node('a', null, 1000, ['m1'])]));
   const loads = (values: number[]): Reading[] => values.flatMap((w, i) => steady('m1', i * 10, i * 10 + 10, w));
+  const H60: EngineSettings = { ...S10, trendHorizonMs: 60_000 };
 
-  it('is headroom / least-squares slope on a linear ramp, from the third window on', () => {
-    // Loads 100, 200, 300, 400, 500: slope = 100 W per 10 s = 10 W/s.
-    //   window 2: headroom 800 − 300 = 500 → 500 / 10 = 50 s
-    //   window 3: 400 / 10 = 40 s; window 4: 300 / 10 = 30 s
-    // (A sixth window holds the 5 s tail of the last reading; it is not part of the ramp.)
-    const series = nodeSeries(run(topology, loads([100, 200, 300, 400, 500])), 'a');
-    expect(series.map((n) => n.timeToBreachSeconds).slice(0, 5)).toEqual([null, null, 50, 40, 30]);
+  it('on a clean ramp: (usable − the line at the window end) / slope, once the horizon is filled', () => {
+    // Loads 100, 150, …, 400: 5 W/s, exact. Window 5 (350 W at its middle): the line is at
+    // 375 W at its end → (800 − 375) / 5 = 85 s; window 6: (800 − 425) / 5 = 75 s.
+    // Windows 0–4 have fewer than 6 windows of history.
+    const series = nodeSeries(run(topology, loads([100, 150, 200, 250, 300, 350, 400]), H60), 'a');
+    expect(series.map((n) => n.timeToBreachSeconds).slice(0, 7)).toEqual([null, null, null, null, null, 85, 75]);
   });
 
-  it('fits only the last trendWindows windows', () => {
-    // trendWindows 3: loads 500, 100, 200, 300 → the last three are a 10 W/s ramp;
-    // headroom at 300 W is 500 → 50 s (with the 500 W window in the fit the slope would be −4 W/s).
-    const series = nodeSeries(run(topology, loads([500, 100, 200, 300]), { ...S10, trendWindows: 3 }), 'a');
-    expect(series[3]!.timeToBreachSeconds).toBe(50);
+  it('fits only the horizon', () => {
+    // 500 W, then the ramp of the test above: window 6 fits 100 … 350 only → 85 s (with the
+    // 500 W window in the fit the slope would be negative).
+    const series = nodeSeries(run(topology, loads([500, 100, 150, 200, 250, 300, 350]), H60), 'a');
+    expect(series[6]!.timeToBreachSeconds).toBe(85);
   });
 
-  it('uses least squares, not the end points', () => {
-    // Loads 100, 300, 200, 400 at x = −30, −20, −10, 0 s:
-    //   x̄ = −15, ȳ = 250; Σ(x−x̄)(y−ȳ) = (−15)(−150) + (−5)(50) + (5)(−50) + (15)(150) = 4000
-    //   Σ(x−x̄)² = 225 + 25 + 25 + 225 = 500 → slope 8 W/s
-    //   headroom 800 − 400 = 400 → 50 s
-    const series = nodeSeries(run(topology, loads([100, 300, 200, 400])), 'a');
-    expect(series[3]!.timeToBreachSeconds).toBe(50);
+  it('uses least squares and lifts the line by the loads above it', () => {
+    // 100 + 50 k ± 10 (alternating), 10 windows, horizon 100 s. Least squares at window
+    // middles x = −95 … −5 s: slope 4.939394 W/s, line at the end 571.969697 W; the 95th
+    // percentile of the residuals is 11.575758 W → (800 − 583.545455) / 4.939394 = 43.822086 s.
+    const values = [110, 140, 210, 240, 310, 340, 410, 440, 510, 540];
+    const series = nodeSeries(run(topology, loads(values), { ...S10, trendHorizonMs: 100_000 }), 'a');
+    expect(series[9]!.timeToBreachSeconds).toBeCloseTo(43.822086, 5);
   });
 
-  it('is 0 once headroom is already gone and still rising (breached now, not in the past)', () => {
-    // Loads 700, 800, 900: slope 10 W/s; window 2 headroom 800 − 900 = −100 → breached: 0 s.
-    const series = nodeSeries(run(topology, loads([700, 800, 900])), 'a');
-    expect(series[2]!.headroomWatts).toBe(-100);
-    expect(series[2]!.timeToBreachSeconds).toBe(0);
+  it('is 0 once the envelope is already past usable and still rising', () => {
+    // 650 … 900 W, 5 W/s: at the end of window 5 the line is at 925 W > 800 W.
+    const series = nodeSeries(run(topology, loads([650, 700, 750, 800, 850, 900]), H60), 'a');
+    expect(series[5]!.headroomWatts).toBe(-100);
+    expect(series[5]!.timeToBreachSeconds).toBe(0);
   });
 
   it('is null for a flat or falling trend', () => {

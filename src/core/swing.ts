@@ -1,0 +1,248 @@
+/**
+ * Training swings: per node and window (windows of a minute and longer), the spread of the
+ * node's 1-second power buckets (95th minus 5th percentile), and the dominant period of the
+ * swing around the window's linear trend with the share of the variance it carries. Pure.
+ */
+
+/** Windows shorter than this get no swing metrics. */
+export const SWING_MIN_WINDOW_MS = 60_000;
+/** Points per node and window at most (a 1-hour window at 1 s; longer windows average seconds). */
+const MAX_POINTS = 3600;
+/** Fewest points per window on the largest sites. */
+const MIN_POINTS = 12;
+/** Points kept per site across its swing window sizes (two arrays each): bounds the memory. */
+const POINT_BUDGET = 1 << 19;
+/** Longest period searched, seconds: training iterations swing in seconds to a minute or two. */
+const MAX_PERIOD_SECONDS = 300;
+/** Percentiles of the detrended series whose spread is `swingWatts`. */
+export const SWING_LOW_PERCENTILE = 0.05;
+export const SWING_HIGH_PERCENTILE = 0.95;
+/** A period is reported when it explains at least this share of the variance. */
+const MIN_PERIOD_SHARE = 0.5;
+/** The series must cover this share of its points for a period to be searched. */
+const MIN_PERIOD_COVERAGE = 0.9;
+
+/** The 1-second bucket series of every node over one window, averaged into points. */
+export interface SwingSeries {
+  windowMs: number;
+  secondsPerPoint: number;
+  points: number;
+  /** Window start the series belongs to (NaN when empty). */
+  startMs: number;
+  /** Per node × point: sum of the node's 1-second bucket watts in the point. */
+  sumWatts: Float64Array;
+  /** Per node × point: covered 1-second buckets in the point. */
+  seconds: Float64Array;
+}
+
+export interface SwingStats {
+  swingWatts: number;
+  swingPeriodSeconds: number | null;
+  swingPeriodShare: number | null;
+}
+
+/** The series of one window size, or undefined for windows shorter than a minute. */
+export function newSwingSeries(windowMs: number, nodeCount: number, swingSizes: number): SwingSeries | undefined {
+  if (windowMs < SWING_MIN_WINDOW_MS) return undefined;
+  const windowSeconds = Math.ceil(windowMs / 1000);
+  const budget = Math.floor(POINT_BUDGET / Math.max(1, nodeCount * swingSizes));
+  const target = Math.min(windowSeconds, MAX_POINTS, Math.max(MIN_POINTS, budget));
+  const secondsPerPoint = Math.ceil(windowSeconds / target);
+  const points = Math.ceil(windowSeconds / secondsPerPoint);
+  return {
+    windowMs,
+    secondsPerPoint,
+    points,
+    startMs: NaN,
+    sumWatts: new Float64Array(nodeCount * points),
+    seconds: new Float64Array(nodeCount * points),
+  };
+}
+
+export function resetSwing(s: SwingSeries, startMs: number): void {
+  s.startMs = startMs;
+  s.sumWatts.fill(0);
+  s.seconds.fill(0);
+}
+
+export function copySwing(into: SwingSeries, from: SwingSeries): void {
+  into.startMs = from.startMs;
+  into.sumWatts.set(from.sumWatts);
+  into.seconds.set(from.seconds);
+}
+
+/** The 1-second buckets of a range as the integrator leaves them: node n, second k at n × stride + k. */
+export interface BucketView {
+  sumWatts: Float64Array;
+  covered: Uint8Array;
+  stride: number;
+  /** Epoch second of bucket 0. */
+  firstSecond: number;
+  seconds: number;
+}
+
+/** Adds the covered buckets of a range (inside the series' window) to the series. */
+export function addBuckets(s: SwingSeries, b: BucketView, nodeCount: number): void {
+  const windowFirstSecond = Math.floor(s.startMs / 1000);
+  const spp = s.secondsPerPoint;
+  for (let n = 0; n < nodeCount; n++) {
+    const base = n * b.stride;
+    const out = n * s.points;
+    for (let k = 0; k < b.seconds; k++) {
+      if (b.covered[base + k] === 0) continue;
+      const p = Math.floor((b.firstSecond + k - windowFirstSecond) / spp);
+      if (p < 0 || p >= s.points) continue;
+      s.sumWatts[out + p]! += b.sumWatts[base + k]!;
+      s.seconds[out + p]! += 1;
+    }
+  }
+}
+
+/** Working arrays for swingStats, sized for the largest series of a site. */
+export interface SwingScratch {
+  values: Float64Array;
+  sorted: Float64Array;
+  index: Float64Array;
+  full: Float64Array;
+  lags: Float64Array;
+}
+
+export function newSwingScratch(points: number): SwingScratch {
+  const a = (): Float64Array => new Float64Array(points + 2);
+  return { values: a(), sorted: a(), index: a(), full: a(), lags: a() };
+}
+
+/** Swing metrics of node n, or null when the node has fewer than two covered points. */
+export function swingStatsOf(s: SwingSeries, n: number, scratch: SwingScratch): SwingStats | null {
+  const base = n * s.points;
+  const { values, index } = scratch;
+  let count = 0;
+  for (let p = 0; p < s.points; p++) {
+    const secs = s.seconds[base + p]!;
+    if (secs === 0) continue;
+    values[count] = s.sumWatts[base + p]! / secs;
+    index[count] = p;
+    count++;
+  }
+  if (count < 2) return null;
+  return swingStats(values.subarray(0, count), index.subarray(0, count), s.points, s.secondsPerPoint, scratch);
+}
+
+/**
+ * Swing metrics of a series of `values` at point positions `index` (ascending, of `points`).
+ * `values` is detrended in place. Exported for tests.
+ */
+export function swingStats(
+  values: Float64Array,
+  index: Float64Array,
+  points: number,
+  secondsPerPoint: number,
+  scratch: Pick<SwingScratch, 'sorted' | 'full' | 'lags'>,
+): SwingStats {
+  const count = values.length;
+  const sorted = scratch.sorted.subarray(0, count);
+  sorted.set(values);
+  sorted.sort();
+  const swingWatts = quantile(sorted, SWING_HIGH_PERCENTILE) - quantile(sorted, SWING_LOW_PERCENTILE);
+  // The period is searched around the window's trend (a ramp is not a swing).
+  detrend(values, index);
+  let period: { lag: number; share: number } | null = null;
+  if (count >= MIN_PERIOD_COVERAGE * points && count >= 4 && swingWatts > 0) {
+    // Gaps take the trend's value (0 after detrending); the series is then evenly spaced.
+    const full = scratch.full.subarray(0, points);
+    full.fill(0);
+    for (let i = 0; i < count; i++) full[index[i]!] = values[i]!;
+    period = dominantPeriod(full, Math.max(2, Math.floor(MAX_PERIOD_SECONDS / secondsPerPoint)), scratch.lags);
+  }
+  return {
+    swingWatts,
+    swingPeriodSeconds: period === null ? null : period.lag * secondsPerPoint,
+    swingPeriodShare: period === null ? null : period.share,
+  };
+}
+
+/** Removes the least-squares line through (index, value). */
+function detrend(values: Float64Array, index: Float64Array): void {
+  const n = values.length;
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < n; i++) {
+    sx += index[i]!;
+    sy += values[i]!;
+  }
+  const mx = sx / n;
+  const my = sy / n;
+  let sxx = 0;
+  let sxy = 0;
+  for (let i = 0; i < n; i++) {
+    const dx = index[i]! - mx;
+    sxx += dx * dx;
+    sxy += dx * (values[i]! - my);
+  }
+  const slope = sxx > 0 ? sxy / sxx : 0;
+  for (let i = 0; i < n; i++) values[i] = values[i]! - my - slope * (index[i]! - mx);
+}
+
+/** Linear interpolation between order statistics (the common "type 7" definition). */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const h = (n - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+/**
+ * The dominant period of a zero-mean, evenly spaced series, by autocorrelation: r(k) is the
+ * correlation of the series with itself shifted by k points (over the overlap). The period is
+ * the first lag, after r first drops below zero, whose r is within 10 % of the highest r of
+ * all lags up to half the series (at least two cycles seen); refined between lags by a
+ * parabola. r at that lag is the share of the variance that repeats with that period. None
+ * when that share is below 0.5 or within noise of zero (3 / √overlap).
+ */
+export function dominantPeriod(x: Float64Array, maxLagPoints: number, lags: Float64Array): { lag: number; share: number } | null {
+  const n = x.length;
+  const maxLag = Math.min(maxLagPoints, Math.floor(n / 2));
+  if (maxLag < 2) return null;
+  const r = lags.length >= maxLag + 2 ? lags.subarray(0, maxLag + 2) : new Float64Array(maxLag + 2);
+  r.fill(0);
+  for (let k = 1; k <= Math.min(maxLag + 1, n - 2); k++) {
+    let sxy = 0;
+    let sxx = 0;
+    let syy = 0;
+    for (let i = 0; i + k < n; i++) {
+      const a = x[i]!;
+      const b = x[i + k]!;
+      sxy += a * b;
+      sxx += a * a;
+      syy += b * b;
+    }
+    r[k] = sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
+  }
+  let from = 1;
+  while (from <= maxLag && r[from]! >= 0) from++;
+  if (from > maxLag) return null;
+  let best = -Infinity;
+  for (let k = from; k <= maxLag; k++) if (r[k]! > best) best = r[k]!;
+  let lag = -1;
+  for (let k = from; k <= maxLag; k++) {
+    const rk = r[k]!;
+    if (rk >= 0.9 * best && rk >= r[k - 1]! && rk >= r[k + 1]!) {
+      lag = k;
+      break;
+    }
+  }
+  if (lag < 0) return null;
+  const share = r[lag]!;
+  if (share < MIN_PERIOD_SHARE || share < 3 / Math.sqrt(n - lag)) return null;
+  let refined = lag;
+  if (lag + 1 <= Math.min(maxLag + 1, n - 2)) {
+    const a = r[lag - 1]!;
+    const b = r[lag]!;
+    const c = r[lag + 1]!;
+    const denom = a - 2 * b + c;
+    if (denom < 0) refined = lag + Math.max(-0.5, Math.min(0.5, (0.5 * (a - c)) / denom));
+  }
+  return { lag: refined, share: Math.min(1, share) };
+}
