@@ -1,7 +1,8 @@
 /**
  * Human units in config files: durations (`500ms`, `10s`, `15m`, `1h30m`), power (`400kW`,
- * `2.5MW`, `320 MW`) and sizes (`10GB`, `1MiB`). Plain numbers are base units (ms, watts,
- * bytes). Parsing is exact for decimal input: `1.1s` is 1100 ms, not 1100.0000000000002.
+ * `2.5MW`, `320 MW`) and sizes (`10GB`, `1MiB`). Plain numbers are base units (watts,
+ * bytes); durations in config files need a unit (a bare `10` is refused, only `0` may stand
+ * alone), while the parse functions for CLI flags still take a number as ms. Parsing is exact for decimal input: `1.1s` is 1100 ms, not 1100.0000000000002.
  */
 import { z } from 'zod';
 
@@ -92,6 +93,17 @@ export function checkDurationMs(input: string | number): UnitResult {
     return { ok: false, message: `invalid duration ${quote(input)}: must be a whole number of milliseconds` };
   }
   return { ok: true, value: ms };
+}
+
+/**
+ * A duration in a config file: like checkDurationMs, but a bare number other than 0 is
+ * refused, because `10` reads as 10 ms to the parser and as 10 s to most people.
+ */
+export function checkConfigDurationMs(input: string | number): UnitResult {
+  if (typeof input === 'number' && input !== 0) {
+    return { ok: false, message: `duration ${input} has no unit: write e.g. ${input}s or ${input}ms (units ms, s, m, h, d)` };
+  }
+  return checkDurationMs(input);
 }
 
 /** Power in watts, or a readable message. Numbers are watts. */
@@ -190,8 +202,8 @@ function unitSchema(check: (v: string | number) => UnitResult) {
   });
 }
 
-/** Zod schema: duration (`10s`, `15m`, number = ms) → whole ms, >= 0. */
-export const durationMs = unitSchema(checkDurationMs);
+/** Zod schema: duration with a unit (`10s`, `15m`; a bare number only for 0) → whole ms, >= 0. */
+export const durationMs = unitSchema(checkConfigDurationMs);
 /** Zod schema: power (`400kW`, `2.5MW`, number = watts) → watts, >= 0. */
 export const powerWatts = unitSchema(checkPowerWatts);
 /** Zod schema: size (`10GB`, `1MiB`, number = bytes) → whole bytes, >= 0. */

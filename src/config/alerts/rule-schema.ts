@@ -1,7 +1,7 @@
 /** The `alerts:` section and its rules as zod schemas (human units; resolved in resolve.ts). */
 import { z } from 'zod';
 import { ALERT_METRICS, type AlertMetric } from '../../core/alerts/index.js';
-import { checkDurationMs } from '../units.js';
+import { checkConfigDurationMs } from '../units.js';
 
 function strict<T extends z.ZodRawShape>(shape: T) {
   const known = Object.keys(shape);
@@ -88,7 +88,7 @@ export const ruleSchema = strict({
 
 function durationOrIssue() {
   return scalar.transform((v, ctx): number => {
-    const r = checkDurationMs(v);
+    const r = checkConfigDurationMs(v);
     if (r.ok) return r.value;
     ctx.addIssue({ code: z.ZodIssueCode.custom, message: r.message });
     return z.NEVER;

@@ -1,6 +1,6 @@
 /** Threshold scalars per metric (`15%`, `200kW`, `10%/min`, `30s`, `0.1Hz`, `0.9`) and { at, clear } pairs. */
 import { METRIC_DIRECTION, type AlertMetric, type SeverityThreshold, type Threshold } from '../../core/alerts/index.js';
-import { checkDurationMs, checkPowerWatts } from '../units.js';
+import { checkConfigDurationMs, checkPowerWatts } from '../units.js';
 import type { SeverityInput } from './rule-schema.js';
 
 // ---------------------------------------------------------------------------------------
@@ -59,7 +59,7 @@ export function parseThreshold(metric: AlertMetric, input: string | number): Thr
     }
     case 'stale_meter':
     case 'time_to_breach': {
-      const r = checkDurationMs(input);
+      const r = checkConfigDurationMs(input);
       return r.ok ? { ok: true, value: { value: r.value / 1000, relative: false } } : r;
     }
     case 'grid_frequency': {

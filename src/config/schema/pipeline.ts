@@ -5,38 +5,89 @@ import { durationMs, formatDurationMs } from '../units.js';
 import { fraction, positive, strictObject, wholeSecondsMs } from './common.js';
 
 // ---------------------------------------------------------------------------------------
+// Bounds: past these a setting exhausts memory or stops making sense for a live stream.
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** Longest window: a day. Longer spans (months, years) are queries over the sinks, not windows held in memory. */
+export const MAX_WINDOW_MS = DAY_MS;
+/** Most window sizes: each size keeps its own per-node state and multiplies the output. */
+export const MAX_WINDOW_SIZES = 8;
+/** Longest maxOutOfOrder: every meter's readings are held this long before its windows close. */
+export const MAX_OUT_OF_ORDER_MS = HOUR_MS;
+/** Longest allowedLateness: emitted windows and their readings are kept this long for restatements. */
+export const MAX_ALLOWED_LATENESS_MS = HOUR_MS;
+/** Longest maxHold: a reading standing in for its meter longer than this is guesswork, not a measurement. */
+export const MAX_HOLD_MS = HOUR_MS;
+/** Longest idleTimeout: a silent meter holds its site's watermark back at most this long. */
+export const MAX_IDLE_TIMEOUT_MS = HOUR_MS;
+/** Largest maxClockSkew: readings a day ahead of the processing clock are a wrong clock, not skew. */
+export const MAX_CLOCK_SKEW_MS = DAY_MS;
+/** Most windows in the time-to-breach trend: a ring of this many per node and window size. */
+export const MAX_TREND_WINDOWS = 1_000;
+/** Largest watermarkQuorum: a buffer of k clocks per site, scanned on every advance; past a site's meter count it waits for the slowest meter. */
+export const MAX_WATERMARK_QUORUM = 100;
+/**
+ * Most windows of the smallest size a node keeps open at once: (maxOutOfOrder +
+ * allowedLateness) / smallest window. 720 is an hour of 5 s windows.
+ */
+export const MAX_OPEN_WINDOWS = 720;
+
+/** A duration schema with an upper bound and the reason for it in the message. */
+function atMostMs<T extends z.ZodType<number, z.ZodTypeDef, unknown>>(schema: T, maxMs: number, why: string) {
+  return schema.refine((ms) => !(ms > maxMs), (ms) => ({ message: `${formatDurationMs(ms)} is longer than ${formatDurationMs(maxMs)}: ${why}` }));
+}
+
+// ---------------------------------------------------------------------------------------
 // pipeline → EngineSettings
 
 export const pipelineSchema = strictObject({
-  /** Tumbling window sizes; each a whole number of seconds, >= 1s, no duplicates. Default [10s, 1m, 15m]. Sorted ascending. */
-  windows: z.array(wholeSecondsMs).min(1).default(['10s', '1m', '15m']),
-  /** Watermark lag behind the largest event time seen. Default 2s. */
-  maxOutOfOrder: durationMs.default('2s'),
-  /** How long an emitted window still accepts late readings (re-emitted with revision + 1). Default 10s. */
-  allowedLateness: durationMs.default('10s'),
-  /** Longest a reading holds its value; after that the meter is stale. Default 5s. */
-  maxHold: positive(durationMs, 'maxHold').default('5s'),
+  /**
+   * Tumbling window sizes; each a whole number of seconds, 1s to 1d, no duplicates, at most 8
+   * sizes. Default [10s, 1m, 15m]. Sorted ascending.
+   */
+  windows: z
+    .array(atMostMs(wholeSecondsMs, MAX_WINDOW_MS, 'longer spans are queries over the sinks, not windows held in memory'))
+    .min(1)
+    .max(MAX_WINDOW_SIZES, { message: `at most ${MAX_WINDOW_SIZES} window sizes: each keeps its own state per node` })
+    .default(['10s', '1m', '15m']),
+  /** Watermark lag behind the largest event time seen; at most 1h (readings are held that long). Default 2s. */
+  maxOutOfOrder: atMostMs(durationMs, MAX_OUT_OF_ORDER_MS, 'every meter\'s readings are held this long before windows close; replay older data instead').default('2s'),
+  /** How long an emitted window still accepts late readings (re-emitted with revision + 1); at most 1h. Default 10s. */
+  allowedLateness: atMostMs(durationMs, MAX_ALLOWED_LATENESS_MS, 'emitted windows are kept in memory this long; replay older data instead').default('10s'),
+  /** Longest a reading holds its value; after that the meter is stale. More than 0, at most 1h. Default 5s. */
+  maxHold: atMostMs(positive(durationMs, 'maxHold'), MAX_HOLD_MS, 'a value held longer is a guess, not a measurement').default('5s'),
   /**
    * Longest gap between two consecutive `wattHours` counter readings that still measures the
    * interval between them (power (E1 − E0) / (t1 − t0) over all of it; `maxHold` does not apply
    * to counters). A longer gap leaves its interval uncovered. Default 15m.
    */
   maxCounterGap: positive(durationMs, 'maxCounterGap').default('15m'),
-  /** A partition quiet this long (processing time) advances on the processing clock. Default 30s. */
-  idleTimeout: positive(durationMs, 'idleTimeout').default('30s'),
-  /** Readings further ahead of the processing clock are rejected as from the future. Default 5m. */
-  maxClockSkew: durationMs.default('5m'),
+  /** A partition quiet this long (processing time) advances on the processing clock. More than 0, at most 1h. Default 30s. */
+  idleTimeout: atMostMs(positive(durationMs, 'idleTimeout'), MAX_IDLE_TIMEOUT_MS, 'a silent meter would hold its site back that long').default('30s'),
+  /** Readings further ahead of the processing clock are rejected as from the future; at most 1d. Default 5m. */
+  maxClockSkew: atMostMs(durationMs, MAX_CLOCK_SKEW_MS, 'a reading a day ahead has a wrong clock, not skew').default('5m'),
   /** Below this share of reporting meters a node's headroom is uncertain (0..1). Default 0.9. */
   completenessThreshold: fraction.default(0.9),
-  /** Fewest recent windows in the least-squares time-to-breach trend (>= 2). Default 6. */
-  trendWindows: z.number().int().min(2).default(6),
+  /** Fewest recent windows in the least-squares time-to-breach trend, 2 to 1000. Default 6. */
+  trendWindows: z
+    .number()
+    .int()
+    .min(2)
+    .max(MAX_TREND_WINDOWS, { message: `at most ${MAX_TREND_WINDOWS}: each node keeps this many windows per size for the trend` })
+    .default(6),
   /** Span of the time-to-breach trend: several swing periods. Default 10m. */
   trendHorizon: positive(durationMs, 'trendHorizon').default('10m'),
   /**
    * The watermark follows the k-th most advanced meter clock among recently active meters,
-   * so k - 1 meters with clocks running ahead cannot make a site late. Default 3.
+   * so k - 1 meters with clocks running ahead cannot make a site late. 1 to 100. Default 3.
    */
-  watermarkQuorum: z.number().int().min(1).default(3),
+  watermarkQuorum: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_WATERMARK_QUORUM, { message: `at most ${MAX_WATERMARK_QUORUM}: k clocks are kept and sorted per site on every advance, and a k above a site's meter count waits for its slowest meter` })
+    .default(3),
 })
   .superRefine((p, ctx) => {
     const seen = new Map<number, number>();
@@ -46,6 +97,19 @@ export const pipelineSchema = strictObject({
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['windows', i], message: `duplicate window ${formatDurationMs(ms)} (first at windows[${first}])` });
       } else seen.set(ms, i);
     });
+    const smallestMs = Math.min(...p.windows);
+    const openWindows = (p.maxOutOfOrder + p.allowedLateness) / smallestMs;
+    // Only when each is within its own bound (otherwise that bound already said why).
+    const eachWithinBound = p.maxOutOfOrder <= MAX_OUT_OF_ORDER_MS && p.allowedLateness <= MAX_ALLOWED_LATENESS_MS;
+    if (p.windows.length > 0 && eachWithinBound && openWindows > MAX_OPEN_WINDOWS) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['allowedLateness'],
+        message:
+          `maxOutOfOrder + allowedLateness (${formatDurationMs(p.maxOutOfOrder + p.allowedLateness)}) keeps ${Math.ceil(openWindows)} windows of ` +
+          `${formatDurationMs(smallestMs)} open per node, more than ${MAX_OPEN_WINDOWS}: shorten them or use a larger smallest window`,
+      });
+    }
   })
   .transform(
     (p): EngineSettings => ({
