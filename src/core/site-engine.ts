@@ -3,6 +3,7 @@ import { copyAggregates, mergeAggregates, newAggregates, resetAggregates, type S
 import { deriveWindow, newDeriveScratch, trendSlots, type DeriveScratch } from './derive.js';
 import { addGrid, newGridSums } from './grid.js';
 import { counterWatts, earliestLiveMs, foldTail, insertReading, isCounterOnly, newMeterTail, pendingCounterFromMs, type MeterTail } from './meter-tail.js';
+import { DEFAULT_PLAUSIBLE_RATING_MULTIPLE, maxAbsWattsByMeter, plausibleGrid, plausiblePower } from './plausibility.js';
 import { RangeIntegrator } from './range-integrator.js';
 import type { SiteModel } from './site-model.js';
 import { exportSizeState, importSizeState, newSizeState, type OpenWindow, type SizeSnapshot, type SizeState } from './size-state.js';
@@ -53,6 +54,8 @@ export class SiteEngine {
   private readonly isCounterMeter: Uint8Array;
   readonly lateByMeter: Float64Array;
   readonly lateByGridMeter: Float64Array;
+  /** Per power meter: the largest plausible |watts| (plausibility.ts). */
+  private readonly maxAbsWatts: Float64Array;
   counterResets = 0;
 
   constructor(
@@ -82,6 +85,7 @@ export class SiteEngine {
     this.lateByMeter = new Float64Array(meters);
     this.lateByGridMeter = new Float64Array(model.gridMeterIds.length);
     this.clock = new QuorumClock(meters + model.gridMeterIds.length, settings.watermarkQuorum);
+    this.maxAbsWatts = maxAbsWattsByMeter(model, settings.plausibleRatingMultiple ?? DEFAULT_PLAUSIBLE_RATING_MULTIPLE);
   }
 
   record(r: Reading, nowMs: number): RecordOutcome {
@@ -93,6 +97,7 @@ export class SiteEngine {
     if (m !== undefined) this.nextMeterHint = m + 1;
     const g = m === undefined ? this.model.gridMeterIndex.get(r.meter) : undefined;
     if (m === undefined && g === undefined) return 'unknown_meter';
+    if (m !== undefined ? !plausiblePower(r, this.maxAbsWatts[m]!) : !plausibleGrid(r, this.model.spec.nominalHertz)) return 'implausible';
     const ts = r.tsMs;
     if (ts > nowMs + this.settings.maxClockSkewMs) return 'future';
     if (this.closed || ts < this.acceptFromMs) {

@@ -84,7 +84,9 @@ export type RecordOutcome =
   | 'duplicate'
   | 'future'
   | 'unknown_site'
-  | 'unknown_meter';
+  | 'unknown_meter'
+  /** Physically implausible (beyond ± k × the node's rating; grid signals out of range): dropped, counted, dead-lettered. */
+  | 'implausible';
 
 export const RECORD_OUTCOMES: readonly RecordOutcome[] = [
   'accepted',
@@ -94,4 +96,5 @@ export const RECORD_OUTCOMES: readonly RecordOutcome[] = [
   'future',
   'unknown_site',
   'unknown_meter',
+  'implausible',
 ];

@@ -31,4 +31,9 @@ export interface EngineSettings {
    * clock running ahead cannot make the rest of its site late.
    */
   watermarkQuorum: number;
+  /**
+   * A power meter's reading beyond ± this × the rating of the node owning the meter is
+   * rejected as `implausible`. Optional; default 2 (core/plausibility.ts).
+   */
+  plausibleRatingMultiple?: number;
 }

@@ -3,13 +3,15 @@ import { decodeLineProtocolMessage, decodeMessage, type LineProtocolMapping, typ
 import { subjectMatches } from '../sources/index.js';
 import {
   DECODE_FAILURE_REASONS,
+  READING_NUMBER_FIELDS,
   RECORD_OUTCOMES,
   type DecodeFailureReason,
+  type Reading,
   type RecordOutcome,
 } from '../domain/index.js';
 
 /** Why a message (or part of it) went to the dead-letter subject. */
-export type RejectReason = DecodeFailureReason | 'unknown_site' | 'unknown_meter' | 'future' | 'late';
+export type RejectReason = DecodeFailureReason | 'unknown_site' | 'unknown_meter' | 'future' | 'late' | 'implausible';
 
 /** Plain counters, updated per message and read by the metrics layer and summaries. */
 export class IngestCounters {
@@ -18,9 +20,13 @@ export class IngestCounters {
   messages = 0;
   readings = 0;
 
-  /** Readings by outcome, with decode failures as outcome `invalid_<reason>`. */
+  /**
+   * Readings by outcome, with decode failures as outcome `invalid_<reason>`. `implausible`
+   * appears once non-zero, like the invalid ones (so summaries of clean data keep their shape).
+   */
   byOutcome(): Record<string, number> {
-    const out: Record<string, number> = { ...this.outcomes };
+    const { implausible, ...rest } = this.outcomes;
+    const out: Record<string, number> = implausible > 0 ? { ...rest, implausible } : rest;
     for (const r of DECODE_FAILURE_REASONS) if (this.decodeFailures[r] > 0) out[`invalid_${r}`] = this.decodeFailures[r];
     return out;
   }
@@ -85,11 +91,11 @@ export function ingestPayload(
     const outcome = engine.record(r, nowMs);
     counters.outcomes[outcome]++;
     if (outcome === 'accepted' || outcome === 'accepted_late') report.recorded++;
-    else if (outcome === 'unknown_meter' || outcome === 'unknown_site' || outcome === 'future') {
+    else if (outcome === 'unknown_meter' || outcome === 'unknown_site' || outcome === 'future' || outcome === 'implausible') {
       report.rejected++;
       if (report.rejectReason === null) {
         report.rejectReason = outcome;
-        report.rejectDetail = `${outcome.replace('_', ' ')} '${outcome === 'unknown_site' ? r.site : r.meter}'`;
+        report.rejectDetail = outcome === 'implausible' ? implausibleDetail(r) : `${outcome.replace('_', ' ')} '${outcome === 'unknown_site' ? r.site : r.meter}'`;
       }
     } else if (outcome === 'late') {
       report.rejected++;
@@ -109,4 +115,10 @@ function lateDetail(engine: WindowEngine, site: string, meter: string, tsMs: num
   const watermarkMs = engine.siteWatermarkMs(site);
   const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
   return `late '${meter}' at ${iso(tsMs)}: window end ${iso(endMs)}, watermark ${iso(watermarkMs)}, allowed lateness ${engine.settings.allowedLatenessMs} ms`;
+}
+
+/** `implausible reading from meter 'm' (watts 1e+308)`: the meter and its values, log-safe. */
+function implausibleDetail(r: Reading): string {
+  const values = READING_NUMBER_FIELDS.flatMap((f) => (r[f] === undefined ? [] : [`${f} ${r[f]}`]));
+  return `implausible reading from meter '${r.meter}' (${values.join(', ')})`;
 }

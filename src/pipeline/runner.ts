@@ -125,7 +125,7 @@ function shutdownDrops(stats: SinkStats | undefined): number {
 }
 
 /** Outcomes that mean a reading did not reach the window state (plus `invalid_<reason>`). */
-const DROP_OUTCOMES = ['late', 'duplicate', 'future', 'unknown_site', 'unknown_meter'] as const;
+const DROP_OUTCOMES = ['late', 'duplicate', 'future', 'unknown_site', 'unknown_meter', 'implausible'] as const;
 /** Site label of messages whose subject names no site of the topology (bounds cardinality). */
 const UNKNOWN_SITE_LABEL = 'unknown';
 

@@ -56,7 +56,7 @@ export const SITE_LOAD_WATTS = 'headroom_site_load_watts';
 export const READINGS_TOTAL = 'headroom_readings_total';
 /**
  * Counter, labels site, reason: readings (or decode failures) that did not reach the window
- * state: `late`, `duplicate`, `future`, `unknown_meter`, `unknown_site`, `invalid_<reason>`.
+ * state: `late`, `duplicate`, `future`, `unknown_meter`, `unknown_site`, `implausible`, `invalid_<reason>`.
  * `site` is the subject's site, or `unknown` when it is not in the topology.
  */
 export const DROPPED_READINGS_TOTAL = 'headroom_dropped_readings_total';

@@ -53,6 +53,7 @@ describe('the issue example', () => {
       trendWindows: 6,
       trendHorizonMs: 600_000,
       watermarkQuorum: 3,
+      plausibleRatingMultiple: 2,
     });
   });
 

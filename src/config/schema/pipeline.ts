@@ -88,6 +88,17 @@ export const pipelineSchema = strictObject({
     .min(1)
     .max(MAX_WATERMARK_QUORUM, { message: `at most ${MAX_WATERMARK_QUORUM}: k clocks are kept and sorted per site on every advance, and a k above a site's meter count waits for its slowest meter` })
     .default(3),
+  /**
+   * A power meter's reading beyond ± this × the rating of the node that owns the meter is
+   * rejected as `implausible` (counted, dead-lettered). 1 to 100. Default 2: a breaker
+   * carrying twice its rating trips, so more is a unit mix-up or a broken meter; the bound is
+   * symmetric because small negative readings (export, regeneration) are real.
+   */
+  plausibleRatingMultiple: z
+    .number()
+    .min(1, { message: 'at least 1: a meter may read its node\'s full rating' })
+    .max(100, { message: 'at most 100: beyond that nothing is rejected and sums can overflow' })
+    .default(2),
 })
   .superRefine((p, ctx) => {
     const seen = new Map<number, number>();
@@ -124,5 +135,6 @@ export const pipelineSchema = strictObject({
       trendWindows: p.trendWindows,
       trendHorizonMs: p.trendHorizon,
       watermarkQuorum: p.watermarkQuorum,
+      plausibleRatingMultiple: p.plausibleRatingMultiple,
     }),
   );

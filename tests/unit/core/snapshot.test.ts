@@ -68,7 +68,7 @@ function stream(seed: number): Arrival[] {
   arrivals.forEach((x, i) => {
     out.push(x);
     if (i % 37 === 0) out.push({ ...x, watts: 5 });
-    if (i % 101 === 50) out.push({ site: 's1', meter: 'm1', tsMs: x.tsMs - 40_000, watts: 9_999 });
+    if (i % 101 === 50) out.push({ site: 's1', meter: 'm1', tsMs: x.tsMs - 40_000, watts: 7_999 });
   });
   let clock = -Infinity;
   return out.map((reading) => {
