@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerDecodeCommand } from './decode.js';
 import { registerRecordCommand } from './record.js';
 import { registerReplayCommand } from './replay.js';
+import { registerRulesCommand } from './rules/index.js';
 import { registerRunCommand } from './run.js';
 import { registerSimulateCommand } from './simulate.js';
 import { registerTopologyCommand } from './topology.js';
@@ -24,5 +25,6 @@ export function createProgram(): Command {
   registerSimulateCommand(program);
   registerDecodeCommand(program);
   registerTopologyCommand(program);
+  registerRulesCommand(program);
   return program;
 }

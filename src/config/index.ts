@@ -25,6 +25,7 @@ export {
   type NatsResultsSinkConfig,
   type SimulatorConfig,
   type SimulatorFaults,
+  type AlertRoutingConfig,
 } from './schema/index.js';
 export { parseConfigText, loadConfigFile, formatIssues, formatPath, validateConfig, type ConfigIssue, type ConfigResult } from './load.js';
 export {

@@ -5,7 +5,8 @@
  * the run (MissingServerBinaryError), it never skips.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -77,7 +78,7 @@ describe('deploy/prometheus and deploy/alertmanager, checked by promtool and amt
     const amtool = findBinary('amtool', 'prometheus-alertmanager');
     const out = await tool(amtool, ['check-config', join(ROOT, 'deploy/alertmanager/alertmanager.yml')]);
     expect(out).toMatch(/SUCCESS/);
-    expect(out).toMatch(/15 inhibit rules/);
+    expect(out).toMatch(/19 inhibit rules/);
   });
 
   it('alertmanager routes critical site alerts to the site pager and pipeline alerts to the platform team', async () => {
@@ -87,11 +88,72 @@ describe('deploy/prometheus and deploy/alertmanager, checked by promtool and amt
         .split('\n')
         .filter((l) => l.trim() !== '' && !l.startsWith('Warning'))
         .join(',');
-    expect(await route('alertname=headroom_low', 'site=fra3', 'severity=critical')).toBe('colo-ops-pager');
-    expect(await route('alertname=headroom_low', 'site=fra3', 'severity=warning')).toBe('colo-ops-chat');
-    expect(await route('alertname=headroom_low', 'site=ash1', 'severity=critical')).toBe('campus-ops-pager');
+    expect(await route('alertname=headroom_low', 'site=fra3', 'severity=critical')).toBe('colo-pager');
+    expect(await route('alertname=headroom_low', 'site=fra3', 'severity=warning')).toBe('colo-chat');
+    expect(await route('alertname=headroom_low', 'site=ash1', 'severity=critical')).toBe('campus-pager');
     expect(await route('alertname=headroom_low', 'site=other', 'severity=critical')).toBe('ops-pager');
     expect(await route('alertname=headroom_low', 'site=other', 'severity=warning')).toBe('ops-chat');
     expect(await route('alertname=headroom_scrape_down', 'severity=critical', 'instance=w1:9464')).toBe('platform-pager');
+  });
+});
+
+/** promtool unit test of the generated ramp rule: it fires at the made-up intake level only. */
+const MADE_UP_RAMP_TEST = `rule_files:
+  - rules/headroom-recording.yml
+  - rules/headroom-alerts.yml
+evaluation_interval: 30s
+tests:
+  - interval: 30s
+    input_series:
+      # 500 kW/s = 30 MW/min against 32 MW usable: 93.75 % of intake capacity per minute.
+      - series: 'headroom_node_ramp_watts_per_second{site="north-7",node="feed",level="utility-feed",window="30s"}'
+        values: '500000x4'
+      - series: 'headroom_node_usable_watts{site="north-7",node="feed",level="utility-feed",window="30s"}'
+        values: '32000000x4'
+      # The same ramp below the intake is not checked.
+      - series: 'headroom_node_ramp_watts_per_second{site="north-7",node="r-1",level="rpp (A+B)",window="30s"}'
+        values: '500000x4'
+      - series: 'headroom_node_usable_watts{site="north-7",node="r-1",level="rpp (A+B)",window="30s"}'
+        values: '1600000x4'
+    alert_rule_test:
+      - eval_time: 60s
+        alertname: ramp_rate_high
+        exp_alerts:
+          - exp_labels: { alertname: ramp_rate_high, severity: warning, site: north-7, node: feed, level: utility-feed, window: 30s }
+            exp_annotations:
+              summary: 'Site north-7 ramps at 93.75% of intake capacity per minute'
+              runbook_url: 'https://runbooks.example.com/headroom/ramp-rate?site=north-7'
+          - exp_labels: { alertname: ramp_rate_high, severity: critical, site: north-7, node: feed, level: utility-feed, window: 30s }
+            exp_annotations:
+              summary: 'Site north-7 ramps at 93.75% of intake capacity per minute'
+              runbook_url: 'https://runbooks.example.com/headroom/ramp-rate?site=north-7'
+`;
+
+describe('headroom rules on a fleet with made-up level and site names, checked by promtool and amtool', () => {
+  it('writes rules that promtool checks and tests, and routing that amtool checks and routes by team', async () => {
+    const promtool = findBinary('promtool', 'prometheus');
+    const amtool = findBinary('amtool', 'prometheus-alertmanager');
+    const out = mkdtempSync(join(tmpdir(), 'headroom-rules-'));
+    try {
+      const wrote = await tool(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'rules', '-c', join(ROOT, 'tests/fixtures/config/made-up-levels.yaml'), '-o', out]);
+      expect(wrote.split('\n').filter((l) => l.startsWith('wrote '))).toHaveLength(3);
+      const rules = [join(out, 'prometheus/rules/headroom-recording.yml'), join(out, 'prometheus/rules/headroom-alerts.yml')];
+      expect(await tool(promtool, ['check', 'rules', ...rules])).not.toMatch(/FAILED/);
+      writeFileSync(join(out, 'prometheus/ramp-test.yml'), MADE_UP_RAMP_TEST);
+      expect(await tool(promtool, ['test', 'rules', join(out, 'prometheus/ramp-test.yml')])).toMatch(/SUCCESS/);
+      const am = join(out, 'alertmanager/alertmanager.yml');
+      expect(await tool(amtool, ['check-config', am])).toMatch(/SUCCESS/);
+      const route = async (...labels: string[]): Promise<string> =>
+        (await tool(amtool, ['config', 'routes', 'test', `--config.file=${am}`, ...labels]))
+          .split('\n')
+          .filter((l) => l.trim() !== '' && !l.startsWith('Warning'))
+          .join(',');
+      expect(await route('alertname=headroom_low', 'site=north-7', 'severity=critical')).toBe('polar-pager');
+      expect(await route('alertname=headroom_low', 'site=south_2', 'severity=critical')).toBe('noc-pager');
+      expect(await route('alertname=headroom_low', 'site=south_2', 'severity=warning')).toBe('noc-chat');
+      expect(await route('alertname=headroom_scrape_down', 'severity=critical', 'instance=w1:9464')).toBe('sre-pager');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });

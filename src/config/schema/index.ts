@@ -12,6 +12,7 @@ import type { EngineSettings, Topology } from '../../domain/index.js';
 import type { AlertsConfig } from '../../core/alerts/index.js';
 import { alertsSectionSchema, checkAlerts, resolveAlerts } from '../alerts/index.js';
 import { checkTopologyRules } from '../topology-rules.js';
+import { alertRoutingSchema, checkAlertRouting, type AlertRoutingConfig } from './alert-routing.js';
 import { formatDurationMs } from '../units.js';
 import { secretSchema, strictObject } from './common.js';
 import { pipelineSchema } from './pipeline.js';
@@ -43,6 +44,8 @@ const fileSchema = strictObject({
   simulator: simulatorSchema.default({}),
   /** Alert rules (built-ins from config/alerts.yaml unless `builtins: false`). Default: the built-ins. */
   alerts: alertsSectionSchema.default({}),
+  /** Who receives the Prometheus alerts (`headroom rules` writes alertmanager.yml from it). Default: everything to team ops. */
+  alertRouting: alertRoutingSchema.default({}),
 });
 
 type ParsedFile = z.output<typeof fileSchema>;
@@ -62,6 +65,9 @@ function refineFile(f: ParsedFile, ctx: z.RefinementCtx): void {
     }
   });
   for (const issue of checkAlerts(f.alerts, f.pipeline.windowsMs, f.sites)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: issue.path, message: issue.message });
+  }
+  for (const issue of checkAlertRouting(f.alertRouting, f.sites.map((s) => s.id))) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: issue.path, message: issue.message });
   }
   const siteIds = new Set(f.sites.map((s) => s.id));
@@ -84,6 +90,7 @@ function normalise(f: ParsedFile) {
     sinks: { ...f.sinks, metrics },
     simulator: f.simulator,
     alerts: resolveAlerts(f.alerts, f.pipeline),
+    alertRouting: f.alertRouting,
   };
 }
 
@@ -117,6 +124,7 @@ export type NatsResultsSinkConfig = z.output<typeof natsResultsSinkSchema>;
 export type SinksConfig = Omit<z.output<typeof sinksSchema>, 'metrics'> & { metrics?: MetricsSinkConfig };
 export type SimulatorConfig = z.output<typeof simulatorSchema>;
 export type SimulatorFaults = SimulatorConfig['faults'];
+export type { AlertRoutingConfig } from './alert-routing.js';
 
 /** The normalised configuration handed to the CLI; each component gets only its slice. */
 export interface HeadroomConfig {
@@ -130,6 +138,8 @@ export interface HeadroomConfig {
   simulator: SimulatorConfig;
   /** Alert rules, normalised (built-ins merged, windows resolved). */
   alerts: AlertsConfig;
+  /** Who receives the Prometheus alerts (for `headroom rules`). */
+  alertRouting: AlertRoutingConfig;
 }
 
 // Keeps the schema's output and the declared interface in step.
