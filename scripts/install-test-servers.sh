@@ -16,9 +16,11 @@ declare -A PACKAGE_OF=(
   [amtool]=prometheus-alertmanager
   [openssl]=openssl
   [systemd-analyze]=systemd
+  [tmux]=tmux
 )
-# openssl makes the certificates of the TLS connection test; systemd-analyze checks the unit.
-BINARIES=(nats-server prometheus promtool victoria-metrics influxd amtool openssl systemd-analyze)
+# openssl makes the certificates of the TLS connection test; systemd-analyze checks the unit;
+# tmux is the terminal of the live summary test.
+BINARIES=(nats-server prometheus promtool victoria-metrics influxd amtool openssl systemd-analyze tmux)
 
 missing_packages=()
 for bin in "${BINARIES[@]}"; do
