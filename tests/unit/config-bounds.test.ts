@@ -22,23 +22,23 @@ function ok(text: string): HeadroomConfig {
 describe('pipeline bounds', () => {
   it('refuses the absurd settings of the issue, each with its reason', () => {
     expect(messages(`pipeline: { allowedLateness: 365d }\n${SITE}`)).toEqual([
-      'pipeline.allowedLateness: 365d is longer than 1h: emitted windows are kept in memory this long; replay older data instead',
+      'pipeline.allowedLateness: 365d is longer than 1d: emitted windows are kept in memory this long; replay older data instead',
     ]);
     expect(messages(`pipeline: { maxOutOfOrder: 30d }\n${SITE}`)).toEqual([
-      "pipeline.maxOutOfOrder: 30d is longer than 1h: every meter's readings are held this long before windows close; replay older data instead",
+      "pipeline.maxOutOfOrder: 30d is longer than 1d: every meter's readings are held this long before windows close; replay older data instead",
     ]);
     expect(messages(`pipeline: { watermarkQuorum: 1000000 }\n${SITE}`)).toEqual([
       "pipeline.watermarkQuorum: at most 100: k clocks are kept and sorted per site on every advance, and a k above a site's meter count waits for its slowest meter",
     ]);
     expect(messages(`pipeline: { windows: [10s, 365d] }\n${SITE}`)).toEqual([
-      'pipeline.windows[1]: 365d is longer than 1d: longer spans are queries over the sinks, not windows held in memory',
+      'pipeline.windows[1]: 365d is longer than 31d: longer spans are queries over the sinks, not windows held in memory',
     ]);
   });
 
   it('bounds the other memory-sized settings', () => {
-    expect(messages(`pipeline: { maxHold: 2h, idleTimeout: 1d, maxClockSkew: 7d, trendWindows: 100000 }\n${SITE}`)).toEqual([
-      'pipeline.maxHold: 2h is longer than 1h: a value held longer is a guess, not a measurement',
-      'pipeline.idleTimeout: 1d is longer than 1h: a silent meter would hold its site back that long',
+    expect(messages(`pipeline: { maxHold: 2d, idleTimeout: 7d, maxClockSkew: 7d, trendWindows: 100000 }\n${SITE}`)).toEqual([
+      'pipeline.maxHold: 2d is longer than 1d: a value held longer is a guess, not a measurement',
+      'pipeline.idleTimeout: 7d is longer than 1d: a silent meter would hold its site back that long',
       'pipeline.maxClockSkew: 7d is longer than 1d: a reading a day ahead has a wrong clock, not skew',
       'pipeline.trendWindows: at most 1000: each node keeps this many windows per size for the trend',
     ]);
@@ -56,9 +56,9 @@ describe('pipeline bounds', () => {
     expect([c.engine.maxOutOfOrderMs, c.engine.allowedLatenessMs]).toEqual([3_600_000, 3_600_000]);
   });
 
-  it('accepts every bound itself', () => {
-    const c = ok(`pipeline: { windows: [10s, 1d], maxOutOfOrder: 1h, allowedLateness: 1h, maxHold: 1h, idleTimeout: 1h, maxClockSkew: 1d, trendWindows: 1000, watermarkQuorum: 100 }\n${SITE}`);
-    expect(c.engine).toMatchObject({ windowsMs: [10_000, 86_400_000], maxHoldMs: 3_600_000, maxClockSkewMs: 86_400_000, trendWindows: 1000, watermarkQuorum: 100 });
+  it('accepts every bound itself: hourly data in weekly and monthly windows', () => {
+    const c = ok(`pipeline: { windows: [1h, 7d, 31d], maxOutOfOrder: 1d, allowedLateness: 1d, maxHold: 1d, idleTimeout: 1d, maxClockSkew: 1d, trendWindows: 1000, watermarkQuorum: 100 }\n${SITE}`);
+    expect(c.engine).toMatchObject({ windowsMs: [3_600_000, 604_800_000, 2_678_400_000], maxHoldMs: 86_400_000, maxClockSkewMs: 86_400_000, trendWindows: 1000, watermarkQuorum: 100 });
   });
 });
 

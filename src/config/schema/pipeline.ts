@@ -7,21 +7,20 @@ import { fraction, positive, strictObject, wholeSecondsMs } from './common.js';
 // ---------------------------------------------------------------------------------------
 // Bounds: past these a setting exhausts memory or stops making sense for a live stream.
 
-const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** Longest window: a day. Longer spans (months, years) are queries over the sinks, not windows held in memory. */
-export const MAX_WINDOW_MS = DAY_MS;
+/** Longest window: 31 days (a billing month). Longer spans (years) are queries over the sinks, not windows held in memory. */
+export const MAX_WINDOW_MS = 31 * DAY_MS;
 /** Most window sizes: each size keeps its own per-node state and multiplies the output. */
 export const MAX_WINDOW_SIZES = 8;
-/** Longest maxOutOfOrder: every meter's readings are held this long before its windows close. */
-export const MAX_OUT_OF_ORDER_MS = HOUR_MS;
-/** Longest allowedLateness: emitted windows and their readings are kept this long for restatements. */
-export const MAX_ALLOWED_LATENESS_MS = HOUR_MS;
-/** Longest maxHold: a reading standing in for its meter longer than this is guesswork, not a measurement. */
-export const MAX_HOLD_MS = HOUR_MS;
-/** Longest idleTimeout: a silent meter holds its site's watermark back at most this long. */
-export const MAX_IDLE_TIMEOUT_MS = HOUR_MS;
-/** Largest maxClockSkew: readings a day ahead of the processing clock are a wrong clock, not skew. */
+/**
+ * Longest maxOutOfOrder, allowedLateness, maxHold and idleTimeout: a day. Hourly or daily
+ * data (utility exports) needs hours; what is older than a day is replayed, not held open.
+ */
+export const MAX_OUT_OF_ORDER_MS = DAY_MS;
+export const MAX_ALLOWED_LATENESS_MS = DAY_MS;
+export const MAX_HOLD_MS = DAY_MS;
+export const MAX_IDLE_TIMEOUT_MS = DAY_MS;
+/** Largest maxClockSkew: readings more than a day ahead of the processing clock are a wrong clock, not skew. */
 export const MAX_CLOCK_SKEW_MS = DAY_MS;
 /** Most windows in the time-to-breach trend: a ring of this many per node and window size. */
 export const MAX_TREND_WINDOWS = 1_000;
@@ -43,7 +42,7 @@ function atMostMs<T extends z.ZodType<number, z.ZodTypeDef, unknown>>(schema: T,
 
 export const pipelineSchema = strictObject({
   /**
-   * Tumbling window sizes; each a whole number of seconds, 1s to 1d, no duplicates, at most 8
+   * Tumbling window sizes; each a whole number of seconds, 1s to 31d, no duplicates, at most 8
    * sizes. Default [10s, 1m, 15m]. Sorted ascending.
    */
   windows: z
@@ -51,11 +50,11 @@ export const pipelineSchema = strictObject({
     .min(1)
     .max(MAX_WINDOW_SIZES, { message: `at most ${MAX_WINDOW_SIZES} window sizes: each keeps its own state per node` })
     .default(['10s', '1m', '15m']),
-  /** Watermark lag behind the largest event time seen; at most 1h (readings are held that long). Default 2s. */
+  /** Watermark lag behind the largest event time seen; at most 1d (readings are held that long). Default 2s. */
   maxOutOfOrder: atMostMs(durationMs, MAX_OUT_OF_ORDER_MS, 'every meter\'s readings are held this long before windows close; replay older data instead').default('2s'),
-  /** How long an emitted window still accepts late readings (re-emitted with revision + 1); at most 1h. Default 10s. */
+  /** How long an emitted window still accepts late readings (re-emitted with revision + 1); at most 1d. Default 10s. */
   allowedLateness: atMostMs(durationMs, MAX_ALLOWED_LATENESS_MS, 'emitted windows are kept in memory this long; replay older data instead').default('10s'),
-  /** Longest a reading holds its value; after that the meter is stale. More than 0, at most 1h. Default 5s. */
+  /** Longest a reading holds its value; after that the meter is stale. More than 0, at most 1d. Default 5s. */
   maxHold: atMostMs(positive(durationMs, 'maxHold'), MAX_HOLD_MS, 'a value held longer is a guess, not a measurement').default('5s'),
   /**
    * Longest gap between two consecutive `wattHours` counter readings that still measures the
@@ -63,7 +62,7 @@ export const pipelineSchema = strictObject({
    * to counters). A longer gap leaves its interval uncovered. Default 15m.
    */
   maxCounterGap: positive(durationMs, 'maxCounterGap').default('15m'),
-  /** A partition quiet this long (processing time) advances on the processing clock. More than 0, at most 1h. Default 30s. */
+  /** A partition quiet this long (processing time) advances on the processing clock. More than 0, at most 1d. Default 30s. */
   idleTimeout: atMostMs(positive(durationMs, 'idleTimeout'), MAX_IDLE_TIMEOUT_MS, 'a silent meter would hold its site back that long').default('30s'),
   /** Readings further ahead of the processing clock are rejected as from the future; at most 1d. Default 5m. */
   maxClockSkew: atMostMs(durationMs, MAX_CLOCK_SKEW_MS, 'a reading a day ahead has a wrong clock, not skew').default('5m'),
