@@ -1,11 +1,19 @@
 /** `sites` → Topology: sites, their electrical trees and grid meters. */
 import { z } from 'zod';
 import type { GridMeterSpec, NodeSpec, SiteSpec } from '../../domain/index.js';
-import { powerWatts } from '../units.js';
+import { formatPowerWatts, powerWatts } from '../units.js';
 import { id, positive, strictObject, wholeSecondsMs } from './common.js';
 
 // ---------------------------------------------------------------------------------------
 // sites → Topology
+
+/**
+ * Largest rating or contract: 100 GW, ten times the largest campuses planned. Beyond it a
+ * value is a unit mistake, and the implausible-reading bound (k × rating) would let sums
+ * overflow.
+ */
+export const MAX_POWER_WATTS = 100e9;
+const atMostMaxPower = (what: string) => (watts: number) => ({ message: `${what} ${formatPowerWatts(watts)} is more than 100GW: check the unit` });
 
 const nodeSchema = strictObject({
   /** Node id, unique within the site. */
@@ -16,8 +24,8 @@ const nodeSchema = strictObject({
   level: z.string().min(1).max(64),
   /** `facility` (total intake, at most one per site) or `it` (IT load), for PUE. Optional. */
   role: z.enum(['facility', 'it']).optional(),
-  /** Nameplate or breaker rating: power (`2MW`, `400kW`, number = watts), > 0. Required. */
-  rating: positive(powerWatts, 'rating'),
+  /** Nameplate or breaker rating: power (`2MW`, `400kW`, number = watts), > 0, at most 100GW. Required. */
+  rating: positive(powerWatts, 'rating').refine((w) => !(w > MAX_POWER_WATTS), atMostMaxPower('rating')),
   /** Usable fraction of the rating, 0 < derate <= 1. Default 0.8 (continuous-load rule). */
   derate: z
     .number()
@@ -55,8 +63,8 @@ const gridMeterSchema = strictObject({
 export const siteSchema = strictObject({
   /** Site id, unique in the file. */
   id,
-  /** Interconnect capacity agreed with the utility (power, > 0). Optional. */
-  contract: positive(powerWatts, 'contract').optional(),
+  /** Interconnect capacity agreed with the utility (power, > 0, at most 100GW). Optional. */
+  contract: positive(powerWatts, 'contract').refine((w) => !(w > MAX_POWER_WATTS), atMostMaxPower('contract')).optional(),
   /** Nominal grid frequency, 50 or 60 Hz. Default 60. */
   nominalHertz: z
     .union([z.literal(50), z.literal(60)], { errorMap: () => ({ message: 'expected 50 or 60' }) })
