@@ -76,7 +76,7 @@ describe('headroom run --embedded', () => {
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
       expect((await fetch(`${base}/nope`)).status).toBe(404);
       // Not a TTY: plain summary lines.
-      await waitFor('a summary line', 5_000, () => (/site ash1 \[10s\]: load \d/.test(stdout) ? true : null));
+      await waitFor('a summary line', 5_000, () => (/site ash1, latest 10s window: load \d/.test(stdout) ? true : null));
       expect(stdout).not.toContain('\x1b[');
     } finally {
       child.kill('SIGINT');

@@ -78,11 +78,11 @@ describe('durations need a unit', () => {
 });
 
 describe('power bounds', () => {
-  it('a rating or contract beyond 100 GW is a unit mistake', () => {
+  it('a rating or contract beyond 10 TW is a unit mistake', () => {
     expect(messages(['sites:', '  - id: s1', '    contract: 1e15', '    nodes:', '      - { id: a, level: rack, rating: 1e300, meters: [m1] }', ''].join('\n'))).toEqual([
-      'sites[0].contract: contract 1000000GW is more than 100GW: check the unit',
-      'sites[0].nodes[0].rating: rating 1e+291GW is more than 100GW: check the unit',
+      "sites[0].contract: contract 1000000GW is more than 10TW (the world's generating capacity): check the unit",
+      "sites[0].nodes[0].rating: rating 1e+291GW is more than 10TW (the world's generating capacity): check the unit",
     ]);
-    expect(ok(SITE.replace('rating: 10kW', 'rating: 100GW')).topology.sites[0]?.nodes[0]?.ratingWatts).toBe(100e9);
+    expect(ok(SITE.replace('rating: 10kW', 'rating: 10000GW')).topology.sites[0]?.nodes[0]?.ratingWatts).toBe(10e12);
   });
 });

@@ -8,12 +8,12 @@ import { id, positive, strictObject, wholeSecondsMs } from './common.js';
 // sites → Topology
 
 /**
- * Largest rating or contract: 100 GW, ten times the largest campuses planned. Beyond it a
- * value is a unit mistake, and the implausible-reading bound (k × rating) would let sums
- * overflow.
+ * Largest rating or contract: 10 TW, more than the world's generating capacity (a whole
+ * balancing authority, as in the EIA-930 replays, is a few hundred GW). Beyond it a value is
+ * a unit mistake, and the implausible-reading bound (k × rating) could let sums overflow.
  */
-export const MAX_POWER_WATTS = 100e9;
-const atMostMaxPower = (what: string) => (watts: number) => ({ message: `${what} ${formatPowerWatts(watts)} is more than 100GW: check the unit` });
+export const MAX_POWER_WATTS = 10e12;
+const atMostMaxPower = (what: string) => (watts: number) => ({ message: `${what} ${formatPowerWatts(watts)} is more than 10TW (the world's generating capacity): check the unit` });
 
 const nodeSchema = strictObject({
   /** Node id, unique within the site. */
@@ -24,7 +24,7 @@ const nodeSchema = strictObject({
   level: z.string().min(1).max(64),
   /** `facility` (total intake, at most one per site) or `it` (IT load), for PUE. Optional. */
   role: z.enum(['facility', 'it']).optional(),
-  /** Nameplate or breaker rating: power (`2MW`, `400kW`, number = watts), > 0, at most 100GW. Required. */
+  /** Nameplate or breaker rating: power (`2MW`, `400kW`, number = watts), > 0, at most 10TW. Required. */
   rating: positive(powerWatts, 'rating').refine((w) => !(w > MAX_POWER_WATTS), atMostMaxPower('rating')),
   /** Usable fraction of the rating, 0 < derate <= 1. Default 0.8 (continuous-load rule). */
   derate: z
@@ -63,7 +63,7 @@ const gridMeterSchema = strictObject({
 export const siteSchema = strictObject({
   /** Site id, unique in the file. */
   id,
-  /** Interconnect capacity agreed with the utility (power, > 0, at most 100GW). Optional. */
+  /** Interconnect capacity agreed with the utility (power, > 0, at most 10TW). Optional. */
   contract: positive(powerWatts, 'contract').refine((w) => !(w > MAX_POWER_WATTS), atMostMaxPower('contract')).optional(),
   /** Nominal grid frequency, 50 or 60 Hz. Default 60. */
   nominalHertz: z
