@@ -33,6 +33,12 @@ groups:
         expr: abs(headroom_node_ramp_watts_per_second{window="${w}", ${levelMatcher(input.intakeLevels)}}) * 60 / on(site, node, level, window) headroom_node_usable_watts{window="${w}"}
       - record: headroom:node_time_to_breach_seconds:alerting
         expr: headroom_node_time_to_breach_seconds{window="${w}"}
+      # 1-second peak-to-trough swing over the rating (rating = load / utilization), 1-minute windows.
+      - record: headroom:node_swing_to_rating_ratio:alerting
+        expr: |
+          headroom_node_swing_watts{window="1m"}
+            * on(site, node, level, window) headroom_node_utilization_ratio{window="1m"}
+            / on(site, node, level, window) headroom_node_load_watts{window="1m"}
       # 15-minute demand against the billing period's peak.
       - record: headroom:site_demand_to_period_peak_ratio:alerting
         expr: headroom_site_demand_15m_watts{window="${w}"} / headroom_site_period_peak_watts{window="${w}"}
@@ -172,6 +178,19 @@ groups:
         annotations:
           summary: 'At the current trend {{ $labels.node }} at {{ $labels.site }} runs out of headroom in {{ $value | humanizeDuration }}'
           runbook_url: 'https://runbooks.example.com/headroom/time-to-breach?site={{ $labels.site }}&node={{ $labels.node }}'
+
+      # Training swings above 40 % of the rating (clear at 30 %), sustained 15 minutes.
+      - alert: swing_high
+        expr: |
+          headroom:node_swing_to_rating_ratio:alerting > 0.40
+          or (headroom:node_swing_to_rating_ratio:alerting > 0.30
+              and on(site, node) ALERTS{alertname="swing_high", severity="warning", alertstate="firing"})
+        for: 15m
+        labels:
+          severity: warning
+        annotations:
+          summary: 'Load of {{ $labels.node }} at {{ $labels.site }} swings {{ $value | humanizePercentage }} of its rating peak to trough'
+          runbook_url: 'https://runbooks.example.com/headroom/swing-high?site={{ $labels.site }}&node={{ $labels.node }}'
 
   - name: headroom-data-quality
     rules:
