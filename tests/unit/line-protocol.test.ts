@@ -7,8 +7,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { parse as parseLossless } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
-import { decodeLineProtocol, type LineProtocolPrecision } from '../../src/codec/index.js';
-import { pointsToCorpusShape, type CorpusPoint } from '../../src/codec/line-protocol-json.js';
+import { decodeLineProtocol, pointsToCorpusShape, type CorpusPoint, type LineProtocolPrecision } from '../../src/codec/index.js';
 
 interface CorpusCase {
   input: { key: string; text: string | { binary: string }; precision: string; defaultTime: string };

@@ -3,7 +3,7 @@
  * `data_format = "influx"`) on some subjects, and how their points become readings.
  */
 import { z } from 'zod';
-import type { LineProtocolMapping, ReadingNumberField } from '../../codec/line-protocol-mapping.js';
+import type { LineProtocolMapping, ReadingNumberField } from '../../codec/index.js';
 import { READING_NUMBER_FIELDS } from '../../domain/index.js';
 import { id, strictObject } from './common.js';
 

@@ -4,7 +4,7 @@
  * "string"|"bool": …}}],"time"}]}` or `{"error": "…"}`. Times and integers are written as exact
  * JSON integers (they pass 2^53), which `JSON.stringify` cannot do with `bigint`.
  */
-import type { FieldValue, LineProtocolPoint, LineProtocolResult } from './line-protocol.js';
+import type { FieldValue, LineProtocolPoint, LineProtocolResult } from './types.js';
 
 export type CorpusValue = { float: number } | { int: bigint } | { uint: bigint } | { string: string } | { bool: boolean };
 

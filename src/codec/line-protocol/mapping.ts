@@ -15,8 +15,9 @@
  * - The reading's time is the point's (ns → ms, µs kept); a point without one takes the time the
  *   message was received.
  */
-import { READING_NUMBER_FIELDS, type DecodeFailure, type DecodeResult, type Reading } from '../domain/index.js';
-import { decodeLineProtocol, type LineProtocolPoint, type LineProtocolPrecision } from './line-protocol.js';
+import { READING_NUMBER_FIELDS, type DecodeFailure, type DecodeResult, type Reading } from '../../domain/index.js';
+import { decodeLineProtocol } from './parser.js';
+import type { LineProtocolPoint, LineProtocolPrecision } from './types.js';
 
 export type ReadingNumberField = (typeof READING_NUMBER_FIELDS)[number];
 

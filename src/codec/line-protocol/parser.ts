@@ -16,122 +16,36 @@
  * Each line is decoded on its own: a bad line gives one error (line and column, a sentence
  * saying what was expected) and decoding goes on with the next line. Never throws.
  */
-
-export type LineProtocolPrecision = '1ns' | '1us' | '1ms' | '1s';
-
-export const LINE_PROTOCOL_PRECISIONS: readonly LineProtocolPrecision[] = ['1ns', '1us', '1ms', '1s'];
-
-/** Nanoseconds per unit of each precision. */
-const NS_PER_UNIT: Record<LineProtocolPrecision, bigint> = { '1ns': 1n, '1us': 1_000n, '1ms': 1_000_000n, '1s': 1_000_000_000n };
-
-export type FieldValue =
-  | { readonly kind: 'float'; readonly value: number }
-  | { readonly kind: 'int'; readonly value: bigint }
-  | { readonly kind: 'uint'; readonly value: bigint }
-  | { readonly kind: 'string'; readonly value: string }
-  | { readonly kind: 'bool'; readonly value: boolean };
-
-export interface LineProtocolTag {
-  readonly key: string;
-  readonly value: string;
-}
-
-export interface LineProtocolField {
-  readonly key: string;
-  readonly value: FieldValue;
-}
-
-export interface LineProtocolPoint {
-  readonly measurement: string;
-  /** Sorted by key (bytewise). */
-  readonly tags: readonly LineProtocolTag[];
-  /** In the order written; at least one. */
-  readonly fields: readonly LineProtocolField[];
-  /** Nanoseconds since the Unix epoch. */
-  readonly timeNs: bigint;
-  /** 1-based line of the input the point starts on. */
-  readonly line: number;
-}
-
-export interface LineProtocolError {
-  /** 1-based line and column (in bytes) where the problem was found. */
-  readonly line: number;
-  readonly column: number;
-  readonly message: string;
-}
-
-export interface LineProtocolResult {
-  readonly points: LineProtocolPoint[];
-  readonly errors: LineProtocolError[];
-}
-
-export interface LineProtocolOptions {
-  /** Unit of the timestamps in the text. Default 1ns. */
-  readonly precision?: LineProtocolPrecision;
-  /** Time (ns) of a line without a timestamp, truncated to the precision. Default 0. */
-  readonly defaultTimeNs?: bigint;
-}
-
-// ---------------------------------------------------------------------------------------
-// byte classes
-
-const BACKSLASH = 0x5c;
-const NEWLINE = 0x0a;
-const RETURN = 0x0d;
-const SPACE = 0x20;
-const COMMA = 0x2c;
-const EQUALS = 0x3d;
-const QUOTE = 0x22;
-const HASH = 0x23;
-
-type ByteSet = Uint8Array;
-
-function byteSet(pred: (b: number) => boolean): ByteSet {
-  const set = new Uint8Array(256);
-  for (let b = 0; b < 256; b++) set[b] = pred(b) ? 1 : 0;
-  return set;
-}
-
-const isNonPrintable = (b: number): boolean => b < 0x20 || b === 0x7f;
-const isLineSpace = (b: number): boolean => b === SPACE || b === RETURN || b === NEWLINE;
-
-/** Bytes a measurement may hold unescaped. */
-const MEASUREMENT_CHARS = byteSet((b) => !isNonPrintable(b) && b !== SPACE && b !== COMMA);
-/** Bytes a tag key, tag value or field key may hold unescaped. */
-const KEY_CHARS = byteSet((b) => !isNonPrintable(b) && !isLineSpace(b) && b !== COMMA && b !== EQUALS);
-/** Bytes of a string field value: anything but the closing quote. */
-const STRING_CHARS = byteSet((b) => b !== QUOTE);
-/** Bytes of an unquoted field value. */
-const VALUE_CHARS = byteSet((b) => !isLineSpace(b) && b !== COMMA);
-const TIME_CHARS = byteSet((b) => b === 0x2d || (b >= 0x30 && b <= 0x39));
-const COMMENT_CHARS = byteSet((b) => !isNonPrintable(b));
-
-/** Escape tables: the byte after a backslash → the byte it stands for (0: not an escape). */
-function escapes(pairs: Record<string, string>): Uint8Array {
-  const table = new Uint8Array(256);
-  for (const [written, meant] of Object.entries(pairs)) table[written.charCodeAt(0)] = meant.charCodeAt(0);
-  return table;
-}
-const MEASUREMENT_ESCAPES = escapes({ ' ': ' ', ',': ',' });
-const KEY_ESCAPES = escapes({ ' ': ' ', ',': ',', '=': '=' });
-const STRING_ESCAPES = escapes({ '\\': '\\', '"': '"', n: '\n', r: '\r', t: '\t' });
-
-const BOOLEANS = new Map<string, boolean>([
-  ['t', true], ['T', true], ['true', true], ['True', true], ['TRUE', true],
-  ['f', false], ['F', false], ['false', false], ['False', false], ['FALSE', false],
-]);
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-const UINT64_MAX = 2n ** 64n - 1n;
-
-const DECIMAL_FLOAT = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const HEX_FLOAT = /^(-?)0[xX]((?:[0-9a-fA-F]_?)*[0-9a-fA-F]?)(?:\.([0-9a-fA-F]*))?[pP]([+-]?\d+)$/;
-const SIGNED_DIGITS = /^-?\d+$/;
-const DIGITS = /^\d+$/;
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-const utf8Encoder = new TextEncoder();
+import {
+  BACKSLASH,
+  type ByteSet,
+  COMMA,
+  COMMENT_CHARS,
+  EQUALS,
+  HASH,
+  INT64_MAX,
+  INT64_MIN,
+  KEY_CHARS,
+  KEY_ESCAPES,
+  MEASUREMENT_CHARS,
+  MEASUREMENT_ESCAPES,
+  NEWLINE,
+  QUOTE,
+  RETURN,
+  SIGNED_DIGITS,
+  SPACE,
+  STRING_CHARS,
+  STRING_ESCAPES,
+  TIME_CHARS,
+  VALUE_CHARS,
+  compareBytes,
+  isLineSpace,
+  quoteByte,
+  utf8,
+  utf8Encoder,
+  typedValue,
+} from './lexicon.js';
+import { NS_PER_UNIT, type FieldValue, type LineProtocolError, type LineProtocolField, type LineProtocolOptions, type LineProtocolPoint, type LineProtocolPrecision, type LineProtocolResult, type LineProtocolTag } from './types.js';
 
 /** A problem in the current line; caught by the line loop, never escapes `decodeLineProtocol`. */
 class SyntaxProblem {
@@ -314,35 +228,10 @@ class LineParser {
     }
     if (first === SPACE || first === COMMA) throw new SyntaxProblem(start, `missing field value for field ${JSON.stringify(key)}`);
     const text = this.ascii(this.take(VALUE_CHARS));
-    const bad = (why: string): SyntaxProblem => new SyntaxProblem(start, `cannot parse value for field key ${JSON.stringify(key)}: ${why}`);
-    if (first === 0x74 || first === 0x54 || first === 0x66 || first === 0x46) {
-      const value = BOOLEANS.get(text);
-      if (value === undefined) throw bad(`invalid bool value ${JSON.stringify(text)}`);
-      return { kind: 'bool', value };
-    }
-    if (first === 0x2d || first === 0x2e || (first >= 0x30 && first <= 0x39)) {
-      const last = text[text.length - 1];
-      if (last === 'i') {
-        const digits = text.slice(0, -1);
-        if (!SIGNED_DIGITS.test(digits)) throw bad(`invalid integer value syntax ${JSON.stringify(digits)}`);
-        const value = BigInt(digits);
-        if (value < INT64_MIN || value > INT64_MAX) throw bad(`integer ${digits} out of range`);
-        return { kind: 'int', value };
-      }
-      if (last === 'u') {
-        const digits = text.slice(0, -1);
-        if (!DIGITS.test(digits)) throw bad(`invalid unsigned integer value syntax ${JSON.stringify(digits)}`);
-        const value = BigInt(digits);
-        if (value > UINT64_MAX) throw bad(`unsigned integer ${digits} out of range`);
-        return { kind: 'uint', value };
-      }
-      const value = parseFloatText(text);
-      if (value === undefined) throw bad(`invalid float value syntax ${JSON.stringify(text)}`);
-      if (!Number.isFinite(value)) throw bad(`float ${text} out of range`);
-      // -0 is 0 (as InfluxDB stores it and the corpus expects).
-      return { kind: 'float', value: value === 0 ? 0 : value };
-    }
-    throw new SyntaxProblem(start, `value for field ${JSON.stringify(key)} (${JSON.stringify(text)}) has unrecognized type`);
+    const typed = typedValue(first, text);
+    if (typed === undefined) throw new SyntaxProblem(start, `value for field ${JSON.stringify(key)} (${JSON.stringify(text)}) has unrecognized type`);
+    if (typeof typed === 'string') throw new SyntaxProblem(start, `cannot parse value for field key ${JSON.stringify(key)}: ${typed}`);
+    return typed;
   }
 
   private parseTime(): bigint {
@@ -479,29 +368,4 @@ class LineParser {
     const line = this.lineAt(problem.offset);
     return { line, column: problem.offset - lineStart + 1, message: `at line ${line}:${problem.offset - lineStart + 1}: ${problem.message}` };
   }
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
-
-function quoteByte(b: number): string {
-  if (b === -1) return 'end of input';
-  return JSON.stringify(String.fromCharCode(b));
-}
-
-/** Go's strconv.ParseFloat on the forms a field value can start with; undefined = bad syntax. */
-function parseFloatText(text: string): number | undefined {
-  if (DECIMAL_FLOAT.test(text)) return Number(text);
-  const hex = HEX_FLOAT.exec(text);
-  if (hex === null) return undefined;
-  const [, sign, intPart, fracPart = '', expPart] = hex;
-  const intDigits = (intPart ?? '').replaceAll('_', '');
-  if (intDigits.length + fracPart.length === 0) return undefined;
-  const mantissa = BigInt(`0x${intDigits}${fracPart}` === '0x' ? '0x0' : `0x${intDigits}${fracPart}`);
-  const exponent = Number(expPart) - 4 * fracPart.length;
-  const magnitude = Number(mantissa) * 2 ** exponent;
-  return sign === '-' ? -magnitude : magnitude;
 }
