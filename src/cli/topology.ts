@@ -32,6 +32,8 @@ interface ImportFlags {
   pduRole: string;
   pduMeter: string;
   feedMeter: string;
+  outlets?: boolean;
+  outletMeter: string;
   csv?: string;
   mapping?: string;
   delimiter: string;
@@ -58,9 +60,10 @@ async function importTopology(flags: ImportFlags): Promise<{ topology: ImportedT
       url: flags.netbox,
       token: tokenOf(flags),
       pduRole: flags.pduRole,
+      outlets: flags.outlets === true,
       ...(flags.site === undefined ? {} : { sites: flags.site }),
     });
-    const topology = netboxToTopology(inventory, { pduMeter: flags.pduMeter, feedMeter: flags.feedMeter });
+    const topology = netboxToTopology(inventory, { pduMeter: flags.pduMeter, feedMeter: flags.feedMeter, outletMeter: flags.outletMeter });
     return { topology, from: `NetBox ${new URL(flags.netbox).origin}` };
   }
   if (flags.mapping === undefined) throw new ConfigError('topology import --csv: --mapping is required (e.g. id=Asset,parent=Fed From,level=Type,rating=Capacity:kW)');
@@ -88,6 +91,8 @@ export function registerTopologyCommand(program: Command): void {
     .option('--pdu-role <slug>', 'NetBox device role of PDUs', 'pdu')
     .option('--pdu-meter <template>', 'meter id of a PDU: {site} {panel} {feed} {rack} {device}', '{device}')
     .option('--feed-meter <template>', 'meter id of a power feed without a PDU: {site} {panel} {feed} {rack}', '{panel}-{feed}')
+    .option('--outlets', 'also import the PDUs\' outlets that feed a device, rated by connector type and feed voltage')
+    .option('--outlet-meter <template>', 'with --outlets: meter id of an outlet, adds {outlet}', '{device}-{outlet}')
     .option('--csv <file>', 'a DCIM export as a table, one node a row')
     .option('--mapping <spec>', 'with --csv: field=column pairs, e.g. id=Asset,parent=Fed From,level=Type,rating=Capacity:kW,derate=Derate,meters=Meters')
     .option('--delimiter <char>', 'with --csv: the column separator', ',')

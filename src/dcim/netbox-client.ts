@@ -7,6 +7,7 @@ import { OperationalError } from '../telemetry/index.js';
 import {
   netboxDevice,
   netboxPowerFeed,
+  netboxPowerOutlet,
   netboxPowerPanel,
   netboxPowerPort,
   netboxSite,
@@ -22,6 +23,8 @@ export interface NetboxClientOptions {
   sites?: readonly string[];
   /** Slug of the device role of PDUs. Default pdu. */
   pduRole?: string;
+  /** Read the PDUs' power outlets too. Default false. */
+  outlets?: boolean;
   /** Objects per page. Default 500. */
   pageSize?: number;
   /** Per request. Default 30 s. */
@@ -51,11 +54,13 @@ export async function readNetboxInventory(opts: NetboxClientOptions): Promise<Ne
   const feeds = await client.list('/api/dcim/power-feeds/', netboxPowerFeed, siteFilter);
   const pdus = await client.list('/api/dcim/devices/', netboxDevice, [['role', opts.pduRole ?? 'pdu'], ...siteFilter]);
   const pduPorts = [];
+  const pduOutlets = [];
   for (let i = 0; i < pdus.length; i += DEVICE_IDS_PER_REQUEST) {
     const ids = pdus.slice(i, i + DEVICE_IDS_PER_REQUEST).map((d: NetboxDevice) => ['device_id', String(d.id)] as [string, string]);
     pduPorts.push(...(await client.list('/api/dcim/power-ports/', netboxPowerPort, ids)));
+    if (opts.outlets === true) pduOutlets.push(...(await client.list('/api/dcim/power-outlets/', netboxPowerOutlet, ids)));
   }
-  return { sites, panels, feeds, pdus, pduPorts };
+  return { sites, panels, feeds, pdus, pduPorts, ...(opts.outlets === true ? { pduOutlets } : {}) };
 }
 
 class NetboxClient {

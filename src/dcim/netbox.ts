@@ -45,7 +45,16 @@ export const netboxPowerPort = z.object({
   connected_endpoints_type: z.string().nullable().optional(),
 }).passthrough();
 
+export const netboxPowerOutlet = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  device: ref,
+  type: choice.nullable().optional(),
+  connected_endpoints: z.array(z.object({ id: z.number().int(), device: ref.optional() }).passthrough()).nullable().optional(),
+}).passthrough();
+
 export type NetboxSite = z.infer<typeof netboxSite>;
+export type NetboxPowerOutlet = z.infer<typeof netboxPowerOutlet>;
 export type NetboxPowerPanel = z.infer<typeof netboxPowerPanel>;
 export type NetboxPowerFeed = z.infer<typeof netboxPowerFeed>;
 export type NetboxDevice = z.infer<typeof netboxDevice>;
@@ -59,6 +68,8 @@ export interface NetboxInventory {
   pdus: NetboxDevice[];
   /** Power ports (inlets) of those PDUs. */
   pduPorts: NetboxPowerPort[];
+  /** Power outlets of those PDUs, when outlets are imported. */
+  pduOutlets?: NetboxPowerOutlet[];
 }
 
 export interface NetboxMappingOptions {
@@ -66,7 +77,25 @@ export interface NetboxMappingOptions {
   pduMeter?: string;
   /** Meter of a feed without a PDU. Default `{panel}-{feed}`. */
   feedMeter?: string;
+  /** Meter of a PDU outlet (with `pduOutlets`); adds {outlet}. Default `{device}-{outlet}`. */
+  outletMeter?: string;
 }
+
+/** Current an outlet connector is made for (amperes), by NetBox's outlet type. */
+const OUTLET_AMPS: Record<string, number> = {
+  'iec-60320-c5': 2.5,
+  'iec-60320-c7': 2.5,
+  'iec-60320-c13': 10,
+  'iec-60320-c15': 10,
+  'iec-60320-c19': 16,
+  'iec-60320-c21': 16,
+  'nema-5-15r': 15,
+  'nema-5-20r': 20,
+  'nema-l5-20r': 20,
+  'nema-l5-30r': 30,
+  'nema-l6-20r': 20,
+  'nema-l6-30r': 30,
+};
 
 const SQRT3 = Math.sqrt(3);
 const LEFT_OUT_STATUSES = new Set(['planned', 'offline', 'decommissioning']);
@@ -192,6 +221,25 @@ export function netboxToTopology(inv: NetboxInventory, opts: NetboxMappingOption
     }
     node.id = claimId(pdu.site.id, pduName(pdu), pdu.id);
     nodesOf(pdu.site.id).push(node);
+    for (const outlet of (inv.pduOutlets ?? []).filter((o) => o.device.id === pdu.id)) {
+      const load = outlet.connected_endpoints?.[0];
+      if (load === undefined) continue; // nothing plugged in
+      const amps = outlet.type == null ? undefined : OUTLET_AMPS[outlet.type.value];
+      if (amps === undefined || feed === undefined) {
+        warnings.push(`outlet '${outlet.name}' of pdu '${pduName(pdu)}': ${amps === undefined ? `no rating known for type '${outlet.type?.value ?? 'none'}'` : 'its PDU is on no feed (voltage unknown)'}: left out`);
+        continue;
+      }
+      // Outlets sit between line and neutral: a three-phase feed's line voltage over √3.
+      const volts = Math.abs(feed.voltage) / (feed.phase.value === 'three-phase' ? SQRT3 : 1);
+      nodesOf(pdu.site.id).push({
+        id: claimId(pdu.site.id, `${pduName(pdu)}-${outlet.name}`, outlet.id),
+        parent: node.id,
+        level: 'outlet',
+        ratingWatts: Math.round(amps * volts),
+        meters: [slugId(fillTemplate(opts.outletMeter ?? '{device}-{outlet}', { ...values, outlet: outlet.name }))],
+        origin: `netbox power-outlet ${outlet.id}${load.device?.name === undefined ? '' : `, feeds ${load.device.name}`}`,
+      });
+    }
   }
 
   const sites: ImportedSite[] = [];

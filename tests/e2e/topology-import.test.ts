@@ -111,6 +111,21 @@ describe('headroom topology import --netbox', () => {
     expect(ash1.get('RPP-1A-SPARE-1')!.meters).toEqual(['bcm-SPARE-1']);
   });
 
+  it('--outlets: outlets that feed a device become nodes under their PDU, rated by connector × the feed\'s line-to-neutral voltage', async () => {
+    const r = await headroom(['topology', 'import', '--netbox', netboxUrl, '--outlets'], { NETBOX_TOKEN: TOKEN });
+    expect(r.code).toBe(0);
+    const ash1 = nodesOf(r.stdout, 'ash1');
+    // r12-pdu-a is on a three-phase 415 V feed: 240 V line to neutral; C13 is 10 A, C19 16 A.
+    const lineToNeutral = 415 / Math.sqrt(3);
+    expect(ash1.get('r12-pdu-a-outlet-1')).toMatchObject({ parent: 'r12-pdu-a', level: 'outlet', ratingWatts: Math.round(10 * lineToNeutral), meters: ['r12-pdu-a-outlet-1'] });
+    expect(ash1.get('r12-pdu-a-outlet-2')).toMatchObject({ parent: 'r12-pdu-a', ratingWatts: Math.round(16 * lineToNeutral) });
+    // Nothing plugged into outlet-3; a hard-wired outlet has no connector rating.
+    expect(ash1.has('r12-pdu-a-outlet-3')).toBe(false);
+    expect(ash1.has('r13-pdu-a-outlet-1')).toBe(false);
+    expect(r.stderr).toContain("outlet 'outlet-1' of pdu 'r13-pdu-a': no rating known for type 'hardwired': left out");
+    expect(requests.some((u) => u.startsWith('/api/dcim/power-outlets/'))).toBe(true);
+  });
+
   it('says plainly when the token is refused, missing, or NetBox is not there', async () => {
     const refused = await headroom(['topology', 'import', '--netbox', netboxUrl], { NETBOX_TOKEN: 'wrong' });
     expect(refused.code).toBe(1);
