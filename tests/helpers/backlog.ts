@@ -16,7 +16,9 @@ import { JetStreamSource } from '../../src/sources/index.js';
 import type { Logger } from '../../src/telemetry/index.js';
 import { CollectingSink } from './collecting-sink.js';
 import { finalWindows } from './final-windows.js';
-import type { GatewayMessage } from './store-and-forward.js';
+import { retryUntil } from './servers.js';
+import type { GatewayMessage, StoreAndForwardGateway } from './store-and-forward.js';
+import type { Pipeline } from '../../src/pipeline/index.js';
 
 export const BACKLOG_CONFIG = `
 pipeline: { windows: [10s, 1m], maxOutOfOrder: 2s, allowedLateness: 10s, maxHold: 5s, idleTimeout: 30s }
@@ -81,4 +83,22 @@ export function expectSameFinals(live: Map<string, number>, reference: Map<strin
   expect([...live.keys()].sort()).toEqual([...reference.keys()].sort());
   const off = [...reference].filter(([key, energyWh]) => !(Math.abs(live.get(key)! - energyWh) <= 2e-6 + 1e-9 * Math.abs(energyWh)));
   expect(off.map(([key, energyWh]) => `${key}: live ${live.get(key)} replay ${energyWh}`)).toEqual([]);
+}
+
+/**
+ * The end of an outage test: the gateway has sent everything it kept; wait until the worker
+ * has recorded every reading the gateway generated, stop it, and check that none came late
+ * and every one was accepted. Returns how many readings the gateway generated.
+ */
+export async function expectEveryReadingRecorded(pipeline: Pipeline, gateway: StoreAndForwardGateway, handle: NatsHandle): Promise<number> {
+  const total = gateway.generatedReadings;
+  expect(gateway.queued).toBe(0);
+  await retryUntil(async () => {
+    if (pipeline.counters.readings < total) throw new Error(`${pipeline.counters.readings}/${total}`);
+  }, 60_000, 100);
+  await pipeline.stop();
+  await handle.nc.close();
+  expect(pipeline.counters.outcomes.late).toBe(0);
+  expect(pipeline.counters.outcomes.accepted + pipeline.counters.outcomes.accepted_late).toBe(total);
+  return total;
 }
