@@ -69,6 +69,12 @@ export interface PipelineDeps {
   tickMs?: number;
   /** The stop budget: `stop()` resolves within it; every stage's deadline derives from it. Default 10 s. */
   stopTimeoutMs?: number;
+  /**
+   * What `stop()` does with windows still open after the final advance. `drain` (default):
+   * close and write them, partial ones included, and resolve active alerts. `keep`: leave
+   * them in the engine for a checkpoint (a worker handing its partition to another).
+   */
+  openWindowsOnStop?: 'drain' | 'keep';
 }
 
 export type PipelineState = 'new' | 'running' | 'stopping' | 'stopped';
@@ -272,10 +278,16 @@ export class Pipeline {
       if (stopped === 'timeout') this.log.error({ timeoutMs: Math.round(sourceMs) }, 'source did not stop within its share of the stop budget; closing windows with what was recorded');
     }
     const nowMs = this.deps.clock();
-    this.route(this.deps.engine.advance(nowMs), nowMs);
-    // Drained windows are cut short, not late: no emit delay for them.
-    this.route(this.deps.engine.drain(), nowMs, false);
-    if (this.deps.alerts !== undefined) this.emitAlerts(this.deps.alerts.flush(), nowMs);
+    if (this.deps.openWindowsOnStop === 'keep') {
+      // Hand-over: only what event time closes (no idle advance on this worker's clock, which
+      // the next owner would not repeat); the rest stays in the engine for the checkpoint.
+      this.route(this.deps.engine.advance(nowMs, false), nowMs);
+    } else {
+      this.route(this.deps.engine.advance(nowMs), nowMs);
+      // Drained windows are cut short, not late: no emit delay for them.
+      this.route(this.deps.engine.drain(), nowMs, false);
+      if (this.deps.alerts !== undefined) this.emitAlerts(this.deps.alerts.flush(), nowMs);
+    }
     this.updateMetrics(nowMs);
 
     // Every sink at once, each with the same deadline: one slow sink does not eat another's time.

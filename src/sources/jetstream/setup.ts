@@ -19,11 +19,48 @@ import { JS_ERR_CONSUMER_NOT_FOUND, JS_ERR_STREAM_NOT_FOUND, JetStreamSetupError
 export interface ConsumerPlan {
   durable: string;
   filterSubject?: string;
+  /**
+   * Start at this stream sequence instead of the beginning (a worker-group owner resuming
+   * from its checkpoint). Such a consumer is one owner's: its name carries the lease token,
+   * and the server removes it once idle for `inactiveMs`.
+   */
+  startSequence?: number;
+  inactiveMs?: number;
+}
+
+/** A worker-group claim on one partition: the lease token and where the checkpoint left off. */
+export interface PartitionClaim {
+  partition: number;
+  /** The lease's fencing token (its KV revision): names this owner's consumer. */
+  token: number;
+  /** First stream sequence not in the checkpoint (1 without one). */
+  startSequence: number;
+  /** Idle time after which the server deletes the consumer of a vanished owner. */
+  inactiveMs: number;
+}
+
+/** The durable consumer of one owner of a partition; `claimDurablePrefix` matches every owner's. */
+export function claimDurable(durable: string, claim: Pick<PartitionClaim, 'partition' | 'token'>): string {
+  return `${claimDurablePrefix(durable, claim.partition)}${claim.token}`;
+}
+export function claimDurablePrefix(durable: string, partition: number): string {
+  return `${durable}-p${partition}-t`;
 }
 
 /** The consumers a source uses: one per partition or site filter, or one for the whole stream. */
-export function planConsumers(cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'consumer' | 'partitions'>): ConsumerPlan[] {
+export function planConsumers(cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'consumer' | 'partitions'>, claim?: PartitionClaim): ConsumerPlan[] {
   const partitions = cfg.partitions;
+  if (claim !== undefined) {
+    const prefix = partitions?.subjectPrefix ?? cfg.subjectPrefix;
+    return [
+      {
+        durable: claimDurable(cfg.consumer.durable, claim),
+        filterSubject: `${prefix}.${claim.partition}.>`,
+        startSequence: claim.startSequence,
+        inactiveMs: claim.inactiveMs,
+      },
+    ];
+  }
   if (partitions !== undefined) {
     return partitions.ids.map((p) => ({ durable: `${cfg.consumer.durable}-p${p}`, filterSubject: `${partitions.subjectPrefix}.${p}.>` }));
   }
@@ -83,6 +120,11 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, plan
       max_ack_pending: cfg.maxAckPending,
     };
     if (plan.filterSubject !== undefined) config.filter_subject = plan.filterSubject;
+    if (plan.startSequence !== undefined) {
+      config.deliver_policy = DeliverPolicy.StartSequence;
+      config.opt_start_seq = Math.max(1, plan.startSequence);
+    }
+    if (plan.inactiveMs !== undefined) config.inactive_threshold = nanos(plan.inactiveMs);
     const created = await jsm.consumers.add(stream, config);
     log.info({ stream, durable: plan.durable, filterSubject: plan.filterSubject }, 'consumer created');
     return created;
@@ -105,4 +147,26 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, plan
     log.info({ stream, durable: plan.durable, ackWaitMs: cfg.ackWaitMs, maxAckPending: cfg.maxAckPending }, 'consumer updated');
   }
   return info;
+}
+
+/**
+ * Deletes the consumers earlier owners of a partition left behind (a new owner starts its own
+ * at its checkpoint's sequence). Best effort: a consumer that is gone already is fine.
+ */
+export async function deleteStaleClaims(jsm: JetStreamManager, stream: string, durable: string, claim: PartitionClaim, log: Logger): Promise<number> {
+  const prefix = claimDurablePrefix(durable, claim.partition);
+  const mine = claimDurable(durable, claim);
+  let deleted = 0;
+  for await (const info of jsm.consumers.list(stream)) {
+    const name = info.name;
+    if (!name.startsWith(prefix) || name === mine || !/^\d+$/.test(name.slice(prefix.length))) continue;
+    try {
+      await jsm.consumers.delete(stream, name);
+      deleted++;
+    } catch (err: unknown) {
+      if (apiErrorCode(err) !== JS_ERR_CONSUMER_NOT_FOUND) throw err;
+    }
+  }
+  if (deleted > 0) log.info({ stream, partition: claim.partition, deleted }, 'consumers of earlier owners deleted');
+  return deleted;
 }

@@ -5,7 +5,7 @@ import type { JetStreamSourceConfig } from '../../config/index.js';
 import type { NatsConnectionStatus } from '../nats-connection.js';
 import type { Source, SourceHealth, SourceMessage } from '../types.js';
 import { errorText, isMissingConsumer, isTransient } from './errors.js';
-import { ensureConsumer, ensureStream, planConsumers, type ConsumerPlan } from './setup.js';
+import { deleteStaleClaims, ensureConsumer, ensureStream, planConsumers, type ConsumerPlan, type PartitionClaim } from './setup.js';
 import type { ConsumerRun, Handler, JetStreamSourceCounters, JetStreamSourceOptions } from './types.js';
 
 /** First wait after a failed pull; doubles up to `maxRetryWaitMs`. */
@@ -33,6 +33,7 @@ export class JetStreamSource implements Source {
   /** While paused: extends the ack deadline of held messages (in-progress acks). */
   private holdTimer: NodeJS.Timeout | null = null;
   private refreshing = false;
+  private readonly claim: PartitionClaim | undefined;
 
   constructor(
     private readonly conn: { nc: NatsConnection; status?: NatsConnectionStatus },
@@ -43,6 +44,7 @@ export class JetStreamSource implements Source {
     this.pendingRefreshMs = opts.pendingRefreshMs ?? 5_000;
     this.maxRetryWaitMs = opts.maxRetryWaitMs ?? 5_000;
     this.setupTimeoutMs = opts.setupTimeoutMs ?? 30_000;
+    this.claim = opts.claim;
   }
 
   /** Consumers this source uses (after start). */
@@ -55,11 +57,12 @@ export class JetStreamSource implements Source {
     this.started = true;
     const { stream } = this.cfg;
     const subjects = stream.subjects ?? [`${this.cfg.subjectPrefix}.>`];
-    const plans = planConsumers(this.cfg);
+    const plans = planConsumers(this.cfg, this.claim);
     const infos = await this.withSetupRetry(async () => {
       const jsm = await this.conn.nc.jetstreamManager();
       await ensureStream(jsm, stream, subjects, this.log);
       const out: ConsumerInfo[] = [];
+      if (this.claim !== undefined) await deleteStaleClaims(jsm, stream.name, this.cfg.consumer.durable, this.claim, this.log);
       for (const plan of plans) out.push(await ensureConsumer(jsm, stream.name, plan, this.cfg.consumer, this.log));
       this.jsm = jsm;
       return out;
