@@ -58,6 +58,8 @@ export interface PartitionRunnerDeps {
   logger: Logger;
   tickMs?: number;
   checkpointEveryMs: number;
+  /** Told of every stored checkpoint (metrics). */
+  onCheckpoint?: (report: CheckpointReport) => void;
   /** The server deletes this owner's consumer once idle this long (a vanished owner). */
   consumerInactiveMs: number;
 }
@@ -168,7 +170,12 @@ export class PartitionRunner {
     await this.deps.store.put(state);
     const report = { lastSequence, bytes: state.engine.byteLength + (state.alerts?.byteLength ?? 0), durationMs: performance.now() - startedMs };
     this.lastCheckpoint = { ...report, atMs: this.deps.clock() };
+    this.deps.onCheckpoint?.(report);
     return report;
+  }
+
+  readiness(): { ready: boolean; detail?: string } {
+    return this.pipeline?.readiness() ?? { ready: false, detail: 'starting' };
   }
 
   /** Graceful hand-over: stop consuming, close what event time allows, checkpoint. */
