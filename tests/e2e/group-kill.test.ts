@@ -182,20 +182,26 @@ describe('worker group under kill -9', () => {
   }, 420_000);
 });
 
-/** Every difference between two sets of final windows, one line each. */
+/** Every difference between two sets of final windows, one line each (every field; numbers to float noise). */
 function compare(reference: Map<string, WindowResult>, got: Map<string, WindowResult>): string[] {
   const out: string[] = [];
   for (const [key, ref] of reference) {
     const r = got.get(key);
     if (r === undefined) out.push(`${key}: missing`);
-    else if (r.revision !== ref.revision || !close(r.loadWatts, ref.loadWatts) || !close(r.coverage, ref.coverage)) out.push(`${key}: load ${r.loadWatts} vs ${ref.loadWatts}, coverage ${r.coverage} vs ${ref.coverage}, revision ${r.revision} vs ${ref.revision}`);
+    else {
+      const fields = differingFields(ref, r);
+      if (fields.length > 0) out.push(`${key}: ${fields.join(', ')}`);
+    }
   }
   for (const key of got.keys()) if (!reference.has(key)) out.push(`${key}: not in the reference`);
   return out;
 }
 
-function close(a: number, b: number): boolean {
-  return Math.abs(a - b) <= 2e-6 + 1e-12 * Math.abs(b);
+function differingFields(want: unknown, got: unknown, path = ''): string[] {
+  if (typeof want === 'number' && typeof got === 'number') return Math.abs(want - got) <= 2e-6 + 1e-12 * Math.abs(want) ? [] : [`${path} ${got} vs ${want}`];
+  if (typeof want !== 'object' || want === null || typeof got !== 'object' || got === null) return want === got ? [] : [`${path} ${JSON.stringify(got)} vs ${JSON.stringify(want)}`];
+  const keys = new Set([...Object.keys(want), ...Object.keys(got)]);
+  return [...keys].flatMap((k) => differingFields((want as Record<string, unknown>)[k], (got as Record<string, unknown>)[k], path === '' ? k : `${path}.${k}`));
 }
 
 async function readStream(conn: NatsConnection, stream: string): Promise<WindowResult[]> {
