@@ -131,6 +131,9 @@ export class GroupWorker {
     const count = partitionCountOf(d.config);
     const topology = partitionTopology(d.config.topology, partition, count);
     const runner = new PartitionRunner({
+      group: groupOf(d.config).name,
+      partitionCount: count,
+      workerId: d.workerId,
       partition,
       token,
       topology,

@@ -18,25 +18,19 @@ import type { Sink } from '../../sinks/index.js';
 import { JetStreamSource, type NatsConnectionStatus } from '../../sources/index.js';
 import type { Logger } from '../../telemetry/index.js';
 import { Pipeline, type PipelineConfig, type StopReport } from '../runner.js';
+import { restoreFromCheckpoint, takeCheckpoint, type Checkpoint, type CheckpointScope } from './checkpoint.js';
 import { FencedSink } from './fenced-sink.js';
 
-/** What a partition's checkpoint holds (the store adds its own framing and checks). */
-export interface PartitionState {
-  partition: number;
-  /** Last stream sequence whose message the state includes (0: none). */
-  lastSequence: number;
-  engine: Uint8Array;
-  /** Absent when no alert rules run. */
-  alerts?: Uint8Array;
-}
-
-/** Where partition checkpoints live (NATS Object Store in production). */
+/** Where partition checkpoints live: CheckpointStore (NATS Object Store) in production. */
 export interface PartitionStateStore {
-  latest(partition: number): Promise<PartitionState | null>;
-  put(state: PartitionState): Promise<void>;
+  latest(partition: number): Promise<{ checkpoint: Checkpoint } | null>;
+  put(checkpoint: Checkpoint): Promise<unknown>;
 }
 
 export interface PartitionRunnerDeps {
+  group: string;
+  partitionCount: number;
+  workerId: string;
   partition: number;
   /** The lease's fencing token: names this owner's consumer. */
   token: number;
@@ -108,15 +102,19 @@ export class PartitionRunner {
   async start(): Promise<void> {
     const d = this.deps;
     const startedMs = performance.now();
-    const saved = await d.store.latest(d.partition);
-    this.engine = saved === null ? new WindowEngine(d.topology, d.settings, d.engineOptions) : WindowEngine.restore(d.topology, d.settings, saved.engine, d.engineOptions);
-    if (d.alerts !== undefined) {
-      this.alerts = saved?.alerts === undefined ? new AlertEngine(d.topology, d.alerts) : AlertEngine.restore(d.topology, d.alerts, saved.alerts);
-    }
-    this.baseSequence = saved?.lastSequence ?? 0;
-    this.restoredFrom = saved === null ? null : saved.lastSequence;
-    this.restoreMs = performance.now() - startedMs;
     this.stream = d.source.stream.name;
+    const saved = (await d.store.latest(d.partition))?.checkpoint ?? null;
+    if (saved === null) {
+      this.engine = new WindowEngine(d.topology, d.settings, d.engineOptions);
+      this.alerts = d.alerts === undefined ? null : new AlertEngine(d.topology, d.alerts);
+    } else {
+      const restored = restoreFromCheckpoint(saved, { ...this.scope(), topology: d.topology, settings: d.settings, ...(d.engineOptions === undefined ? {} : { engineOptions: d.engineOptions }), alerts: d.alerts ?? null });
+      this.engine = restored.engine;
+      this.alerts = restored.alerts;
+    }
+    this.baseSequence = saved?.lastSeq ?? 0;
+    this.restoredFrom = saved === null ? null : saved.lastSeq;
+    this.restoreMs = performance.now() - startedMs;
     this.source = new JetStreamSource({ nc: d.nc, ...(d.natsStatus === undefined ? {} : { status: d.natsStatus }) }, d.source, {
       log: this.log,
       ...(d.natsStatus === undefined ? {} : { status: d.natsStatus }),
@@ -159,19 +157,18 @@ export class PartitionRunner {
     if (engine === null || !this.deps.owns()) return null;
     const startedMs = performance.now();
     const lastSequence = this.position;
-    const state: PartitionState = {
-      partition: this.deps.partition,
-      lastSequence,
-      engine: engine.snapshot(),
-      ...(this.alerts === null ? {} : { alerts: this.alerts.snapshot() }),
-    };
+    const checkpoint = takeCheckpoint({ ...this.scope(), engine, alerts: this.alerts, lastSeq: lastSequence, takenAtMs: this.deps.clock(), workerId: this.deps.workerId });
     await Promise.all(this.fenced.map((s) => s.flush()));
     if (!this.deps.owns()) return null;
-    await this.deps.store.put(state);
-    const report = { lastSequence, bytes: state.engine.byteLength + (state.alerts?.byteLength ?? 0), durationMs: performance.now() - startedMs };
+    await this.deps.store.put(checkpoint);
+    const report = { lastSequence, bytes: checkpoint.engine.byteLength + (checkpoint.alerts?.byteLength ?? 0), durationMs: performance.now() - startedMs };
     this.lastCheckpoint = { ...report, atMs: this.deps.clock() };
     this.deps.onCheckpoint?.(report);
     return report;
+  }
+
+  private scope(): CheckpointScope {
+    return { group: this.deps.group, partition: this.deps.partition, partitionCount: this.deps.partitionCount, stream: this.deps.source.stream.name };
   }
 
   readiness(): { ready: boolean; detail?: string } {
