@@ -13,7 +13,7 @@ import {
   netboxSite,
   type NetboxDevice,
   type NetboxInventory,
-} from './netbox.js';
+} from './netbox-api.js';
 
 export interface NetboxClientOptions {
   /** Base URL, e.g. https://netbox.example.com (a path prefix is kept). */
