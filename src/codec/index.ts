@@ -6,3 +6,4 @@ export type { NdjsonLine, NdjsonReadOptions } from './ndjson.js';
 export { formatWindowLabel, recordToPoint, recordToLine, pointToLine, MEASUREMENT } from './points.js';
 export * from './replay-source.js';
 export * from './line-protocol/index.js';
+export * from './subjects.js';

@@ -22,7 +22,7 @@ import {
   type ReplayLine,
   type UnreadableReason,
 } from '../codec/index.js';
-import { encodeReading } from '../codec/index.js';
+import { encodeReading, telemetrySubject } from '../codec/index.js';
 import type { WindowEngine } from '../core/index.js';
 import type { AlertEngine } from '../core/alerts/index.js';
 import type { AlertEvent, Reading, WindowResult } from '../domain/index.js';
@@ -416,7 +416,7 @@ export async function replayToNats(publisher: ReplayPublisher, opts: NatsReplayO
   const publishBatch = (): void => {
     if (batch.length === 0) return;
     const payload = batch.length === 1 ? encodeReading(batch[0]!) : `[${batch.map(encodeReading).join(',')}]`;
-    publisher.publish(`${prefix}.${batch[0]!.site}.${token}`, textEncoder.encode(payload));
+    publisher.publish(telemetrySubject(prefix, batch[0]!.site, token), textEncoder.encode(payload));
     messages++;
     batch = [];
   };

@@ -12,6 +12,7 @@ import {
   type StreamConfig as NatsStreamConfig,
 } from 'nats';
 import type { Logger } from 'pino';
+import { allUnderToken } from '../../codec/index.js';
 import type { ConsumerConfig, JetStreamSourceConfig, StreamConfig } from '../../config/index.js';
 import { JS_ERR_CONSUMER_NOT_FOUND, JS_ERR_STREAM_NOT_FOUND, JetStreamSetupError, apiErrorCode } from './errors.js';
 
@@ -25,10 +26,10 @@ export interface ConsumerPlan {
 export function planConsumers(cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'consumer' | 'partitions'>): ConsumerPlan[] {
   const partitions = cfg.partitions;
   if (partitions !== undefined) {
-    return partitions.ids.map((p) => ({ durable: `${cfg.consumer.durable}-p${p}`, filterSubject: `${partitions.subjectPrefix}.${p}.>` }));
+    return partitions.ids.map((p) => ({ durable: `${cfg.consumer.durable}-p${p}`, filterSubject: allUnderToken(partitions.subjectPrefix, String(p)) }));
   }
   if (cfg.sites === undefined || cfg.sites.length === 0) return [{ durable: cfg.consumer.durable }];
-  return cfg.sites.map((site) => ({ durable: `${cfg.consumer.durable}-${site}`, filterSubject: `${cfg.subjectPrefix}.${site}.>` }));
+  return cfg.sites.map((site) => ({ durable: `${cfg.consumer.durable}-${site}`, filterSubject: allUnderToken(cfg.subjectPrefix, site) }));
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

@@ -1,6 +1,7 @@
 /** The JetStream source: start-up, pause/resume/stop, health, and the pull loop of each consumer. */
 import { ConsumerEvents, type ConsumerInfo, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
+import { allUnder } from '../../codec/index.js';
 import type { JetStreamSourceConfig } from '../../config/index.js';
 import type { NatsConnectionStatus } from '../nats-connection.js';
 import type { Source, SourceHealth, SourceMessage } from '../types.js';
@@ -54,7 +55,7 @@ export class JetStreamSource implements Source {
     if (this.started) throw new Error('JetStreamSource already started');
     this.started = true;
     const { stream } = this.cfg;
-    const subjects = stream.subjects ?? [`${this.cfg.subjectPrefix}.>`];
+    const subjects = stream.subjects ?? [allUnder(this.cfg.subjectPrefix)];
     const plans = planConsumers(this.cfg);
     const infos = await this.withSetupRetry(async () => {
       const jsm = await this.conn.nc.jetstreamManager();
@@ -172,7 +173,7 @@ export class JetStreamSource implements Source {
     if (jsm === null) return;
     const { stream } = this.cfg;
     try {
-      await ensureStream(jsm, stream, stream.subjects ?? [`${this.cfg.subjectPrefix}.>`], this.log);
+      await ensureStream(jsm, stream, stream.subjects ?? [allUnder(this.cfg.subjectPrefix)], this.log);
       await ensureConsumer(jsm, stream.name, plan, this.cfg.consumer, this.log);
     } catch (err: unknown) {
       this.log.debug({ durable: plan.durable, err: errorText(err) }, 'consumer check failed');
