@@ -14,7 +14,6 @@
  * file-order replay, and with `reorderWindowMs = 0` any file does.
  */
 import {
-  openReplaySource,
   ReorderBuffer,
   UNREADABLE_REASONS,
   type CsvMapping,
@@ -27,6 +26,7 @@ import type { WindowEngine } from '../core/index.js';
 import type { AlertEngine } from '../core/alerts/index.js';
 import type { AlertEvent, Reading, WindowResult } from '../domain/index.js';
 import type { Sink } from '../sinks/index.js';
+import { openReplaySource } from '../sources/index.js';
 import { IngestCounters } from './ingest.js';
 
 /** How the inputs are read and ordered (both targets). */

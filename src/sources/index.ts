@@ -40,3 +40,4 @@ export {
 } from '../codec/index.js';
 export * from './memory-bus.js';
 export * from './simulator/index.js';
+export * from './files/index.js';

@@ -1,7 +1,8 @@
 /**
  * The core stays pure (STYLE.md): src/core imports only src/core and src/domain, and reads
  * no clock, randomness, timers or process state. src/domain imports only src/domain.
- * Only sources, sinks and pipeline import the NATS client; the in-process bus loads none of it.
+ * Only sources, sinks and pipeline import the NATS client; the in-process bus loads none of it;
+ * codec parses and leaves files to the sources.
  * Checked on the source text with comments stripped (string contents are kept, so an
  * import specifier is still seen). No file in src/ reaches itself through its imports,
  * type-only imports included.
@@ -334,6 +335,14 @@ describe('architecture', () => {
     expect([...graph.keys()].map((f) => relative(srcRoot, f))).toContain(join('codec', 'subjects.ts'));
     const loaders = [...graph].filter(([, packages]) => packages.some(isNats)).map(([file]) => relative(repoRoot, file));
     expect(loaders).toEqual([]);
+  });
+
+  it('src/codec parses and does no I/O: no file, compression or line-reader modules', () => {
+    const io = new Set(['node:fs', 'node:fs/promises', 'node:zlib', 'node:readline', 'fs', 'zlib', 'readline']);
+    const files = listTsFiles(join(srcRoot, 'codec'));
+    expect(files.length).toBeGreaterThan(0);
+    const readers = files.filter((file) => specifiersOf(file).some((spec) => io.has(spec))).map((file) => relative(repoRoot, file));
+    expect(readers).toEqual([]);
   });
 
   it('the module-graph walk sees nats behind the NATS source', () => {
