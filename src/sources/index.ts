@@ -41,3 +41,5 @@ export {
 export * from './memory-bus.js';
 export * from './simulator/index.js';
 export * from './files/index.js';
+export { tapNats, type RecordFrom, type TapWriter } from './nats-tap.js';
+export { STOPPED, unlessStopped } from './stoppable.js';
