@@ -10,8 +10,8 @@ function apiError(errCode: number, description: string): NatsError {
 }
 
 describe('JetStream error classification (by code, never by message text)', () => {
-  it('a consumer gone (status event, no responders, API code 10014) is missing; a stream gone by API code is not a missing consumer', () => {
-    expect(isMissingConsumer(new ConsumerGoneError(ConsumerEvents.ConsumerDeleted))).toBe(true);
+  it('a consumer gone (no responders, API code 10014) is missing; a stream gone by API code and a status event alone are not', () => {
+    expect(isMissingConsumer(new ConsumerGoneError(ConsumerEvents.ConsumerDeleted))).toBe(false);
     expect(isMissingConsumer(NatsError.errorForCode(ErrorCode.NoResponders))).toBe(true);
     expect(isMissingConsumer(apiError(JS_ERR_CONSUMER_NOT_FOUND, 'consumer not found'))).toBe(true);
     expect(apiErrorCode(apiError(JS_ERR_STREAM_NOT_FOUND, 'stream not found'))).toBe(JS_ERR_STREAM_NOT_FOUND);

@@ -32,11 +32,11 @@ const GONE_EVENTS: ReadonlySet<string> = new Set([ConsumerEvents.ConsumerDeleted
 
 /**
  * The pull found no consumer to answer it: deleted under us, or a memory stream lost in a
- * restart. Told by the consumer status event (ConsumerGoneError), no responders (503), or
- * the API error code of a missing consumer.
+ * restart. Told by no responders (503) or the API error code of a missing consumer. A
+ * ConsumerGoneError (a status event) is not counted here: during a server restart the event
+ * can be momentary, so the pull loop re-creates the consumer only when the pull fails again.
  */
 export function isMissingConsumer(err: unknown): boolean {
-  if (err instanceof ConsumerGoneError) return true;
   if (!(err instanceof NatsError)) return false;
   return err.code === ErrorCode.NoResponders || apiErrorCode(err) === JS_ERR_CONSUMER_NOT_FOUND;
 }
