@@ -1,6 +1,8 @@
 /**
  * The core stays pure (STYLE.md): src/core imports only src/core and src/domain, and reads
  * no clock, randomness, timers or process state. src/domain imports only src/domain.
+ * Only sources, sinks and pipeline import the NATS client; the in-process bus loads none of it;
+ * codec parses and leaves files to the sources.
  * Checked on the source text with comments stripped (string contents are kept, so an
  * import specifier is still seen). No file in src/ reaches itself through its imports,
  * type-only imports included.
@@ -246,6 +248,34 @@ function importGraph(dir: string): Map<string, string[]> {
 const coreDir = join(srcRoot, 'core');
 const domainDir = join(srcRoot, 'domain');
 
+/** Every specifier a file imports (type-only imports included), comments stripped. */
+function specifiersOf(file: string): string[] {
+  const text = stripComments(readFileSync(file, 'utf8'));
+  return IMPORT_PATTERNS.flatMap((pattern) => [...text.matchAll(pattern)].map((m) => m[1] ?? ''));
+}
+
+/** The TypeScript file a relative specifier names (`./x.js` is written for `./x.ts`). */
+function resolveImport(from: string, spec: string): string {
+  const target = resolve(dirname(from), spec);
+  const ts = target.replace(/\.js$/, '.ts');
+  return existsSync(ts) ? ts : target;
+}
+
+/** Files reachable from `entry` through relative imports, with the packages each imports. */
+function moduleGraph(entry: string): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  const todo = [entry];
+  for (let file = todo.pop(); file !== undefined; file = todo.pop()) {
+    if (graph.has(file)) continue;
+    const specs = specifiersOf(file);
+    graph.set(file, specs.filter((spec) => !spec.startsWith('.')));
+    for (const spec of specs) if (spec.startsWith('.')) todo.push(resolveImport(file, spec));
+  }
+  return graph;
+}
+
+const isNats = (spec: string): boolean => spec === 'nats' || spec.startsWith('nats/');
+
 describe('architecture', () => {
   it('src/core exists and has sources', () => {
     expect(listTsFiles(coreDir).length).toBeGreaterThan(0);
@@ -289,6 +319,35 @@ describe('architecture', () => {
         join('sources', 'simulator', 'prng.ts'),
       ]);
     });
+  });
+
+  it('only src/sources, src/sinks and src/pipeline import nats', () => {
+    const natsLayers = ['sources', 'sinks', 'pipeline'].map((d) => join(srcRoot, d));
+    const outside = listTsFiles(srcRoot).filter((file) => !natsLayers.some((dir) => isInside(file, dir)));
+    expect(outside.length).toBeGreaterThan(0);
+    const importers = outside.filter((file) => specifiersOf(file).some(isNats)).map((file) => relative(repoRoot, file));
+    expect(importers).toEqual([]);
+  });
+
+  it('the in-process bus and its source import nothing that imports nats', () => {
+    const graph = moduleGraph(join(srcRoot, 'sources', 'memory-bus.ts'));
+    // The walk follows the bus into the subject grammar, so it did walk.
+    expect([...graph.keys()].map((f) => relative(srcRoot, f))).toContain(join('codec', 'subjects.ts'));
+    const loaders = [...graph].filter(([, packages]) => packages.some(isNats)).map(([file]) => relative(repoRoot, file));
+    expect(loaders).toEqual([]);
+  });
+
+  it('src/codec parses and does no I/O: no file, compression or line-reader modules', () => {
+    const io = new Set(['node:fs', 'node:fs/promises', 'node:zlib', 'node:readline', 'fs', 'zlib', 'readline']);
+    const files = listTsFiles(join(srcRoot, 'codec'));
+    expect(files.length).toBeGreaterThan(0);
+    const readers = files.filter((file) => specifiersOf(file).some((spec) => io.has(spec))).map((file) => relative(repoRoot, file));
+    expect(readers).toEqual([]);
+  });
+
+  it('the module-graph walk sees nats behind the NATS source', () => {
+    const graph = moduleGraph(join(srcRoot, 'sources', 'nats-source.ts'));
+    expect([...graph.values()].some((packages) => packages.some(isNats))).toBe(true);
   });
 
   describe('the checker itself', () => {

@@ -12,8 +12,9 @@ import {
   type StreamConfig as NatsStreamConfig,
 } from 'nats';
 import type { Logger } from 'pino';
+import { allUnderToken } from '../../codec/index.js';
 import type { ConsumerConfig, JetStreamSourceConfig, StreamConfig } from '../../config/index.js';
-import { JS_ERR_CONSUMER_NOT_FOUND, JS_ERR_STREAM_NOT_FOUND, JetStreamSetupError, apiErrorCode } from './errors.js';
+import { JS_ERR_CONSUMER_NOT_FOUND, JS_ERR_STREAM_NOT_FOUND, JetStreamSetupError, apiErrorCode, errorText, isTransient } from './errors.js';
 
 /** One durable consumer of the source: its name and optional subject filter. */
 export interface ConsumerPlan {
@@ -25,10 +26,10 @@ export interface ConsumerPlan {
 export function planConsumers(cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'consumer' | 'partitions'>): ConsumerPlan[] {
   const partitions = cfg.partitions;
   if (partitions !== undefined) {
-    return partitions.ids.map((p) => ({ durable: `${cfg.consumer.durable}-p${p}`, filterSubject: `${partitions.subjectPrefix}.${p}.>` }));
+    return partitions.ids.map((p) => ({ durable: `${cfg.consumer.durable}-p${p}`, filterSubject: allUnderToken(partitions.subjectPrefix, String(p)) }));
   }
   if (cfg.sites === undefined || cfg.sites.length === 0) return [{ durable: cfg.consumer.durable }];
-  return cfg.sites.map((site) => ({ durable: `${cfg.consumer.durable}-${site}`, filterSubject: `${cfg.subjectPrefix}.${site}.>` }));
+  return cfg.sites.map((site) => ({ durable: `${cfg.consumer.durable}-${site}`, filterSubject: allUnderToken(cfg.subjectPrefix, site) }));
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -105,4 +106,26 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, plan
     log.info({ stream, durable: plan.durable, ackWaitMs: cfg.ackWaitMs, maxAckPending: cfg.maxAckPending }, 'consumer updated');
   }
   return info;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs a set-up step, retrying (with doubling waits up to `maxRetryWaitMs`) while it fails
+ * with a transient error (JetStream not ready) and `timeoutMs` has not passed; other errors,
+ * and the last transient one, are thrown.
+ */
+export async function withSetupRetry<T>(opts: { timeoutMs: number; maxRetryWaitMs: number; log: Logger }, fn: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + opts.timeoutMs;
+  let waitMs = 250;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err: unknown) {
+      if (!isTransient(err) || performance.now() + waitMs > deadline) throw err;
+      opts.log.warn({ err: errorText(err), retryInMs: waitMs }, 'JetStream not ready; retrying set-up');
+      await sleep(waitMs);
+      waitMs = Math.min(waitMs * 2, opts.maxRetryWaitMs);
+    }
+  }
 }
