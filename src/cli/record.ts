@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { NatsConfig } from '../config/index.js';
 import { parseDurationMs, parseSizeBytes, UnitParseError } from '../config/index.js';
-import type { NatsConnection } from 'nats';
-import { NdjsonRecorder, recordNats, STOPPED, unlessStopped, type RecordFrom } from '../pipeline/index.js';
-import { connectNats, NatsConnectAbortedError, type NatsHandle } from '../sources/index.js';
+import { recordNats } from '../pipeline/index.js';
+import { NdjsonRecorder } from '../sinks/index.js';
+import { connectNats, NatsConnectAbortedError, STOPPED, unlessStopped, type NatsConnection, type NatsHandle, type RecordFrom } from '../sources/index.js';
 import { createLogger, redactUrlCredentials, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 

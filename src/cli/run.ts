@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import type { NatsConnection } from 'nats';
 import { Registry } from 'prom-client';
 import type { HeadroomConfig, NatsConfig } from '../config/index.js';
 import { WindowEngine } from '../core/index.js';
@@ -9,7 +8,7 @@ import { AlertEngine } from '../core/alerts/index.js';
 import { Pipeline, SimulatorDriver } from '../pipeline/index.js';
 import { InfluxSink, MetricsServer, MetricsSink, NatsResultsSink, NdjsonSink, type Readiness, type Sink } from '../sinks/index.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../sources/index.js';
-import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, telemetrySubjectPattern, type DeadLetterPublisher, type NatsHandle, type Source } from '../sources/index.js';
+import { JetStreamSource, NatsDeadLetterPublisher, NatsSource, connectNats, createSimulator, telemetrySubjectPattern, type DeadLetterPublisher, type NatsConnection, type NatsHandle, type Source } from '../sources/index.js';
 import { collectProcessMetrics, createLogger, errorText, EXIT_DROPPED_AT_SHUTDOWN, EXIT_OK, EXIT_RUNTIME, EXIT_SECOND_SIGNAL, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { durationOption, parseLogLevel } from './simulate.js';

@@ -2,10 +2,9 @@ import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'no
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import type { NatsConnection } from 'nats';
 import { UnitParseError, formatDurationMs, parseDurationMs, type HeadroomConfig, type NatsConfig } from '../config/index.js';
 import { SimulatorDriver, type SimulatorSpeed } from '../pipeline/index.js';
-import { FAULT_KINDS, connectNats, createSimulator, type SimulatedMessage, type Simulator } from '../sources/index.js';
+import { FAULT_KINDS, connectNats, createSimulator, type NatsConnection, type SimulatedMessage, type Simulator } from '../sources/index.js';
 import { createLogger, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { NATS_URL_DEFAULT_TEXT, natsUrlOf } from './record.js';

@@ -1,22 +1,14 @@
 /**
- * Replay inputs (DESIGN section 9): one entry point for every file format `headroom replay`
+ * Replay formats (DESIGN section 9): the pure side of every file format `headroom replay`
  * reads. NDJSON (the wire format, one reading or batch a line), CSV with a column mapping,
- * and the presets for public telemetry formats. Gzip is detected by its magic bytes.
- * Everything streams: memory is bounded by the longest line, and `bytesRead()` tells how
- * far into the (compressed) file the reader is, for progress.
- *
- * This file is the public face of the replay readers (the pipeline imports only it).
+ * and the presets for public telemetry formats. Opening, decompressing and streaming the
+ * files is the sources' part (`sources/files`); here are the format names, the options, and
+ * how a format's lines become readings.
  */
-import { createReadStream, type ReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { CsvMappingError, type CsvMapping } from './csv-mapping.js';
-import { csvRowReader, readDelimitedLines, type DelimitedOptions } from './csv-reader.js';
-import { isBlank, isGzipFile, isTornLine, textLines } from './ndjson.js';
+import { csvRowReader, type DelimitedOptions } from './csv-reader.js';
 import { isPreset, presetReader, PRESETS, type PresetName } from './presets.js';
-import { decodeMessage } from './reading-codec.js';
-import type { ReplayLine } from './replay-source-types.js';
+import type { DecodeOptions } from './reading-codec.js';
 
 export { CsvMappingError, parseCsvMapping, parseStartMs, QUANTITIES, UNIT_FACTORS, DEFAULT_MISSING_SENTINELS } from './csv-mapping.js';
 export type { CsvMapping, CsvTimeSpec, CsvFieldSpec, ColumnRef, Quantity } from './csv-mapping.js';
@@ -24,6 +16,7 @@ export { PRESETS, GPU_TRACE_GPUS, presetMapping, type PresetName } from './prese
 export { UNREADABLE_REASONS } from './replay-source-types.js';
 export type { ReplayLine, UnreadableReason, UnreadableRow } from './replay-source-types.js';
 export { ReorderBuffer, type ReorderEvent, type ReorderOptions } from './replay-source-reorder.js';
+export { readDelimitedLines, type DelimitedOptions } from './csv-reader.js';
 
 export const REPLAY_FORMATS = ['ndjson', 'csv', ...PRESETS] as const;
 export type ReplayFormat = 'ndjson' | 'csv' | PresetName;
@@ -51,36 +44,19 @@ export interface ReplaySourceOptions {
   mapping?: CsvMapping;
 }
 
-export interface ReplaySource {
-  readonly path: string;
-  /** Size of the file on disk (compressed size for .gz). */
-  readonly sizeBytes: number;
-  /** Bytes of the file read so far (compressed bytes for .gz). */
-  bytesRead(): number;
-  /** One entry per line or row, in file order. I/O errors are thrown from the iterator. */
-  lines(): AsyncGenerator<ReplayLine>;
-}
+/** How a format's lines are read: NDJSON lines decoded as NATS messages are, or delimited rows. */
+export type ReplayLineFormat = { kind: 'ndjson'; decode: DecodeOptions } | { kind: 'delimited'; options: DelimitedOptions };
 
 /**
- * Open a replay file. Mapping problems (no site, a preset without its start time, a bad
- * zone) throw CsvMappingError here, before any reading; a named column missing from the
- * header throws it from the first `next()`.
+ * The line format of `opts`. Mapping problems (no site, a preset without its start time, a
+ * bad zone) throw CsvMappingError here, before any reading.
  */
-export async function openReplaySource(path: string, opts: ReplaySourceOptions): Promise<ReplaySource> {
-  const sizeBytes = (await stat(path)).size;
-  const gzip = sizeBytes >= 2 && (await isGzipFile(path));
-  const delimited = opts.format === 'ndjson' ? null : delimitedOptions(opts);
-  let file: ReadStream | null = null;
-  return {
-    path,
-    sizeBytes,
-    bytesRead: () => (file === null ? 0 : file.bytesRead),
-    lines: () => {
-      file = createReadStream(path);
-      const text = decompressed(file, gzip);
-      return delimited === null ? ndjsonLines(text, opts) : readDelimitedLines(text, delimited);
-    },
-  };
+export function replayLineFormat(opts: ReplaySourceOptions): ReplayLineFormat {
+  if (opts.format === 'ndjson') {
+    const decode = opts.site === undefined ? { maxMessageBytes: opts.maxMessageBytes } : { maxMessageBytes: opts.maxMessageBytes, subjectSite: opts.site };
+    return { kind: 'ndjson', decode };
+  }
+  return { kind: 'delimited', options: delimitedOptions(opts) };
 }
 
 function delimitedOptions(opts: ReplaySourceOptions): DelimitedOptions {
@@ -106,35 +82,4 @@ function withOverrides(mapping: CsvMapping, opts: ReplaySourceOptions): CsvMappi
   if (t.kind === 'pattern' && opts.zone !== undefined) return { ...mapping, time: { ...t, zone: opts.zone } };
   if (t.kind === 'relative-s' && opts.startMs !== undefined) return { ...mapping, time: { ...t, startMs: opts.startMs } };
   return mapping;
-}
-
-function decompressed(file: ReadStream, gzip: boolean): Readable {
-  if (!gzip) return file;
-  const out = new PassThrough();
-  // pipeline() forwards an error of either stage to `out`, so the reader sees it.
-  pipeline(file, createGunzip(), out, (err) => {
-    if (err) out.destroy(err);
-  });
-  return out;
-}
-
-/** NDJSON lines, decoded as NATS messages are (blank lines count but are skipped; a torn last line is marked `torn`). */
-async function* ndjsonLines(input: Readable, opts: ReplaySourceOptions): AsyncGenerator<ReplayLine> {
-  input.setEncoding('utf8');
-  let streamError: unknown;
-  input.on('error', (err: unknown) => {
-    streamError = err;
-  });
-  const decodeOpts = opts.site === undefined ? { maxMessageBytes: opts.maxMessageBytes } : { maxMessageBytes: opts.maxMessageBytes, subjectSite: opts.site };
-  try {
-    for await (const l of textLines(input)) {
-      if (isBlank(l.text)) continue;
-      const { readings, failures } = decodeMessage(l.text, decodeOpts);
-      if (isTornLine(l, failures)) yield { line: l.line, readings: [], failures: [], missingValues: 0, torn: true };
-      else yield { line: l.line, readings, failures, missingValues: 0 };
-    }
-    if (streamError !== undefined) throw streamError;
-  } finally {
-    input.destroy();
-  }
 }

@@ -35,6 +35,8 @@ export function formatIssues(sourceName: string, issues: readonly ConfigIssue[])
 interface RawIssue {
   path: IssuePath;
   message: string;
+  /** Zod found something other than a mapping where one was expected. */
+  notAMapping?: boolean;
 }
 
 function lowerFirst(s: string): string {
@@ -57,7 +59,7 @@ function fromZod(issue: ZodIssue): RawIssue[] {
     }
     case 'invalid_type':
       if (issue.received === 'undefined') return [{ path: issue.path, message: 'required' }];
-      return [{ path: issue.path, message: `expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : issue.expected}, got ${issue.received === 'object' ? 'a mapping' : issue.received === 'array' ? 'a list' : issue.received}` }];
+      return [{ path: issue.path, notAMapping: issue.expected === 'object', message: `expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : issue.expected}, got ${issue.received === 'object' ? 'a mapping' : issue.received === 'array' ? 'a list' : issue.received}` }];
     case 'invalid_enum_value':
       return [{ path: issue.path, message: `expected one of ${issue.options.join(', ')}, got '${String(issue.received)}'` }];
     case 'invalid_union_discriminator':
@@ -134,7 +136,7 @@ export function parseConfigText(text: string, sourceName: string): ConfigResult 
   const result = validate(data);
   if (result.ok) return result;
   const located = result.issues.map((i) => {
-    const topLevel = i.path.length === 0 && /^expected a mapping/.test(i.message);
+    const topLevel = i.path.length === 0 && i.notAMapping === true;
     const issue: ConfigIssue = {
       path: formatPath(i.path),
       message: topLevel ? `the top level must be a mapping, got ${describeValue(data)}` : i.message,

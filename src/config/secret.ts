@@ -30,7 +30,7 @@ export function resolveSecret(secret: Secret, env: SecretEnv, readFile: SecretFi
     text = readFile(secret.file);
   } catch (err: unknown) {
     const reason = err instanceof Error ? err.message : String(err);
-    throw new SecretResolutionError(`${at}cannot read secret file ${secret.file}: ${reason}; create it, or point ${field} at another { env: VAR } or { file: path }`);
+    throw new SecretResolutionError(`${at}cannot read secret file ${secret.file}: ${reason}; create it, or point ${field} at another { env: VAR } or { file: path }`, { cause: err });
   }
   const value = text.replace(/\r?\n$/, '');
   if (value === '') throw new SecretResolutionError(`${at}secret file ${secret.file} is empty; write the secret into it`);

@@ -13,7 +13,7 @@ import {
   netboxSite,
   type NetboxDevice,
   type NetboxInventory,
-} from './netbox.js';
+} from './netbox-api.js';
 
 export interface NetboxClientOptions {
   /** Base URL, e.g. https://netbox.example.com (a path prefix is kept). */
@@ -71,8 +71,8 @@ class NetboxClient {
     let base: URL;
     try {
       base = new URL(opts.url.endsWith('/') ? opts.url : `${opts.url}/`);
-    } catch {
-      throw new NetboxError(`--netbox: '${opts.url}' is not a URL (expected e.g. https://netbox.example.com)`);
+    } catch (err: unknown) {
+      throw new NetboxError(`--netbox: '${opts.url}' is not a URL (expected e.g. https://netbox.example.com)`, { cause: err });
     }
     this.base = base;
     this.fetchFn = opts.fetch ?? fetch;

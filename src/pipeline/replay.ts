@@ -14,7 +14,6 @@
  * file-order replay, and with `reorderWindowMs = 0` any file does.
  */
 import {
-  openReplaySource,
   ReorderBuffer,
   UNREADABLE_REASONS,
   type CsvMapping,
@@ -22,11 +21,12 @@ import {
   type ReplayLine,
   type UnreadableReason,
 } from '../codec/index.js';
-import { encodeReading } from '../codec/index.js';
+import { encodeReading, telemetrySubject } from '../codec/index.js';
 import type { WindowEngine } from '../core/index.js';
 import type { AlertEngine } from '../core/alerts/index.js';
 import type { AlertEvent, Reading, WindowResult } from '../domain/index.js';
 import type { Sink } from '../sinks/index.js';
+import { openReplaySource } from '../sources/index.js';
 import { IngestCounters } from './ingest.js';
 
 /** How the inputs are read and ordered (both targets). */
@@ -416,7 +416,7 @@ export async function replayToNats(publisher: ReplayPublisher, opts: NatsReplayO
   const publishBatch = (): void => {
     if (batch.length === 0) return;
     const payload = batch.length === 1 ? encodeReading(batch[0]!) : `[${batch.map(encodeReading).join(',')}]`;
-    publisher.publish(`${prefix}.${batch[0]!.site}.${token}`, textEncoder.encode(payload));
+    publisher.publish(telemetrySubject(prefix, batch[0]!.site, token), textEncoder.encode(payload));
     messages++;
     batch = [];
   };

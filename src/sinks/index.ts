@@ -1,6 +1,7 @@
 // Public face of the sinks: the Sink contract, NDJSON file, Prometheus metrics, InfluxDB, NATS results.
 export * from './types.js';
 export { NdjsonSink, type NdjsonSinkOptions } from './ndjson-sink.js';
+export { NdjsonRecorder, type RecorderOptions, type RecorderStats } from './ndjson-recorder.js';
 export { LineFileWriter, cutTornTail, rotatedPath, type LineFileMode, type LineFileOptions, type LineFileStats } from './line-file-writer.js';
 export { MetricsSink, nodeDepths, type MetricsSinkOptions } from './metrics-sink.js';
 export { MetricsServer, type MetricsServerOptions, type Readiness } from './metrics-server.js';

@@ -13,6 +13,7 @@
  */
 import { DebugEvents, Events, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
+import { resultSubject } from '../codec/index.js';
 import type { NatsResultsSinkConfig } from '../config/index.js';
 import type { OutputRecord } from '../domain/index.js';
 import type { Sink, SinkCloseOptions, SinkHealth } from './types.js';
@@ -50,11 +51,6 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 interface Message {
   subject: string;
   payload: Uint8Array;
-}
-
-/** The subject of a record: results and alerts by site. */
-export function resultSubject(cfg: Pick<NatsResultsSinkConfig, 'resultsPrefix' | 'alertsPrefix'>, record: OutputRecord): string {
-  return `${record.type === 'alert' ? cfg.alertsPrefix : cfg.resultsPrefix}.${record.site}`;
 }
 
 export class NatsResultsSink implements Sink {

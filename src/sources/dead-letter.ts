@@ -9,16 +9,11 @@
  */
 import { headers, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
+import { deadLetterSubject } from '../codec/index.js';
 import type { DeadLetterConfig } from '../config/index.js';
-import type { DeadLetterPublisher } from './types.js';
+import { DEAD_LETTER_DETAIL_HEADER, DEAD_LETTER_REASON_HEADER, type DeadLetterPublisher } from './types.js';
 import { errorText } from '../telemetry/index.js';
 
-/** The site token used when a message's site is unknown or not a valid id. */
-export const UNKNOWN_SITE = '_unknown';
-export const DEAD_LETTER_REASON_HEADER = 'Headroom-Reason';
-export const DEAD_LETTER_DETAIL_HEADER = 'Headroom-Detail';
-
-const SITE_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_HEADER_CHARS = 512;
 
 /** Plain counters, read by the metrics layer. */
@@ -33,11 +28,6 @@ function headerValue(text: string): string {
   // eslint-disable-next-line no-control-regex
   const oneLine = text.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
   return oneLine.length <= MAX_HEADER_CHARS ? oneLine : `${oneLine.slice(0, MAX_HEADER_CHARS - 1)}…`;
-}
-
-/** `<prefix>.<site>`, with `_unknown` for a missing or malformed site (no subject injection). */
-export function deadLetterSubject(subjectPrefix: string, site: string | undefined): string {
-  return `${subjectPrefix}.${site !== undefined && SITE_RE.test(site) ? site : UNKNOWN_SITE}`;
 }
 
 export class NatsDeadLetterPublisher implements DeadLetterPublisher {

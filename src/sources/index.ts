@@ -1,6 +1,8 @@
 // Public face of the sources: the Source contract, NATS core and JetStream sources, the
 // NATS connection and dead-letter publisher, the in-process bus and the fleet simulator.
 export * from './types.js';
+/** The client connection type, for callers that hold a connection from `connectNats`. */
+export type { NatsConnection } from 'nats';
 export {
   connectNats,
   natsConnectionOptions,
@@ -14,7 +16,7 @@ export {
   type NatsHandle,
   type NatsReconnectPolicy,
 } from './nats-connection.js';
-export { NatsSource, telemetrySubjects, type NatsSourceCounters, type NatsSourceOptions } from './nats-source.js';
+export { NatsSource, type NatsSourceCounters, type NatsSourceOptions } from './nats-source.js';
 export {
   JetStreamSource,
   JetStreamSetupError,
@@ -25,13 +27,19 @@ export {
   type JetStreamSourceCounters,
   type JetStreamSourceOptions,
 } from './jetstream/index.js';
+export { NatsDeadLetterPublisher, type DeadLetterCounters } from './dead-letter.js';
+// The subject grammar lives in codec/subjects.ts; re-exported for the sources' users.
 export {
-  NatsDeadLetterPublisher,
   deadLetterSubject,
+  InvalidSubjectError,
+  parseTelemetrySubject,
+  subjectMatches,
+  telemetrySubjectPattern,
+  telemetrySubjects,
   UNKNOWN_SITE,
-  DEAD_LETTER_REASON_HEADER,
-  DEAD_LETTER_DETAIL_HEADER,
-  type DeadLetterCounters,
-} from './dead-letter.js';
+} from '../codec/index.js';
 export * from './memory-bus.js';
 export * from './simulator/index.js';
+export * from './files/index.js';
+export { tapNats, type RecordFrom, type TapWriter } from './nats-tap.js';
+export { STOPPED, unlessStopped } from './stoppable.js';

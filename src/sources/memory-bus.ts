@@ -7,130 +7,14 @@
  * or other subscribers; past its bound, messages are dropped and counted (like a core NATS
  * slow consumer).
  */
-import { deadLetterSubject } from './dead-letter.js';
-import type { DeadLetterPublisher, Source, SourceHealth, SourceMessage } from './types.js';
+import { deadLetterSubject, subjectMatches, subjectTokens, telemetrySubjects } from '../codec/index.js';
+import { MemorySubscription, type BusMessage, type BusSubscribeOptions } from './memory-subscription.js';
+import { DEAD_LETTER_DETAIL_HEADER, DEAD_LETTER_REASON_HEADER, type DeadLetterPublisher, type Source, type SourceHealth, type SourceMessage } from './types.js';
 
-/** A subject or pattern that is not dot-separated non-empty tokens (or misuses wildcards). */
-export class InvalidSubjectError extends Error {
-  override readonly name = 'InvalidSubjectError';
-}
-
-export interface BusMessage {
-  subject: string;
-  payload: Uint8Array;
-  headers?: Readonly<Record<string, string>>;
-}
-
-export interface BusSubscribeOptions {
-  /** Messages queued for this subscriber at most; beyond, new ones are dropped and counted. Default 10000. */
-  maxQueuedMessages?: number;
-  /** Called after a message was queued (wakes a delivery loop). */
-  onMessage?: () => void;
-}
+export { MemorySubscription, type BusMessage, type BusSubscribeOptions } from './memory-subscription.js';
 
 const DEFAULT_MAX_QUEUED = 10_000;
 const encoder = new TextEncoder();
-
-function splitSubject(subject: string, allowWildcards: boolean): string[] {
-  const tokens = subject.split('.');
-  tokens.forEach((t, i) => {
-    if (t === '' || /\s/.test(t)) throw new InvalidSubjectError(`invalid subject '${subject}': empty token or whitespace`);
-    if (!allowWildcards && (t === '*' || t === '>')) throw new InvalidSubjectError(`cannot publish to a wildcard subject '${subject}'`);
-    if (t === '>' && i !== tokens.length - 1) throw new InvalidSubjectError(`invalid pattern '${subject}': '>' must be the last token`);
-  });
-  return tokens;
-}
-
-/** NATS matching of a subject's tokens against a pattern's tokens. */
-export function subjectMatches(patternTokens: readonly string[], subjectTokens: readonly string[]): boolean {
-  for (let i = 0; i < patternTokens.length; i++) {
-    const p = patternTokens[i]!;
-    if (p === '>') return subjectTokens.length > i;
-    if (i >= subjectTokens.length) return false;
-    if (p !== '*' && p !== subjectTokens[i]) return false;
-  }
-  return patternTokens.length === subjectTokens.length;
-}
-
-/** One subscriber's bounded queue. Pull with `take`; `ready()` resolves when there is something to take. */
-export class MemorySubscription {
-  readonly patternTokens: readonly string[];
-  received = 0;
-  dropped = 0;
-  private queue: BusMessage[] = [];
-  private head = 0;
-  private waiters: (() => void)[] = [];
-  private closed = false;
-
-  constructor(
-    readonly pattern: string,
-    private readonly bus: MemoryBus,
-    readonly maxQueuedMessages: number,
-    private readonly onMessage?: () => void,
-  ) {
-    this.patternTokens = splitSubject(pattern, true);
-  }
-
-  get pending(): number {
-    return this.queue.length - this.head;
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  /** Called by the bus. Returns false when the message was dropped (queue full or closed). */
-  offer(msg: BusMessage): boolean {
-    if (this.closed) return false;
-    this.received++;
-    if (this.pending >= this.maxQueuedMessages) {
-      this.dropped++;
-      return false;
-    }
-    this.queue.push(msg);
-    this.wake();
-    this.onMessage?.();
-    return true;
-  }
-
-  /** Up to `maxMessages` queued messages, oldest first. */
-  take(maxMessages: number): BusMessage[] {
-    const end = Math.min(this.queue.length, this.head + Math.max(0, maxMessages));
-    const out = this.queue.slice(this.head, end);
-    this.head = end;
-    if (this.head === this.queue.length) {
-      this.queue = [];
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    return out;
-  }
-
-  /** Resolves when a message is queued or the subscription is closed. */
-  ready(): Promise<void> {
-    if (this.pending > 0 || this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
-    });
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
-  }
-
-  /** Stops receiving; what is queued can still be taken. */
-  unsubscribe(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.bus.remove(this);
-    this.wake();
-    this.onMessage?.();
-  }
-}
 
 export class MemoryBus {
   private subs: MemorySubscription[] = [];
@@ -141,7 +25,7 @@ export class MemoryBus {
   subscribe(pattern: string, opts: BusSubscribeOptions = {}): MemorySubscription {
     const max = opts.maxQueuedMessages ?? DEFAULT_MAX_QUEUED;
     if (!Number.isInteger(max) || max <= 0) throw new RangeError(`maxQueuedMessages must be a positive integer, got ${String(max)}`);
-    const sub = new MemorySubscription(pattern, this, max, opts.onMessage);
+    const sub = new MemorySubscription(pattern, (closed) => this.remove(closed), max, opts.onMessage);
     this.subs.push(sub);
     return sub;
   }
@@ -151,7 +35,7 @@ export class MemoryBus {
    * InvalidSubjectError for a malformed or wildcard subject (a programming error).
    */
   publish(subject: string, payload: Uint8Array | string, headers?: Readonly<Record<string, string>>): number {
-    const tokens = splitSubject(subject, false);
+    const tokens = subjectTokens(subject, false);
     const msg: BusMessage = { subject, payload: typeof payload === 'string' ? encoder.encode(payload) : payload };
     if (headers !== undefined) msg.headers = headers;
     this.published++;
@@ -170,8 +54,7 @@ export class MemoryBus {
     return this.subs.length;
   }
 
-  /** Called by MemorySubscription.unsubscribe. */
-  remove(sub: MemorySubscription): void {
+  private remove(sub: MemorySubscription): void {
     this.subs = this.subs.filter((s) => s !== sub);
   }
 }
@@ -207,7 +90,7 @@ export class MemorySource implements Source {
     cfg: { subjectPrefix: string; sites?: readonly string[] | undefined },
     opts: MemorySourceOptions = {},
   ) {
-    this.patterns = cfg.sites === undefined || cfg.sites.length === 0 ? [`${cfg.subjectPrefix}.>`] : cfg.sites.map((s) => `${cfg.subjectPrefix}.${s}.>`);
+    this.patterns = telemetrySubjects(cfg.subjectPrefix, cfg.sites);
     this.maxBatchMessages = opts.maxBatchMessages ?? 500;
     this.maxQueuedMessages = opts.maxQueuedMessages ?? DEFAULT_MAX_QUEUED;
   }
@@ -310,8 +193,8 @@ export class MemoryDeadLetterPublisher implements DeadLetterPublisher {
 
   publish(site: string, reason: string, payload: Uint8Array, detail?: string): void {
     if (!this.cfg.enabled) return;
-    const headers: Record<string, string> = { 'Headroom-Reason': reason };
-    if (detail !== undefined && detail !== '') headers['Headroom-Detail'] = detail;
+    const headers: Record<string, string> = { [DEAD_LETTER_REASON_HEADER]: reason };
+    if (detail !== undefined && detail !== '') headers[DEAD_LETTER_DETAIL_HEADER] = detail;
     this.bus.publish(deadLetterSubject(this.cfg.subjectPrefix, site), payload, headers);
     this.published++;
   }

@@ -14,6 +14,7 @@
  */
 import type { NatsConnection, Subscription } from 'nats';
 import type { Logger } from 'pino';
+import { telemetrySubjects } from '../codec/index.js';
 import type { NatsSourceConfig } from '../config/index.js';
 import type { NatsConnectionStatus } from './nats-connection.js';
 import type { Source, SourceHealth, SourceMessage } from './types.js';
@@ -36,11 +37,6 @@ export interface NatsSourceCounters {
   droppedWhilePaused: number;
   droppedQueueFull: number;
   handlerErrors: number;
-}
-
-/** Subjects a source subscribes to: one per site filter, or the whole prefix. */
-export function telemetrySubjects(subjectPrefix: string, sites: readonly string[] | undefined): string[] {
-  return sites === undefined || sites.length === 0 ? [`${subjectPrefix}.>`] : sites.map((site) => `${subjectPrefix}.${site}.>`);
 }
 
 export class NatsSource implements Source {

@@ -49,6 +49,11 @@ export interface Source {
   health(): SourceHealth;
 }
 
+/** Header of a dead letter naming why it was rejected (e.g. `schema`, `unknown_meter`). */
+export const DEAD_LETTER_REASON_HEADER = 'Headroom-Reason';
+/** Header of a dead letter with a short, log-safe description. */
+export const DEAD_LETTER_DETAIL_HEADER = 'Headroom-Detail';
+
 /** Publishes rejected messages to the dead-letter subject, with the reason. */
 export interface DeadLetterPublisher {
   /**
@@ -56,35 +61,4 @@ export interface DeadLetterPublisher {
    * (e.g. `IngestReport.rejectDetail`).
    */
   publish(site: string, reason: string, payload: Uint8Array, detail?: string): void;
-}
-
-/**
- * `<prefix>.<site>.<source>` → its parts, or null when the subject has another shape. The
- * prefix may hold `*` tokens matching any one token (partitioned subjects: `tp.*`).
- */
-export function parseTelemetrySubject(subject: string, prefix: string): { site: string; source: string } | null {
-  let rest: string;
-  if (!prefix.includes('*')) {
-    if (!subject.startsWith(prefix + '.')) return null;
-    rest = subject.slice(prefix.length + 1);
-  } else {
-    const want = prefix.split('.');
-    let at = 0;
-    for (const token of want) {
-      const dot = subject.indexOf('.', at);
-      if (dot < 0) return null;
-      const got = subject.slice(at, dot);
-      if (got === '' || (token !== '*' && token !== got)) return null;
-      at = dot + 1;
-    }
-    rest = subject.slice(at);
-  }
-  const dot = rest.indexOf('.');
-  if (dot <= 0 || dot === rest.length - 1) return null;
-  return { site: rest.slice(0, dot), source: rest.slice(dot + 1) };
-}
-
-/** The subject prefix a pipeline parses sites from: partitioned subjects carry `<p>` first. */
-export function telemetrySubjectPattern(source: { subjectPrefix: string; partitions?: { subjectPrefix: string } | undefined }): string {
-  return source.partitions === undefined ? source.subjectPrefix : `${source.partitions.subjectPrefix}.*`;
 }

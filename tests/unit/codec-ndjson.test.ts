@@ -3,8 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { encodeReading, readNdjsonReadings, type NdjsonLine } from '../../src/codec/index.js';
+import { encodeReading } from '../../src/codec/index.js';
 import type { Reading } from '../../src/domain/index.js';
+import { ndjsonLines, type NdjsonLine } from '../helpers/ndjson-lines.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -18,7 +19,7 @@ const opts = { maxMessageBytes: 4096 };
 
 async function collect(path: string, subjectSite?: string): Promise<NdjsonLine[]> {
   const out: NdjsonLine[] = [];
-  for await (const item of readNdjsonReadings(path, subjectSite === undefined ? opts : { ...opts, subjectSite })) out.push(item);
+  for await (const item of ndjsonLines(path, subjectSite === undefined ? opts : { ...opts, subjectSite })) out.push(item);
   return out;
 }
 
@@ -44,7 +45,7 @@ function check(lines: NdjsonLine[]): void {
   ]);
 }
 
-describe('readNdjsonReadings', () => {
+describe('NDJSON replay reader', () => {
   it('reads plain NDJSON, skipping blank lines but counting them', async () => {
     const path = join(dir, 'plain.ndjson');
     await writeFile(path, text);
@@ -76,7 +77,7 @@ describe('readNdjsonReadings', () => {
     const many = Array.from({ length: 20_000 }, (_, i) => encodeReading({ site: 's', meter: 'm', tsMs: i, watts: i })).join('\n');
     await writeFile(path, gzipSync(many));
     let n = 0;
-    for await (const item of readNdjsonReadings(path, opts)) {
+    for await (const item of ndjsonLines(path, opts)) {
       n++;
       if (item.line === 10) break;
     }

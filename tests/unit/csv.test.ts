@@ -8,7 +8,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { CsvMappingError, openReplaySource, parseCsvMapping, type ReplayLine, type ReplaySourceOptions } from '../../src/codec/replay-source.js';
+import { CsvMappingError, parseCsvMapping, type ReplayLine, type ReplaySourceOptions } from '../../src/codec/replay-source.js';
+import { openReplaySource } from '../../src/sources/index.js';
 import { patternParser, zoneOffset } from '../../src/codec/csv-time.js';
 
 let dir = '';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidSubjectError, MemoryBus, MemoryDeadLetterPublisher, MemorySource, subjectMatches } from '../../src/sources/memory-bus.js';
+import { InvalidSubjectError, subjectMatches } from '../../src/codec/index.js';
+import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../../src/sources/memory-bus.js';
 import type { SourceMessage } from '../../src/sources/types.js';
 
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);

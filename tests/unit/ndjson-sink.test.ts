@@ -11,12 +11,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { encodeReading, readNdjsonReadings, type NdjsonLine } from '../../src/codec/index.js';
+import { encodeReading } from '../../src/codec/index.js';
 import { loadConfigFile, validateConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { OutputRecord, Reading } from '../../src/domain/index.js';
 import { replayFiles } from '../../src/pipeline/replay.js';
 import { cutTornTail, NdjsonSink, rotatedPath } from '../../src/sinks/index.js';
+import { ndjsonLines, type NdjsonLine } from '../helpers/ndjson-lines.js';
 import { parseNdjsonResults } from '../helpers/ndjson-results.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -207,11 +208,11 @@ describe('readers of NDJSON skip a torn last line and count it', () => {
     expect(() => parseNdjsonResults('{"a":\n{"a":2}\n')).toThrow(SyntaxError);
   });
 
-  it('readNdjsonReadings: the torn last line is marked torn, with no decode failure', async () => {
+  it('the NDJSON replay reader: the torn last line is marked torn, with no decode failure', async () => {
     const path = join(await freshDir(), 'rec.ndjson');
     await writeFile(path, whole + torn);
     const lines: NdjsonLine[] = [];
-    for await (const l of readNdjsonReadings(path, { maxMessageBytes: 4096 })) lines.push(l);
+    for await (const l of ndjsonLines(path, { maxMessageBytes: 4096 })) lines.push(l);
     expect(lines.flatMap((l) => l.result.readings)).toEqual(readings);
     expect(lines.flatMap((l) => l.result.failures)).toEqual([]);
     expect(lines.map((l) => l.torn === true)).toEqual([false, false, false, true]);

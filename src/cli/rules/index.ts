@@ -10,7 +10,8 @@ import type { HeadroomConfig } from '../../config/index.js';
 import { loadConfigOrThrow } from '../config-arg.js';
 import { alertmanagerYaml } from './alertmanager.js';
 import { rulesInput } from './input.js';
-import { alertRulesYaml, recordingRulesYaml } from './prometheus-rules.js';
+import { alertRulesYaml } from './alert-rules.js';
+import { recordingRulesYaml } from './recording-rules.js';
 
 export { rulesInput, levelOrder, type RulesInput } from './input.js';
 

@@ -1,37 +1,20 @@
-/** The InfluxDB sink: the server check, its bounded queue of lines, one request at a time, retries, bisection and close. */
+/** The InfluxDB sink: one request at a time from its queue of lines, retries, bisection and close. */
 import type { Logger } from 'pino';
 import { recordToLine, type InfluxPrecision } from '../../codec/points.js';
 import type { InfluxSinkConfig } from '../../config/index.js';
 import type { OutputRecord } from '../../domain/index.js';
-import { errorText } from '../../telemetry/index.js';
 import type { Sink, SinkCloseOptions, SinkHealth } from '../types.js';
 import { clientTransport, type InfluxSinkDeps, type InfluxTransport, type InfluxWriteTransport } from './deps.js';
+import { Bisection } from './bisection.js';
+import { LineQueue, settledWithin } from './line-queue.js';
 import { backoffMs, classify, errorInfo, failureReason } from './retry.js';
-import { hasV2WriteApi, InfluxServerUnsupportedError } from './server-check.js';
-import { emptyInfluxSinkStats, type InfluxDropReason, type InfluxSinkError, type InfluxSinkStats } from './stats.js';
+import { ServerProbe } from './server-probe.js';
+import { emptyInfluxSinkStats, influxStatsSnapshot, type InfluxDropReason, type InfluxSinkError, type InfluxSinkStats } from './stats.js';
 
 const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
 /** Accept up to this multiple of the capacity before dropping as buffer_full. */
 const HARD_LIMIT_FACTOR = 2;
 const LOGGED_LINE_CHARS = 300;
-
-/** True when `promise` settled within `ms` (it never rejects here). */
-async function settledWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-interface FlushWaiter {
-  target: number;
-  resolve: () => void;
-}
 
 export class InfluxSink implements Sink {
   readonly name = 'influx';
@@ -42,13 +25,8 @@ export class InfluxSink implements Sink {
   private readonly random: () => number;
   private readonly closeTimeoutMs: number;
 
-  /** Queue of lines; the live part is lines[head..]. */
-  private lines: string[] = [];
-  private head = 0;
-  /** Lines ever appended / removed (written or dropped): flush() waits on these. */
-  private appended = 0;
-  private settled = 0;
-  private readonly waiters: FlushWaiter[] = [];
+  private readonly queue = new LineQueue();
+  private readonly server: ServerProbe;
 
   private inFlight = 0;
   /** Bumped when close() abandons a request, so its late answer is ignored. */
@@ -56,18 +34,9 @@ export class InfluxSink implements Sink {
   private sendScheduled = false;
   private intervalTimer: NodeJS.Timeout | null = null;
   private backoffTimer: NodeJS.Timeout | null = null;
-  /** Lines at the head that were in a rejected batch, and the bisected batch size for them. */
-  private suspect = 0;
-  private splitLimit: number;
+  private readonly bisection: Bisection;
   private attempt = 0;
   private closeAttempts = 0;
-  /** The server answered /ping with a version that takes v2 writes (or none): writes may go. */
-  private serverOk = false;
-  private checking: Promise<void> | null = null;
-  private checkTimer: NodeJS.Timeout | null = null;
-  private checkAttempt = 0;
-  /** The server answered with a version that has no /api/v2/write. */
-  private unsupported: InfluxServerUnsupportedError | null = null;
   /** One line (problem and fix) while the sink fails permanently: TLS, 401/403/404, unsupported server. */
   private permanent: string | null = null;
   private closing = false;
@@ -83,15 +52,27 @@ export class InfluxSink implements Sink {
     this.precision = cfg.precision;
     this.random = deps.random ?? Math.random;
     this.closeTimeoutMs = deps.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    this.splitLimit = cfg.batchSize;
+    this.bisection = new Bisection(cfg.batchSize);
     this.transport = clientTransport(cfg, deps);
     this.writeApi = this.transport.writeApi;
     this.stats_ = emptyInfluxSinkStats(cfg.maxBufferedPoints);
+    this.server = new ServerProbe(cfg, this.transport, this.log, this.random, {
+      ready: () => {
+        this.permanent = null;
+        this.schedule();
+      },
+      countFailure: (reasonLabel, info) => this.countFailure(reasonLabel, info),
+      failPermanently: (reason) => {
+        const before = this.permanent;
+        this.permanent = reason;
+        return before;
+      },
+    });
     this.log.info({ url: cfg.url, org: cfg.org, bucket: cfg.bucket, precision: cfg.precision, batchSize: cfg.batchSize, maxBufferedPoints: cfg.maxBufferedPoints }, 'influx sink ready');
   }
 
   private get queued(): number {
-    return this.lines.length - this.head;
+    return this.queue.size;
   }
 
   /**
@@ -100,8 +81,9 @@ export class InfluxSink implements Sink {
    * is not ready, holds what is written and checks again with backoff; start resolves.
    */
   async start(): Promise<void> {
-    await this.check();
-    if (this.unsupported !== null) throw this.unsupported;
+    await this.server.check();
+    const unsupported = this.server.unsupported;
+    if (unsupported !== null) throw unsupported;
   }
 
   write(records: readonly OutputRecord[]): void {
@@ -117,10 +99,7 @@ export class InfluxSink implements Sink {
       const line = recordToLine(record, this.precision);
       if (line === null) unmappable++;
       else if (this.queued >= hardLimit) full++;
-      else {
-        this.lines.push(line);
-        this.appended++;
-      }
+      else this.queue.push(line);
     }
     if (unmappable > 0) this.drop('unmappable', unmappable, 'record without any field value');
     if (full > 0) this.drop('buffer_full', full, `buffer holds ${this.queued} points (capacity ${this.cfg.maxBufferedPoints}); the pipeline did not pause`);
@@ -128,11 +107,10 @@ export class InfluxSink implements Sink {
   }
 
   flush(): Promise<void> {
-    if (this.settled >= this.appended) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      this.waiters.push({ target: this.appended, resolve });
-      this.schedule();
-    });
+    if (this.queue.drained) return Promise.resolve();
+    const drained = this.queue.whenDrained();
+    this.schedule();
+    return drained;
   }
 
   /**
@@ -146,11 +124,13 @@ export class InfluxSink implements Sink {
     const deadlineMs = performance.now() + Math.max(0, opts.timeoutMs ?? this.closeTimeoutMs);
     const leftMs = (): number => Math.max(0, deadlineMs - performance.now());
     // A check on the wire may still find the server: give it the deadline too.
-    if (this.checking !== null) await settledWithin(this.checking, leftMs());
-    const cannotWrite = this.permanent ?? (this.serverOk ? null : `InfluxDB at ${this.cfg.url} not reached since start`);
+    const checking = this.server.pending;
+    if (checking !== null) await settledWithin(checking, leftMs());
+    const cannotWrite = this.permanent ?? (this.server.ok ? null : `InfluxDB at ${this.cfg.url} not reached since start`);
     if (cannotWrite !== null) this.abandon(`cannot write at close: ${cannotWrite}`);
     else if (!(await settledWithin(this.flush(), leftMs()))) this.abandon(`not delivered by the close deadline (${Math.round(opts.timeoutMs ?? this.closeTimeoutMs)} ms)`);
     this.clearTimers();
+    this.server.close();
     this.closed = true;
     this.transport.destroy();
   }
@@ -160,7 +140,7 @@ export class InfluxSink implements Sink {
     const last = this.stats_.lastError;
     if (this.permanent !== null) {
       h.detail = this.permanent;
-    } else if (!this.serverOk) {
+    } else if (!this.server.ok) {
       h.ready = false;
       h.detail = `InfluxDB at ${this.cfg.url} not reached yet${last === null ? '' : `: ${last.message}`}`;
     } else if (this.stats_.consecutiveFailures > 0 && last !== null) {
@@ -170,74 +150,7 @@ export class InfluxSink implements Sink {
   }
 
   stats(): InfluxSinkStats {
-    const s = this.stats_;
-    return {
-      ...s,
-      droppedByReason: { ...s.droppedByReason },
-      failedByReason: { ...s.failedByReason },
-      buffered: this.queued,
-      inFlight: this.inFlight,
-      written: s.pointsWritten,
-      writes: s.batchesWritten,
-      lastWriteSeconds: s.lastWriteLatencyMs === null ? null : s.lastWriteLatencyMs / 1000,
-    };
-  }
-
-  // ── the server check ──
-
-  /** Probes the server now (unless it already answered); resolves when this probe is done. */
-  private check(): Promise<void> {
-    if (this.serverOk || this.closed) return Promise.resolve();
-    if (this.checking !== null) return this.checking;
-    if (this.checkTimer !== null) clearTimeout(this.checkTimer);
-    this.checkTimer = null;
-    this.checking = this.probe().finally(() => {
-      this.checking = null;
-    });
-    return this.checking;
-  }
-
-  private async probe(): Promise<void> {
-    const generation = this.generation;
-    let delayMs: number;
-    try {
-      const answer = await this.transport.ping();
-      if (this.closed || generation !== this.generation) return;
-      if (answer.version === null || hasV2WriteApi(answer.version)) {
-        this.serverOk = true;
-        this.unsupported = null;
-        this.permanent = null;
-        this.checkAttempt = 0;
-        this.log.info({ status: answer.status, version: answer.version, build: answer.build }, 'influx server answered; writing');
-        this.schedule();
-        return;
-      }
-      const err = new InfluxServerUnsupportedError(this.cfg.url, answer.version);
-      if (this.unsupported === null) this.log.error({ version: answer.version, build: answer.build }, err.message);
-      this.unsupported = err;
-      this.permanent = err.message;
-      this.countFailure('unsupported_version', { message: err.message, atMs: Date.now() });
-      delayMs = this.cfg.retry.maxDelayMs;
-    } catch (err: unknown) {
-      if (this.closed || generation !== this.generation) return;
-      const failure = classify(err);
-      this.countFailure(failureReason(err), errorInfo(err, Date.now()));
-      this.checkAttempt++;
-      if (failure.kind === 'permanent') {
-        if (this.permanent !== failure.reason) this.log.error({ error: errorText(err) }, `${failure.reason}; holding points and checking again`);
-        this.permanent = failure.reason;
-        delayMs = this.cfg.retry.maxDelayMs;
-      } else {
-        delayMs = backoffMs(this.checkAttempt, this.cfg.retry, this.random);
-        const fields = { url: this.cfg.url, error: errorText(err), attempt: this.checkAttempt, delayMs };
-        if (this.checkAttempt === 1) this.log.warn(fields, 'influx server not reachable; not ready, holding points and trying again');
-        else this.log.debug(fields, 'influx server still not reachable');
-      }
-    }
-    this.checkTimer = setTimeout(() => {
-      this.checkTimer = null;
-      void this.check();
-    }, delayMs);
+    return influxStatsSnapshot(this.stats_, this.queued, this.inFlight);
   }
 
   private countFailure(reasonLabel: string, info: InfluxSinkError): void {
@@ -249,14 +162,14 @@ export class InfluxSink implements Sink {
   // ── sending ──
 
   private schedule(): void {
-    if (!this.serverOk) {
-      if (!this.closed && this.checking === null && this.checkTimer === null) void this.check();
+    if (!this.server.ok) {
+      if (!this.closed && this.server.idle) void this.server.check();
       return;
     }
     if (this.closed || this.inFlight > 0 || this.backoffTimer !== null || this.sendScheduled) return;
     const queued = this.queued;
     if (queued === 0) return;
-    if (queued >= this.batchLimit() || this.waiters.length > 0 || this.closing) {
+    if (queued >= this.bisection.batchLimit() || this.queue.awaited || this.closing) {
       if (this.intervalTimer !== null) {
         clearTimeout(this.intervalTimer);
         this.intervalTimer = null;
@@ -277,15 +190,11 @@ export class InfluxSink implements Sink {
     }
   }
 
-  private batchLimit(): number {
-    return this.suspect > 0 ? Math.min(this.suspect, this.splitLimit) : this.cfg.batchSize;
-  }
-
   private send(): void {
-    if (this.closed || !this.serverOk || this.inFlight > 0 || this.backoffTimer !== null) return;
-    const count = Math.min(this.queued, this.batchLimit());
+    if (this.closed || !this.server.ok || this.inFlight > 0 || this.backoffTimer !== null) return;
+    const count = Math.min(this.queued, this.bisection.batchLimit());
     if (count === 0) return;
-    const batch = this.lines.slice(this.head, this.head + count);
+    const batch = this.queue.peek(count);
     const generation = this.generation;
     this.inFlight = count;
     const startedMs = performance.now();
@@ -321,12 +230,8 @@ export class InfluxSink implements Sink {
     this.stats_.lastWriteLatencyMs = latencyMs;
     this.stats_.writeLatencyMsSum += latencyMs;
     this.stats_.writeLatencyCount++;
-    if (this.suspect > 0) {
-      // Past a bad point: grow the bisected batches back.
-      this.suspect = Math.max(0, this.suspect - count);
-      this.splitLimit = this.suspect === 0 ? this.cfg.batchSize : Math.min(this.cfg.batchSize, this.splitLimit * 2);
-    }
-    this.removeHead(count);
+    this.bisection.written(count);
+    this.queue.remove(count);
     this.deps.onWrite?.(latencyMs, count);
     this.schedule();
   }
@@ -338,9 +243,7 @@ export class InfluxSink implements Sink {
     const failure = classify(err);
     if (failure.kind === 'reject') {
       if (count > 1) {
-        // Bisect: resend the first half now; the rest follows in halves too.
-        this.suspect = Math.max(this.suspect, count);
-        this.splitLimit = Math.ceil(count / 2);
+        this.bisection.rejected(count);
         this.log.warn({ status: info.status, reason: failure.reason, points: count }, 'influx rejected a batch; bisecting to isolate the bad points');
       } else {
         this.stats_.droppedByReason[failure.reason]++;
@@ -348,9 +251,8 @@ export class InfluxSink implements Sink {
           { status: info.status, reason: failure.reason, error: info.message, line: (batch[0] ?? '').slice(0, LOGGED_LINE_CHARS) },
           'influx rejected a point; dropped',
         );
-        if (this.suspect > 0) this.suspect--;
-        if (this.suspect === 0) this.splitLimit = this.cfg.batchSize;
-        this.removeHead(1);
+        this.bisection.dropped();
+        this.queue.remove(1);
       }
       this.schedule();
       return;
@@ -386,46 +288,22 @@ export class InfluxSink implements Sink {
     }, delayMs);
   }
 
-  private removeHead(count: number): void {
-    this.head += count;
-    this.settled += count;
-    if (this.head === this.lines.length) {
-      this.lines = [];
-      this.head = 0;
-    } else if (this.head > 4096 && this.head * 2 > this.lines.length) {
-      this.lines = this.lines.slice(this.head);
-      this.head = 0;
-    }
-    this.resolveWaiters();
-  }
-
-  private resolveWaiters(): void {
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      const w = this.waiters[i];
-      if (w !== undefined && this.settled >= w.target) {
-        this.waiters.splice(i, 1);
-        w.resolve();
-      }
-    }
-  }
-
   /** Drop everything still queued (close gave up). */
   private abandon(why: string): void {
     const left = this.queued;
     this.generation++;
+    this.server.cancel();
     this.inFlight = 0;
     this.clearTimers();
     if (left > 0) this.drop('shutdown', left, why);
-    this.removeHead(left);
+    this.queue.remove(left);
   }
 
   private clearTimers(): void {
     if (this.intervalTimer !== null) clearTimeout(this.intervalTimer);
     if (this.backoffTimer !== null) clearTimeout(this.backoffTimer);
-    if (this.checkTimer !== null) clearTimeout(this.checkTimer);
     this.intervalTimer = null;
     this.backoffTimer = null;
-    this.checkTimer = null;
   }
 
   private drop(reason: InfluxDropReason, count: number, detail: string): void {

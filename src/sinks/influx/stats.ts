@@ -75,3 +75,17 @@ export function emptyInfluxSinkStats(capacity: number): InfluxSinkStats {
     lastWriteSeconds: null,
   };
 }
+
+/** A copy of the counters, with the queue's fill level and the SinkStats names filled in. */
+export function influxStatsSnapshot(s: InfluxSinkStats, buffered: number, inFlight: number): InfluxSinkStats {
+  return {
+    ...s,
+    droppedByReason: { ...s.droppedByReason },
+    failedByReason: { ...s.failedByReason },
+    buffered,
+    inFlight,
+    written: s.pointsWritten,
+    writes: s.batchesWritten,
+    lastWriteSeconds: s.lastWriteLatencyMs === null ? null : s.lastWriteLatencyMs / 1000,
+  };
+}

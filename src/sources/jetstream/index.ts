@@ -38,6 +38,7 @@
  * server restart are redelivered after `ack_wait`: nothing is lost, some may come twice.
  */
 export { JetStreamSetupError } from './errors.js';
-export { claimDurable, ensureConsumer, ensureStream, planConsumers, type ConsumerPlan, type PartitionClaim } from './setup.js';
+export { ensureConsumer, ensureStream, planConsumers, type ConsumerPlan } from './setup.js';
+export { claimDurable, type PartitionClaim } from './claims.js';
 export type { JetStreamSourceCounters, JetStreamSourceOptions } from './types.js';
 export { JetStreamSource } from './source.js';

@@ -12,60 +12,39 @@ import {
   type StreamConfig as NatsStreamConfig,
 } from 'nats';
 import type { Logger } from 'pino';
+import { allUnderToken } from '../../codec/index.js';
 import type { ConsumerConfig, JetStreamSourceConfig, StreamConfig } from '../../config/index.js';
-import { JS_ERR_CONSUMER_NOT_FOUND, JS_ERR_STREAM_NOT_FOUND, JetStreamSetupError, apiErrorCode } from './errors.js';
+import { claimDurable, type PartitionClaim } from './claims.js';
+import { JS_ERR_CONSUMER_NOT_FOUND, JS_ERR_STREAM_NOT_FOUND, JetStreamSetupError, apiErrorCode, errorText, isTransient } from './errors.js';
 
 /** One durable consumer of the source: its name and optional subject filter. */
 export interface ConsumerPlan {
   durable: string;
   filterSubject?: string;
-  /**
-   * Start at this stream sequence instead of the beginning (a worker-group owner resuming
-   * from its checkpoint). Such a consumer is one owner's: its name carries the lease token,
-   * and the server removes it once idle for `inactiveMs`.
-   */
+  /** Start at this stream sequence instead of the first (a group owner resuming a checkpoint). */
   startSequence?: number;
+  /** The server deletes the consumer once idle this long (a group owner's consumer). */
   inactiveMs?: number;
-}
-
-/** A worker-group claim on one partition: the lease token and where the checkpoint left off. */
-export interface PartitionClaim {
-  partition: number;
-  /** The lease's fencing token (its KV revision): names this owner's consumer. */
-  token: number;
-  /** First stream sequence not in the checkpoint (1 without one). */
-  startSequence: number;
-  /** Idle time after which the server deletes the consumer of a vanished owner. */
-  inactiveMs: number;
-}
-
-/** The durable consumer of one owner of a partition; `claimDurablePrefix` matches every owner's. */
-export function claimDurable(durable: string, claim: Pick<PartitionClaim, 'partition' | 'token'>): string {
-  return `${claimDurablePrefix(durable, claim.partition)}${claim.token}`;
-}
-export function claimDurablePrefix(durable: string, partition: number): string {
-  return `${durable}-p${partition}-t`;
 }
 
 /** The consumers a source uses: one per partition or site filter, or one for the whole stream. */
 export function planConsumers(cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'consumer' | 'partitions'>, claim?: PartitionClaim): ConsumerPlan[] {
   const partitions = cfg.partitions;
   if (claim !== undefined) {
-    const prefix = partitions?.subjectPrefix ?? cfg.subjectPrefix;
     return [
       {
         durable: claimDurable(cfg.consumer.durable, claim),
-        filterSubject: `${prefix}.${claim.partition}.>`,
+        filterSubject: allUnderToken(partitions?.subjectPrefix ?? cfg.subjectPrefix, String(claim.partition)),
         startSequence: claim.startSequence,
         inactiveMs: claim.inactiveMs,
       },
     ];
   }
   if (partitions !== undefined) {
-    return partitions.ids.map((p) => ({ durable: `${cfg.consumer.durable}-p${p}`, filterSubject: `${partitions.subjectPrefix}.${p}.>` }));
+    return partitions.ids.map((p) => ({ durable: `${cfg.consumer.durable}-p${p}`, filterSubject: allUnderToken(partitions.subjectPrefix, String(p)) }));
   }
   if (cfg.sites === undefined || cfg.sites.length === 0) return [{ durable: cfg.consumer.durable }];
-  return cfg.sites.map((site) => ({ durable: `${cfg.consumer.durable}-${site}`, filterSubject: `${cfg.subjectPrefix}.${site}.>` }));
+  return cfg.sites.map((site) => ({ durable: `${cfg.consumer.durable}-${site}`, filterSubject: allUnderToken(cfg.subjectPrefix, site) }));
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -149,24 +128,24 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, plan
   return info;
 }
 
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
 /**
- * Deletes the consumers earlier owners of a partition left behind (a new owner starts its own
- * at its checkpoint's sequence). Best effort: a consumer that is gone already is fine.
+ * Runs a set-up step, retrying (with doubling waits up to `maxRetryWaitMs`) while it fails
+ * with a transient error (JetStream not ready) and `timeoutMs` has not passed; other errors,
+ * and the last transient one, are thrown.
  */
-export async function deleteStaleClaims(jsm: JetStreamManager, stream: string, durable: string, claim: PartitionClaim, log: Logger): Promise<number> {
-  const prefix = claimDurablePrefix(durable, claim.partition);
-  const mine = claimDurable(durable, claim);
-  let deleted = 0;
-  for await (const info of jsm.consumers.list(stream)) {
-    const name = info.name;
-    if (!name.startsWith(prefix) || name === mine || !/^\d+$/.test(name.slice(prefix.length))) continue;
+export async function withSetupRetry<T>(opts: { timeoutMs: number; maxRetryWaitMs: number; log: Logger }, fn: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + opts.timeoutMs;
+  let waitMs = 250;
+  for (;;) {
     try {
-      await jsm.consumers.delete(stream, name);
-      deleted++;
+      return await fn();
     } catch (err: unknown) {
-      if (apiErrorCode(err) !== JS_ERR_CONSUMER_NOT_FOUND) throw err;
+      if (!isTransient(err) || performance.now() + waitMs > deadline) throw err;
+      opts.log.warn({ err: errorText(err), retryInMs: waitMs }, 'JetStream not ready; retrying set-up');
+      await sleep(waitMs);
+      waitMs = Math.min(waitMs * 2, opts.maxRetryWaitMs);
     }
   }
-  if (deleted > 0) log.info({ stream, partition: claim.partition, deleted }, 'consumers of earlier owners deleted');
-  return deleted;
 }

@@ -1,17 +1,18 @@
 /** The JetStream source: start-up, pause/resume/stop, health, and the pull loop of each consumer. */
-import { ConsumerEvents, type ConsumerInfo, type ConsumerMessages, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
+import type { ConsumerInfo, JetStreamManager, NatsConnection } from 'nats';
 import type { Logger } from 'pino';
+import { allUnder } from '../../codec/index.js';
 import type { JetStreamSourceConfig } from '../../config/index.js';
 import type { NatsConnectionStatus } from '../nats-connection.js';
 import type { Source, SourceHealth, SourceMessage } from '../types.js';
-import { errorText, isMissingConsumer, isTransient } from './errors.js';
-import { deleteStaleClaims, ensureConsumer, ensureStream, planConsumers, type ConsumerPlan, type PartitionClaim } from './setup.js';
+import { errorText, isMissingConsumer, watchConsumerStatus } from './errors.js';
+import { nakQuietly, toSourceMessage, workingAll } from './messages.js';
+import { ensureConsumer, ensureStream, planConsumers, sleep, withSetupRetry, type ConsumerPlan } from './setup.js';
+import { deleteStaleClaims, type PartitionClaim } from './claims.js';
 import type { ConsumerRun, Handler, JetStreamSourceCounters, JetStreamSourceOptions } from './types.js';
 
 /** First wait after a failed pull; doubles up to `maxRetryWaitMs`. */
 const MIN_RETRY_WAIT_MS = 250;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class JetStreamSource implements Source {
   readonly kind = 'jetstream' as const;
@@ -20,7 +21,7 @@ export class JetStreamSource implements Source {
   private readonly log: Logger;
   private readonly pendingRefreshMs: number;
   private readonly maxRetryWaitMs: number;
-  private readonly setupTimeoutMs: number;
+  private readonly setupRetry: { timeoutMs: number; maxRetryWaitMs: number; log: Logger };
   private jsm: JetStreamManager | null = null;
   private runs: ConsumerRun[] = [];
   private paused = false;
@@ -43,7 +44,7 @@ export class JetStreamSource implements Source {
     this.log = opts.log.child({ source: 'jetstream' });
     this.pendingRefreshMs = opts.pendingRefreshMs ?? 5_000;
     this.maxRetryWaitMs = opts.maxRetryWaitMs ?? 5_000;
-    this.setupTimeoutMs = opts.setupTimeoutMs ?? 30_000;
+    this.setupRetry = { timeoutMs: opts.setupTimeoutMs ?? 30_000, maxRetryWaitMs: this.maxRetryWaitMs, log: this.log };
     this.claim = opts.claim;
   }
 
@@ -56,9 +57,9 @@ export class JetStreamSource implements Source {
     if (this.started) throw new Error('JetStreamSource already started');
     this.started = true;
     const { stream } = this.cfg;
-    const subjects = stream.subjects ?? [`${this.cfg.subjectPrefix}.>`];
+    const subjects = stream.subjects ?? [allUnder(this.cfg.subjectPrefix)];
     const plans = planConsumers(this.cfg, this.claim);
-    const infos = await this.withSetupRetry(async () => {
+    const infos = await withSetupRetry(this.setupRetry, async () => {
       const jsm = await this.conn.nc.jetstreamManager();
       await ensureStream(jsm, stream, subjects, this.log);
       const out: ConsumerInfo[] = [];
@@ -70,7 +71,7 @@ export class JetStreamSource implements Source {
     const js = this.conn.nc.jetstream();
     for (let i = 0; i < plans.length; i++) {
       const plan = plans[i]!;
-      const consumer = await this.withSetupRetry(() => js.consumers.get(stream.name, plan.durable));
+      const consumer = await withSetupRetry(this.setupRetry, () => js.consumers.get(stream.name, plan.durable));
       const run: ConsumerRun = {
         plan,
         consumer,
@@ -175,68 +176,21 @@ export class JetStreamSource implements Source {
     if (jsm === null) return;
     const { stream } = this.cfg;
     try {
-      await ensureStream(jsm, stream, stream.subjects ?? [`${this.cfg.subjectPrefix}.>`], this.log);
+      await ensureStream(jsm, stream, stream.subjects ?? [allUnder(this.cfg.subjectPrefix)], this.log);
       await ensureConsumer(jsm, stream.name, plan, this.cfg.consumer, this.log);
     } catch (err: unknown) {
       this.log.debug({ durable: plan.durable, err: errorText(err) }, 'consumer check failed');
     }
   }
 
-  private async withSetupRetry<T>(fn: () => Promise<T>): Promise<T> {
-    const deadline = performance.now() + this.setupTimeoutMs;
-    let waitMs = 250;
-    for (;;) {
-      try {
-        return await fn();
-      } catch (err: unknown) {
-        if (!isTransient(err) || performance.now() + waitMs > deadline) throw err;
-        this.log.warn({ err: errorText(err), retryInMs: waitMs }, 'JetStream not ready; retrying set-up');
-        await sleep(waitMs);
-        waitMs = Math.min(waitMs * 2, this.maxRetryWaitMs);
-      }
-    }
-  }
-
   /** In-progress acks for every held message, so ack_wait never brings them back while paused. */
   private extendHeld(): void {
     if (!this.paused) return;
-    for (const run of this.runs) {
-      for (const m of run.held) {
-        try {
-          m.working();
-        } catch (err: unknown) {
-          this.log.debug({ err: errorText(err) }, 'in-progress ack failed; a held message may be redelivered (a duplicate)');
-        }
-      }
-    }
+    for (const run of this.runs) workingAll(run.held, this.log);
   }
 
   private waitForResume(): Promise<void> {
     return new Promise((resolve) => this.resumeWaiters.push(resolve));
-  }
-
-  private toSourceMessage(m: JsMsg): SourceMessage {
-    if (m.redelivered) this.counters.redelivered++;
-    return {
-      subject: m.subject,
-      payload: m.data,
-      position: { stream: this.cfg.stream.name, sequence: m.seq },
-      ack: () => {
-        try {
-          m.ack();
-        } catch (err: unknown) {
-          if (this.counters.ackErrors++ === 0) this.log.warn({ err: errorText(err) }, 'ack failed; the message will be redelivered');
-        }
-      },
-    };
-  }
-
-  private nak(m: JsMsg): void {
-    try {
-      m.nak();
-    } catch (err: unknown) {
-      this.log.debug({ err: errorText(err) }, 'nak failed; the message will be redelivered after ack_wait');
-    }
   }
 
   /** Hands a batch to the handler after every earlier batch (of any consumer) was handled. */
@@ -284,7 +238,7 @@ export class JetStreamSource implements Source {
           try {
             for await (const m of messages) {
               if (aborted) {
-                this.nak(m);
+                nakQuietly(m, this.log);
                 continue;
               }
               buffer.push(m);
@@ -307,7 +261,7 @@ export class JetStreamSource implements Source {
           if (aborted) break;
           if (buffer.length > 0 && !this.paused) {
             const msgs = buffer.splice(0, buffer.length);
-            await this.hand(handler, msgs.map((m) => this.toSourceMessage(m)));
+            await this.hand(handler, msgs.map((m) => toSourceMessage(m, this.cfg.stream.name, this.counters, this.log)));
             continue;
           }
           if (ended && buffer.length === 0) break;
@@ -319,7 +273,7 @@ export class JetStreamSource implements Source {
         run.abort = null;
         run.wake = null;
         // Nak what arrived after an abort (held ones too) so another worker gets it without waiting ack_wait.
-        for (const m of buffer.splice(0, buffer.length)) this.nak(m);
+        for (const m of buffer.splice(0, buffer.length)) nakQuietly(m, this.log);
         const pumpError = await pump;
         if (pumpError !== null && !aborted) throw pumpError;
         if (failures > 0) this.log.info({ durable: run.plan.durable, failures }, 'pulling again');
@@ -339,19 +293,5 @@ export class JetStreamSource implements Source {
         if ((failures >= 2 || isMissingConsumer(err)) && !this.stopping && this.isConnected()) await this.recover(run.plan);
       }
     }
-  }
-}
-
-/** Stops a consume() with an error when its consumer or stream is gone. */
-async function watchConsumerStatus(messages: ConsumerMessages, log: Logger): Promise<void> {
-  try {
-    for await (const s of await messages.status()) {
-      if (s.type === ConsumerEvents.ConsumerDeleted || s.type === ConsumerEvents.ConsumerNotFound || s.type === ConsumerEvents.StreamNotFound) {
-        messages.stop(new Error(`consumer not found (${s.type})`));
-        return;
-      }
-    }
-  } catch (err: unknown) {
-    log.debug({ err: errorText(err) }, 'consumer status stream ended');
   }
 }

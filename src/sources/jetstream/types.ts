@@ -3,7 +3,8 @@ import type { Consumer, JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { NatsConnectionStatus } from '../nats-connection.js';
 import type { SourceMessage } from '../types.js';
-import type { ConsumerPlan, PartitionClaim } from './setup.js';
+import type { PartitionClaim } from './claims.js';
+import type { ConsumerPlan } from './setup.js';
 
 export interface JetStreamSourceOptions {
   log: Logger;

@@ -1,6 +1,6 @@
 /** Meters and gateways of a site: payload prefixes, load shares, counters, subjects. */
 import type { GridSignal, SiteSpec } from '../../domain/index.js';
-import type { FleetModel, GridFlags, SiteModel } from './model.js';
+import type { FleetModel, GridFlags, SimulatedSite } from './fleet-types.js';
 import { Prng, hash32, unitOf } from './prng.js';
 
 export const GATEWAY_MAX_METERS = 50;
@@ -27,7 +27,7 @@ function gridFlags(signals: GridSignal[]): GridFlags {
 export function buildMeters(
   fleet: FleetModel,
   spec: SiteSpec,
-  site: SiteModel,
+  site: SimulatedSite,
   nodeBase: number,
   preOrder: number[],
   branch: number[],

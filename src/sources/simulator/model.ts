@@ -1,145 +1,9 @@
 /** The simulator's static model of a topology: nodes, capacities, jobs, meters, gateways. */
 import type { NodeSpec, SiteSpec, Topology } from '../../domain/index.js';
+import { pairRedundantLeaves, shareCapacity } from './capacity.js';
+import type { FleetModel, LeafKind, SimulatedSite } from './fleet-types.js';
 import { buildMeters } from './meters.js';
 import { Prng, hash32 } from './prng.js';
-
-export type LeafKind = 'training' | 'inference' | 'cooling' | 'none';
-export type JobState = 'running' | 'checkpoint' | 'rampDown' | 'idle' | 'rampUp';
-
-/** Implicit cooling headroom reserved at a facility node when the site has no cooling nodes. */
-const IMPLICIT_COOLING_RESERVE = 1.4;
-
-export interface NodeModel {
-  readonly index: number;
-  readonly site: number;
-  readonly id: string;
-  readonly level: string;
-  readonly parent: number;
-  readonly children: number[];
-  readonly ratingWatts: number;
-  readonly usableWatts: number;
-  /** Usable capacity after upstream limits are shared out; leaf loads stay below it. */
-  capWatts: number;
-  readonly lossFraction: number;
-  /** The unmetered remainder below a sparsely modelled node; not part of the topology. */
-  readonly virtual: boolean;
-  readonly kind: LeafKind;
-  readonly job: number;
-  /** Inference: night utilisation. */
-  readonly lowUtil: number;
-  /** Inference: afternoon utilisation; training: utilisation at full compute. */
-  readonly highUtil: number;
-  /** Training: share of load lost in the communication phase of an iteration. */
-  readonly swingFraction: number;
-  /** Earlier IT leaf of a redundant pair whose utilisation this one mirrors; -1 if none. */
-  partner: number;
-  readonly partnerRatio: number;
-  utilization: number;
-  loadWatts: number;
-  /** Slow AR(1) deviation of the utilisation. */
-  drift: number;
-}
-
-export interface JobModel {
-  readonly id: string;
-  readonly rng: Prng;
-  readonly periodMs: number;
-  readonly dutyFraction: number;
-  readonly edgeMs: number;
-  readonly phaseMs: number;
-  readonly checkpointLevel: number;
-  readonly idleLevel: number;
-  state: JobState;
-  stateStartMs: number;
-  stateEndMs: number;
-  runEndMs: number;
-  nextCheckpointMs: number;
-  runWeight: number;
-  wave: number;
-  flatLevel: number;
-}
-
-export interface SiteModel {
-  readonly index: number;
-  readonly id: string;
-  readonly nominalHertz: number;
-  readonly nominalVolts: number;
-  readonly seed: number;
-  /** Children before parents. */
-  readonly postOrder: number[];
-  readonly itLeaves: number[];
-  readonly coolingLeaves: number[];
-  readonly coolingCapWatts: number;
-  /** Facility node carrying the cooling load when the site has no cooling nodes; -1 if none. */
-  readonly implicitCoolingNode: number;
-  readonly jobs: number[];
-  readonly physicsRng: Prng;
-  readonly gridRng: Prng;
-  readonly tempMeanCelsius: number;
-  readonly tempAmplitudeCelsius: number;
-  readonly coolingBase: number;
-  readonly coolingPerCelsius: number;
-  readonly diurnalShiftHours: number;
-  readonly hertzSigma: number;
-  readonly priceBasePerMWh: number;
-  readonly carbonBaseGramsPerKWh: number;
-  filteredItWatts: number;
-  itLeafWatts: number;
-  coolingWatts: number;
-  outsideCelsius: number;
-  hertzDeviation: number;
-  eventStartMs: number;
-  eventEndMs: number;
-  eventHertz: number;
-  hertz: number;
-  volts: number;
-  pricePerMWh: number;
-  carbonGramsPerKWh: number;
-}
-
-export interface GridFlags {
-  readonly hertz: boolean;
-  readonly volts: boolean;
-  readonly price: boolean;
-  readonly carbon: boolean;
-}
-
-export interface MeterModel {
-  readonly site: number;
-  readonly id: string;
-  /** Node index; -1 for grid sensors. */
-  readonly node: number;
-  readonly grid: GridFlags | null;
-  /** Fraction of the node's load on this meter. */
-  share: number;
-  readonly counter: boolean;
-  gateway: number;
-  /** `{"site":…,"meter":…,"ts":` */
-  readonly prefix: string;
-  wattHours: number;
-  silentUntilMs: number;
-  flatUntilMs: number;
-  flatBody: string;
-  skewUntilMs: number;
-  skewMs: number;
-}
-
-export interface GatewayModel {
-  readonly site: number;
-  readonly id: string;
-  readonly subject: string;
-  readonly meters: number[];
-  holdUntilMs: number;
-  held: string[];
-}
-
-export interface FleetModel {
-  readonly sites: SiteModel[];
-  readonly nodes: NodeModel[];
-  readonly jobs: JobModel[];
-  readonly meters: MeterModel[];
-  readonly gateways: GatewayModel[];
-}
 
 function lossFractionFor(level: string): number {
   if (level.includes('ups')) return 0.05;
@@ -356,7 +220,7 @@ function buildSite(fleet: FleetModel, input: SiteSpec, siteIndex: number, traini
   pairRedundantLeaves(fleet, spec, nodeBase, localIndex, itLeaves);
   const coolingCapWatts = coolingLeaves.reduce((sum, g) => sum + (fleet.nodes[g]?.capWatts ?? 0), 0);
 
-  const site: SiteModel = {
+  const site: SimulatedSite = {
     index: siteIndex,
     id: spec.id,
     nominalHertz: spec.nominalHertz,
@@ -418,65 +282,4 @@ function createJob(fleet: FleetModel, siteSeed: number, id: string): number {
     flatLevel: 0,
   });
   return fleet.jobs.length - 1;
-}
-
-/**
- * Leaves get capacity such that, summed up with losses, no ancestor exceeds its usable
- * watts: bottom-up the capacity a subtree can draw, top-down a scale where a parent is the
- * tighter limit.
- */
-function shareCapacity(fleet: FleetModel, postOrder: number[], implicitCoolingNode: number): void {
-  const demand = (node: NodeModel): number => {
-    let sum = 0;
-    for (const c of node.children) sum += fleet.nodes[c]?.capWatts ?? 0;
-    const reserve = node.index === implicitCoolingNode ? IMPLICIT_COOLING_RESERVE : 1;
-    return sum * (1 + node.lossFraction) * reserve;
-  };
-  for (const g of postOrder) {
-    const node = fleet.nodes[g];
-    if (node === undefined || node.children.length === 0) continue;
-    let remainder: NodeModel | undefined;
-    let others = 0;
-    for (const c of node.children) {
-      const child = fleet.nodes[c];
-      if (child?.virtual === true) remainder = child;
-      else others += child?.capWatts ?? 0;
-    }
-    if (remainder !== undefined) remainder.capWatts = Math.max(0, node.capWatts / (1 + node.lossFraction) - others);
-    node.capWatts = Math.min(node.capWatts, demand(node));
-  }
-  for (let k = postOrder.length - 1; k >= 0; k--) {
-    const node = fleet.nodes[postOrder[k] ?? -1];
-    if (node === undefined || node.children.length === 0) continue;
-    const wanted = demand(node);
-    if (wanted <= node.capWatts || wanted <= 0) continue;
-    const scale = node.capWatts / wanted;
-    for (const c of node.children) {
-      const child = fleet.nodes[c];
-      if (child !== undefined) child.capWatts *= scale;
-    }
-  }
-}
-
-/** The second IT leaf of an A/B pair mirrors the first's utilisation (2N feeds share a load). */
-function pairRedundantLeaves(
-  fleet: FleetModel,
-  spec: SiteSpec,
-  nodeBase: number,
-  localIndex: Map<string, number>,
-  itLeaves: number[],
-): void {
-  const position = new Map<number, number>();
-  itLeaves.forEach((g, k) => position.set(g, k));
-  for (const g of itLeaves) {
-    const node = fleet.nodes[g];
-    const partnerId = spec.nodes[g - nodeBase]?.redundantWith;
-    if (node === undefined || partnerId === undefined) continue;
-    const local = localIndex.get(partnerId);
-    if (local === undefined) continue;
-    const other = nodeBase + local;
-    const mine = position.get(g) ?? -1;
-    const theirs = position.get(other);
-    if (theirs !== undefined && theirs < mine && fleet.nodes[other]?.partner === -1) node.partner = other;
-  }
 }

@@ -1,5 +1,5 @@
 /** One time step of the fleet's physics: jobs, IT loads, cooling, roll-up and grid signals. */
-import type { FleetModel, JobModel, SiteModel } from './model.js';
+import type { FleetModel, JobModel, SimulatedSite } from './fleet-types.js';
 import { hashPair, unitOf } from './prng.js';
 
 const HOUR_MS = 3_600_000;
@@ -116,7 +116,7 @@ export function stepPhysics(fleet: FleetModel, tsMs: number, dtMs: number): void
   }
 }
 
-function stepSiteLoads(fleet: FleetModel, site: SiteModel, tsMs: number, dtMs: number): void {
+function stepSiteLoads(fleet: FleetModel, site: SimulatedSite, tsMs: number, dtMs: number): void {
   const rng = site.physicsRng;
   const hour = hourOfDayUtc(tsMs);
   const diurnal = dailyCurve(hour, 15 + site.diurnalShiftHours);
@@ -188,7 +188,7 @@ function stepSiteLoads(fleet: FleetModel, site: SiteModel, tsMs: number, dtMs: n
   site.outsideCelsius = outside;
 }
 
-function stepGrid(site: SiteModel, tsMs: number, dtMs: number): void {
+function stepGrid(site: SimulatedSite, tsMs: number, dtMs: number): void {
   const rng = site.gridRng;
   const phi = Math.exp(-dtMs / HERTZ_TAU_MS);
   const sigma = site.hertzSigma;

@@ -1,7 +1,7 @@
 /** The fleet simulator: physics each tick, serialised readings, injected faults. */
 import type { Topology } from '../../domain/index.js';
 import { buildModel } from './model.js';
-import type { FleetModel, GatewayModel, MeterModel } from './model.js';
+import type { FleetModel, GatewayModel, MeterModel } from './fleet-types.js';
 import { stepPhysics } from './physics.js';
 import { Prng, hash32, seedToUint32 } from './prng.js';
 import {
