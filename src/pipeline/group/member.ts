@@ -171,8 +171,8 @@ export class GroupMember {
     const p = lease.partition;
     const sent = this.now();
     try {
-      const revision = await this.opts.kv.update(leaseKey(p), this.leaseValue(this.opts.workerId, sent.wallMs), lease.token);
-      const next = HeldLease.fromWrite(p, revision, sent, this.validMs);
+      const revision = await this.opts.kv.update(leaseKey(p), this.leaseValue(this.opts.workerId, sent.wallMs), lease.revision);
+      const next = lease.renewed(revision, sent, this.validMs);
       if (this.held.get(p) !== lease) {
         // Lost or released meanwhile, yet this write landed on our own revision: nobody else holds it. Give it back.
         await this.free(p, revision);
@@ -252,7 +252,7 @@ export class GroupMember {
       }
       this.obs.observe(leaseKey(p), seen.entry.revision, seen.seenAtMonoMs);
       const value = decodeLease(seen.entry);
-      const mine = this.held.get(p)?.token === seen.entry.revision;
+      const mine = this.held.get(p)?.revision === seen.entry.revision;
       const expired = !mine && value.owner !== null && this.obs.expired(leaseKey(p), seen.entry.revision, Math.max(this.opts.leaseMs, value.leaseMs), nowMono);
       if (expired) takeover.add(p);
       view.push({ partition: p, owner: value.owner, expired });
@@ -268,7 +268,7 @@ export class GroupMember {
     const value = this.leaseValue(this.opts.workerId, sent.wallMs);
     try {
       const token = revision === undefined ? await this.opts.kv.create(leaseKey(p), value) : await this.opts.kv.update(leaseKey(p), value, revision);
-      const lease = HeldLease.fromWrite(p, token, sent, this.validMs);
+      const lease = HeldLease.acquired(p, token, sent, this.validMs);
       if (this.state !== 'running' || !lease.valid(this.clock)) {
         await this.free(p, token);
         return;
@@ -303,7 +303,7 @@ export class GroupMember {
     if (lease === undefined) return;
     this.held.delete(p);
     this.opts.metrics?.setOwned(this.held.size);
-    await this.free(p, lease.token);
+    await this.free(p, lease.revision);
     this.log.info({ partition: p, token: lease.token }, 'lease released');
   }
 
