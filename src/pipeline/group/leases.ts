@@ -32,6 +32,8 @@ export const systemClock: GroupClock = { monotonicMs: () => performance.now(), w
 export interface LeaseValue {
   /** Holder, or null once released. */
   owner: string | null;
+  /** The holder's fencing token (acquisition revision); absent in the acquiring write itself (its own revision). */
+  token?: number;
   leaseMs: number;
   renewedAtMs: number;
   expiresAtMs: number;
@@ -76,7 +78,9 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 export function decodeLease(entry: KvEntry): LeaseValue {
   if (entry.operation !== 'PUT') return { owner: null, leaseMs: 0, renewedAtMs: 0, expiresAtMs: 0 };
   const o = parseJson(entry);
-  return { owner: typeof o.owner === 'string' ? o.owner : null, leaseMs: num(o.leaseMs), renewedAtMs: num(o.renewedAtMs), expiresAtMs: num(o.expiresAtMs) };
+  const lease: LeaseValue = { owner: typeof o.owner === 'string' ? o.owner : null, leaseMs: num(o.leaseMs), renewedAtMs: num(o.renewedAtMs), expiresAtMs: num(o.expiresAtMs) };
+  if (typeof o.token === 'number') lease.token = o.token;
+  return lease;
 }
 
 export function decodeMember(entry: KvEntry): MemberValue {

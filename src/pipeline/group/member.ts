@@ -155,8 +155,8 @@ export class GroupMember {
     return this.opts.leaseMs - this.opts.safetyMarginMs;
   }
 
-  private leaseValue(owner: string | null, wallMs: number): Uint8Array {
-    const value: LeaseValue = { owner, leaseMs: this.opts.leaseMs, renewedAtMs: wallMs, expiresAtMs: owner === null ? wallMs : wallMs + this.opts.leaseMs };
+  private leaseValue(owner: string | null, wallMs: number, token?: number): Uint8Array {
+    const value: LeaseValue = { owner, ...(token === undefined ? {} : { token }), leaseMs: this.opts.leaseMs, renewedAtMs: wallMs, expiresAtMs: owner === null ? wallMs : wallMs + this.opts.leaseMs };
     return encodeValue(value);
   }
 
@@ -171,7 +171,7 @@ export class GroupMember {
     const p = lease.partition;
     const sent = this.now();
     try {
-      const revision = await this.opts.kv.update(leaseKey(p), this.leaseValue(this.opts.workerId, sent.wallMs), lease.revision);
+      const revision = await this.opts.kv.update(leaseKey(p), this.leaseValue(this.opts.workerId, sent.wallMs, lease.token), lease.revision);
       const next = lease.renewed(revision, sent, this.validMs);
       if (this.held.get(p) !== lease) {
         // Lost or released meanwhile, yet this write landed on our own revision: nobody else holds it. Give it back.
