@@ -61,7 +61,7 @@ describe('fair share', () => {
     expect(plan.acquire.sort()).toEqual([1, 2]);
   });
 
-  it('any group settles at the fair split, each partition owned once, and stays put; a join moves exactly the newcomer's share', () => {
+  it('any group settles at the fair split, each partition owned once, and stays put; a join moves exactly the newcomer share', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 24 }), fc.uniqueArray(fc.stringMatching(/^[a-z]{1,4}$/), { minLength: 1, maxLength: 6 }), (partitionCount, members) => {
         const first = settle(members, Array<string | null>(partitionCount).fill(null));
