@@ -9,13 +9,14 @@
  * not be renewed is lost at its local deadline (a timer), and `fence()` is false from that
  * instant whatever the timers do (a frozen process resumes with fence() already false).
  */
-import { KvWatchInclude, type KV, type KvEntry, type QueuedIterator } from 'nats';
+import type { KV, KvEntry, QueuedIterator } from 'nats';
 import type { Logger } from '../../telemetry/index.js';
 import { errorText } from '../../telemetry/index.js';
 import { planRebalance, type PartitionView } from './balancer.js';
-import { decodeLease, decodeMember, encodeValue, HeldLease, isRevisionConflict, leaseKey, memberKey, MEMBER_PREFIX, Observations, systemClock, type GroupClock, type LeaseValue } from './leases.js';
+import { decodeLease, decodeMember, encodeValue, HeldLease, isRevisionConflict, leaseKey, memberKey, Observations, systemClock, type GroupClock, type LeaseValue } from './leases.js';
 import { readGroup, type GroupRead } from './membership.js';
 import type { GroupMetrics, LossReason } from './metrics.js';
+import { watchGroup } from './watch.js';
 import { hostname } from 'node:os';
 
 export interface GroupMemberOptions {
@@ -308,24 +309,7 @@ export class GroupMember {
   }
 
   private async startWatch(): Promise<void> {
-    const self = this.opts.workerId;
-    try {
-      this.watcher = await this.opts.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
-    } catch (err: unknown) {
-      this.log.warn({ err: errorText(err) }, 'KV watch unavailable; rebalancing every heartbeat only');
-      return;
-    }
-    const watcher = this.watcher;
-    void (async () => {
-      for await (const e of watcher) {
-        if (e.key.startsWith(`${MEMBER_PREFIX}.`)) {
-          const id = e.key.slice(MEMBER_PREFIX.length + 1);
-          if (id !== self && (e.operation !== 'PUT' || !this.knownMembers.has(id))) this.kick();
-        } else if (e.operation !== 'PUT' || decodeLease(e).owner === null) {
-          this.kick();
-        }
-      }
-    })().catch((err: unknown) => this.log.warn({ err: errorText(err) }, 'KV watch ended; rebalancing every heartbeat only'));
+    this.watcher = await watchGroup(this.opts.kv, { self: this.opts.workerId, known: () => this.knownMembers, kick: () => this.kick(), log: this.log });
   }
 
   /** Live members at the last read (self included). */
