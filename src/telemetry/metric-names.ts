@@ -154,3 +154,17 @@ export const METRIC_NAMES: readonly string[] = [
   ALERT_STATE,
   ALERTS_FIRING,
 ];
+
+// ── Worker groups (docs/worker-groups.md); label group. Registered by pipeline/group. ──
+/** Gauge: partitions this worker holds a lease on. */
+export const GROUP_PARTITIONS_OWNED = 'headroom_group_partitions_owned';
+/** Counter, label how (free, takeover): leases acquired; takeover = from a holder whose lease ran out. */
+export const GROUP_LEASE_ACQUISITIONS_TOTAL = 'headroom_group_lease_acquisitions_total';
+/** Counter: leases taken over from a holder whose lease ran out (dead or cut off). */
+export const GROUP_LEASE_TAKEOVERS_TOTAL = 'headroom_group_lease_takeovers_total';
+/** Counter, label reason (conflict, unreachable): renewals that failed. */
+export const GROUP_LEASE_RENEW_FAILURES_TOTAL = 'headroom_group_lease_renew_failures_total';
+/** Counter, label reason (conflict, expired): leases this worker lost (onLose called). */
+export const GROUP_LEASES_LOST_TOTAL = 'headroom_group_leases_lost_total';
+/** Gauge: live members of the group as this worker sees them. */
+export const GROUP_MEMBERS = 'headroom_group_members';

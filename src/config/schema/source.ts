@@ -63,6 +63,41 @@ const consumerSchema = strictObject({
   ackWaitMs: c.ackWait,
 }));
 
+const groupSchema = strictObject({
+  /** Group name: workers with the same name share the partitions. */
+  name: id,
+  /**
+   * How long a lease lasts without renewal: a worker that dies loses its partitions after
+   * this long. Default 10s (one smallest window; outlasts a cluster leader election).
+   */
+  lease: positive(durationMs, 'lease').default('10s'),
+  /** Renewal, membership heartbeat and rebalance interval. Default 2s. */
+  heartbeat: positive(durationMs, 'heartbeat').default('2s'),
+  /**
+   * A holder gives a partition up this long before the lease could expire for anyone else
+   * (covers clock rate drift and writes in flight). Default 2s.
+   */
+  safetyMargin: positive(durationMs, 'safetyMargin').default('2s'),
+  /** KV bucket of the leases. Default `headroom-group-<name>`. */
+  bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match [A-Za-z0-9_-]{1,64}' }).optional(),
+  /** KV bucket replicas, 1..5 (3 on a 3-node cluster). Default: the stream's replicas. */
+  replicas: z.number().int().min(1).max(5).optional(),
+})
+  .superRefine((g, ctx) => {
+    if (typeof g.lease !== 'number' || typeof g.heartbeat !== 'number' || typeof g.safetyMargin !== 'number') return;
+    if (2 * g.heartbeat + g.safetyMargin > g.lease) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['heartbeat'], message: `two heartbeats plus the safety margin must fit in the lease (2 × ${g.heartbeat} ms + ${g.safetyMargin} ms > ${g.lease} ms)` });
+    }
+  })
+  .transform((g) => ({
+    name: g.name,
+    leaseMs: g.lease,
+    heartbeatMs: g.heartbeat,
+    safetyMarginMs: g.safetyMargin,
+    bucket: g.bucket ?? `headroom-group-${g.name}`,
+    replicas: g.replicas,
+  }));
+
 export const sourceSchema = z
   .discriminatedUnion('kind', [
     /** In-process bus (the embedded default, tests). */
@@ -86,25 +121,75 @@ export const sourceSchema = z
       partitions: strictObject({
         /** Prefix of partitioned subjects. Default tp. */
         subjectPrefix: subjectPrefix.default('tp'),
-        /** Partition numbers this worker consumes. */
-        ids: z.array(z.number().int().min(0)).min(1),
+        /** Partition numbers this worker consumes (static assignment; excludes `group`). */
+        ids: z.array(z.number().int().min(0)).min(1).optional(),
+        /**
+         * Number of partitions P of the subject mapping (`partition(P, …)`); required with
+         * `group`. Without `ids` and `group`, this worker consumes all P.
+         */
+        count: z.number().int().min(1).max(1024).optional(),
       }).optional(),
+      /**
+       * Worker group (docs/worker-groups.md): every worker with the same group name shares the
+       * `partitions.count` partitions through leases in a NATS KV bucket. A name, or the
+       * settings. Needs `partitions.count`; excludes `partitions.ids`. Default: no group.
+       */
+      group: z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), groupSchema).optional(),
     }),
   ])
   .superRefine((s, ctx) => {
-    if (s.kind !== 'jetstream' || s.partitions === undefined) return;
+    if (s.kind !== 'jetstream') return;
+    refineGroup(s, ctx);
+    if (s.partitions === undefined) return;
     if (s.sites !== undefined) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['partitions'], message: 'partitions and sites exclude each other: a partition holds whichever sites the mapping puts there' });
     }
-    if (new Set(s.partitions.ids).size !== s.partitions.ids.length) {
+    const { ids, count } = s.partitions;
+    if (ids !== undefined && new Set(ids).size !== ids.length) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['partitions', 'ids'], message: 'duplicate partition id' });
     }
+    if (ids !== undefined && count !== undefined) {
+      ids.forEach((p, i) => {
+        if (p >= count) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['partitions', 'ids', i], message: `partition ${p} does not exist: partitions are 0..${count - 1} (count ${count})` });
+      });
+    }
+    if (ids === undefined && count === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['partitions'], message: 'give ids (static assignment) or count (all partitions, or a group)' });
+    }
   })
-  .transform((s) =>
-    s.kind === 'jetstream'
-      ? { ...s, stream: { ...s.stream, subjects: s.stream.subjects ?? [`${s.partitions?.subjectPrefix ?? s.subjectPrefix}.>`] } }
-      : s,
-  );
+  .transform((s) => {
+    if (s.kind !== 'jetstream') return s;
+    const { partitions, group, ...rest } = s;
+    return {
+      ...rest,
+      stream: { ...s.stream, subjects: s.stream.subjects ?? [`${partitions?.subjectPrefix ?? s.subjectPrefix}.>`] },
+      ...(partitions === undefined ? {} : { partitions: { ...partitions, ids: partitions.ids ?? allPartitions(partitions.count ?? 0) } }),
+      ...(group === undefined ? {} : { group: { ...group, replicas: group.replicas ?? s.stream.replicas } }),
+    };
+  });
+
+/** 0..count-1: with a group, the partitions it shares (each worker consumes those it holds a lease on). */
+function allPartitions(count: number): number[] {
+  return Array.from({ length: count }, (_, p) => p);
+}
+
+/** The cross-field rules of `group`: it needs `partitions.count` and excludes `partitions.ids`. */
+function refineGroup(
+  s: { group?: { name: string } | undefined; partitions?: { ids?: number[] | undefined; count?: number | undefined } | undefined; sites?: string[] | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (s.group === undefined) return;
+  if (s.partitions === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['group'], message: 'a group shares the partitions of a partitioned stream: add partitions: { count: P } (P as in the partition(P, …) subject mapping)' });
+    return;
+  }
+  if (s.partitions.ids !== undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['partitions', 'ids'], message: 'partitions.ids and group exclude each other: ids assign partitions statically, a group assigns them by lease' });
+  }
+  if (s.partitions.count === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['partitions', 'count'], message: 'a group needs the number of partitions P of the subject mapping' });
+  }
+}
 
 // ---------------------------------------------------------------------------------------
 // nats connection
