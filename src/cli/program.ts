@@ -5,6 +5,7 @@ import { registerReplayCommand } from './replay.js';
 import { registerRulesCommand } from './rules/index.js';
 import { registerRunCommand } from './run.js';
 import { registerSimulateCommand } from './simulate.js';
+import { registerStatusCommand } from './status.js';
 import { registerTopologyCommand } from './topology.js';
 import { registerValidateCommand } from './validate.js';
 
@@ -26,5 +27,6 @@ export function createProgram(): Command {
   registerDecodeCommand(program);
   registerTopologyCommand(program);
   registerRulesCommand(program);
+  registerStatusCommand(program);
   return program;
 }

@@ -32,6 +32,8 @@ export const systemClock: GroupClock = { monotonicMs: () => performance.now(), w
 export interface LeaseValue {
   /** Holder, or null once released. */
   owner: string | null;
+  /** The holder's fencing token (acquisition revision); absent in the acquiring write itself (its own revision). */
+  token?: number;
   leaseMs: number;
   renewedAtMs: number;
   expiresAtMs: number;
@@ -76,7 +78,9 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 export function decodeLease(entry: KvEntry): LeaseValue {
   if (entry.operation !== 'PUT') return { owner: null, leaseMs: 0, renewedAtMs: 0, expiresAtMs: 0 };
   const o = parseJson(entry);
-  return { owner: typeof o.owner === 'string' ? o.owner : null, leaseMs: num(o.leaseMs), renewedAtMs: num(o.renewedAtMs), expiresAtMs: num(o.expiresAtMs) };
+  const lease: LeaseValue = { owner: typeof o.owner === 'string' ? o.owner : null, leaseMs: num(o.leaseMs), renewedAtMs: num(o.renewedAtMs), expiresAtMs: num(o.expiresAtMs) };
+  if (typeof o.token === 'number') lease.token = o.token;
+  return lease;
 }
 
 export function decodeMember(entry: KvEntry): MemberValue {
@@ -116,18 +120,28 @@ export async function openGroupBucket(js: JetStreamClient, opts: GroupBucketOpti
   return js.views.kv(opts.bucket, { replicas: opts.replicas, history: 1, bindOnly: opts.bindOnly ?? false, timeout: opts.timeoutMs ?? 2_000 });
 }
 
-/** A lease this member holds: its token and when it stops being safe to use. */
+/**
+ * A lease this member holds and when it stops being safe to use. `token` is the KV revision
+ * of the acquisition (the fencing token the output path holds, constant while this member
+ * keeps the lease); `revision` is the latest revision written (the compare-and-set value).
+ */
 export class HeldLease {
   private constructor(
     readonly partition: number,
     readonly token: number,
+    readonly revision: number,
     private readonly deadlineMonoMs: number,
     private readonly deadlineWallMs: number,
   ) {}
 
-  /** The lease written by a request sent at `sent` (both clocks read just before sending). */
-  static fromWrite(partition: number, token: number, sent: { monoMs: number; wallMs: number }, validMs: number): HeldLease {
-    return new HeldLease(partition, token, sent.monoMs + validMs, sent.wallMs + validMs);
+  /** The lease acquired at `revision` by a request sent at `sent` (both clocks read just before sending). */
+  static acquired(partition: number, revision: number, sent: { monoMs: number; wallMs: number }, validMs: number): HeldLease {
+    return new HeldLease(partition, revision, revision, sent.monoMs + validMs, sent.wallMs + validMs);
+  }
+
+  /** The same lease renewed at `revision` by a request sent at `sent`. */
+  renewed(revision: number, sent: { monoMs: number; wallMs: number }, validMs: number): HeldLease {
+    return new HeldLease(this.partition, this.token, revision, sent.monoMs + validMs, sent.wallMs + validMs);
   }
 
   /** False once either clock passed the deadline. */

@@ -9,13 +9,14 @@
  * not be renewed is lost at its local deadline (a timer), and `fence()` is false from that
  * instant whatever the timers do (a frozen process resumes with fence() already false).
  */
-import { KvWatchInclude, type KV, type KvEntry, type QueuedIterator } from 'nats';
+import type { KV, KvEntry, QueuedIterator } from 'nats';
 import type { Logger } from '../../telemetry/index.js';
 import { errorText } from '../../telemetry/index.js';
 import { planRebalance, type PartitionView } from './balancer.js';
-import { decodeLease, decodeMember, encodeValue, HeldLease, isRevisionConflict, leaseKey, memberKey, MEMBER_PREFIX, Observations, systemClock, type GroupClock, type LeaseValue } from './leases.js';
+import { decodeLease, decodeMember, encodeValue, HeldLease, isRevisionConflict, leaseKey, memberKey, Observations, systemClock, type GroupClock, type LeaseValue } from './leases.js';
 import { readGroup, type GroupRead } from './membership.js';
 import type { GroupMetrics, LossReason } from './metrics.js';
+import { watchGroup } from './watch.js';
 import { hostname } from 'node:os';
 
 export interface GroupMemberOptions {
@@ -155,8 +156,8 @@ export class GroupMember {
     return this.opts.leaseMs - this.opts.safetyMarginMs;
   }
 
-  private leaseValue(owner: string | null, wallMs: number): Uint8Array {
-    const value: LeaseValue = { owner, leaseMs: this.opts.leaseMs, renewedAtMs: wallMs, expiresAtMs: owner === null ? wallMs : wallMs + this.opts.leaseMs };
+  private leaseValue(owner: string | null, wallMs: number, token?: number): Uint8Array {
+    const value: LeaseValue = { owner, ...(token === undefined ? {} : { token }), leaseMs: this.opts.leaseMs, renewedAtMs: wallMs, expiresAtMs: owner === null ? wallMs : wallMs + this.opts.leaseMs };
     return encodeValue(value);
   }
 
@@ -171,8 +172,8 @@ export class GroupMember {
     const p = lease.partition;
     const sent = this.now();
     try {
-      const revision = await this.opts.kv.update(leaseKey(p), this.leaseValue(this.opts.workerId, sent.wallMs), lease.token);
-      const next = HeldLease.fromWrite(p, revision, sent, this.validMs);
+      const revision = await this.opts.kv.update(leaseKey(p), this.leaseValue(this.opts.workerId, sent.wallMs, lease.token), lease.revision);
+      const next = lease.renewed(revision, sent, this.validMs);
       if (this.held.get(p) !== lease) {
         // Lost or released meanwhile, yet this write landed on our own revision: nobody else holds it. Give it back.
         await this.free(p, revision);
@@ -252,7 +253,7 @@ export class GroupMember {
       }
       this.obs.observe(leaseKey(p), seen.entry.revision, seen.seenAtMonoMs);
       const value = decodeLease(seen.entry);
-      const mine = this.held.get(p)?.token === seen.entry.revision;
+      const mine = this.held.get(p)?.revision === seen.entry.revision;
       const expired = !mine && value.owner !== null && this.obs.expired(leaseKey(p), seen.entry.revision, Math.max(this.opts.leaseMs, value.leaseMs), nowMono);
       if (expired) takeover.add(p);
       view.push({ partition: p, owner: value.owner, expired });
@@ -268,7 +269,7 @@ export class GroupMember {
     const value = this.leaseValue(this.opts.workerId, sent.wallMs);
     try {
       const token = revision === undefined ? await this.opts.kv.create(leaseKey(p), value) : await this.opts.kv.update(leaseKey(p), value, revision);
-      const lease = HeldLease.fromWrite(p, token, sent, this.validMs);
+      const lease = HeldLease.acquired(p, token, sent, this.validMs);
       if (this.state !== 'running' || !lease.valid(this.clock)) {
         await this.free(p, token);
         return;
@@ -303,29 +304,12 @@ export class GroupMember {
     if (lease === undefined) return;
     this.held.delete(p);
     this.opts.metrics?.setOwned(this.held.size);
-    await this.free(p, lease.token);
+    await this.free(p, lease.revision);
     this.log.info({ partition: p, token: lease.token }, 'lease released');
   }
 
   private async startWatch(): Promise<void> {
-    const self = this.opts.workerId;
-    try {
-      this.watcher = await this.opts.kv.watch({ key: '>', include: KvWatchInclude.UpdatesOnly });
-    } catch (err: unknown) {
-      this.log.warn({ err: errorText(err) }, 'KV watch unavailable; rebalancing every heartbeat only');
-      return;
-    }
-    const watcher = this.watcher;
-    void (async () => {
-      for await (const e of watcher) {
-        if (e.key.startsWith(`${MEMBER_PREFIX}.`)) {
-          const id = e.key.slice(MEMBER_PREFIX.length + 1);
-          if (id !== self && (e.operation !== 'PUT' || !this.knownMembers.has(id))) this.kick();
-        } else if (e.operation !== 'PUT' || decodeLease(e).owner === null) {
-          this.kick();
-        }
-      }
-    })().catch((err: unknown) => this.log.warn({ err: errorText(err) }, 'KV watch ended; rebalancing every heartbeat only'));
+    this.watcher = await watchGroup(this.opts.kv, { self: this.opts.workerId, known: () => this.knownMembers, kick: () => this.kick(), log: this.log });
   }
 
   /** Live members at the last read (self included). */
