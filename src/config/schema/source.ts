@@ -82,6 +82,15 @@ const groupSchema = strictObject({
   bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match [A-Za-z0-9_-]{1,64}' }).optional(),
   /** KV bucket replicas, 1..5 (3 on a 3-node cluster). Default: the stream's replicas. */
   replicas: z.number().int().min(1).max(5).optional(),
+  /**
+   * How often each owned partition's state is checkpointed (and always on hand-over). After a
+   * crash the next owner re-reads at most this much of the stream. Default 10s.
+   */
+  checkpointEvery: positive(durationMs, 'checkpointEvery').default('10s'),
+  /** Object Store bucket of the checkpoints. Default `headroom-checkpoints-<name>`. */
+  checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match [A-Za-z0-9_-]{1,64}' }).optional(),
+  /** Checkpoints kept per partition (older ones are pruned). Default 2. */
+  checkpointsKept: z.number().int().min(1).max(100).default(2),
 })
   .superRefine((g, ctx) => {
     if (typeof g.lease !== 'number' || typeof g.heartbeat !== 'number' || typeof g.safetyMargin !== 'number') return;
@@ -96,6 +105,9 @@ const groupSchema = strictObject({
     safetyMarginMs: g.safetyMargin,
     bucket: g.bucket ?? `headroom-group-${g.name}`,
     replicas: g.replicas,
+    checkpointEveryMs: g.checkpointEvery,
+    checkpointBucket: g.checkpointBucket ?? `headroom-checkpoints-${g.name}`,
+    checkpointsKept: g.checkpointsKept,
   }));
 
 export const sourceSchema = z
