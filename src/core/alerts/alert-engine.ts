@@ -1,8 +1,9 @@
 import type { AlertEvent, Topology, WindowResult } from '../../domain/index.js';
-import { DEFAULT_TREND_HORIZON_MS } from '../derive.js';
-import { SnapshotError } from '../window-engine.js';
+import { DEFAULT_TREND_HORIZON_MS } from '../derive/index.js';
+import { ALERT_SNAPSHOT_VERSION, isAlertSnapshot, nanToNull, nullToNan, type EngineSnapshot, type SnapshotTarget, type SnapshotTick } from '../snapshot/alert-state.js';
+import { decodeSnapshot, encodeSnapshot } from '../snapshot/envelope.js';
+import { SnapshotError } from '../snapshot/error.js';
 import type { Tick } from './observe.js';
-import { isSnapshot, nanToNull, nullToNan, SNAPSHOT_VERSION, type EngineSnapshot, type SnapshotTarget, type SnapshotTick } from './snapshot.js';
 import { annotationsOf, buildTargets, inhibitor, labelsOf, step, thresholdOf, type RawState, type SiteState, type Target } from './targets.js';
 import type { ActiveAlert, AlertsConfig } from './types.js';
 
@@ -209,31 +210,25 @@ export class AlertEngine {
       }
     }
     const state: EngineSnapshot = {
-      version: SNAPSHOT_VERSION,
+      version: ALERT_SNAPSHOT_VERSION,
       lastEvaluatedEndMs: [...this.lastEvaluatedEndMs],
       maxEndMs: [...this.maxEndMs],
       pending,
       targets,
     };
-    return new TextEncoder().encode(JSON.stringify(state));
+    return encodeSnapshot(state);
   }
 
   /**
    * Rebuilds an engine from a snapshot. Rules may have changed in between: states of
    * targets that still exist are restored (severities by name), others are dropped.
-   * Corrupt bytes throw SnapshotError.
+   * Corrupt bytes and unknown format versions throw SnapshotError.
    */
   static restore(topology: Topology, config: AlertsConfig, bytes: Uint8Array): AlertEngine {
     const engine = new AlertEngine(topology, config);
-    let state: EngineSnapshot;
-    try {
-      const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
-      if (!isSnapshot(parsed)) throw new SnapshotError('not an alert engine snapshot');
-      state = parsed;
-    } catch (err: unknown) {
-      if (err instanceof SnapshotError) throw err;
-      throw new SnapshotError(`alert snapshot is corrupt: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    const parsed = decodeSnapshot(bytes, 'alert', [ALERT_SNAPSHOT_VERSION]);
+    if (!isAlertSnapshot(parsed)) throw new SnapshotError('not an alert engine snapshot');
+    const state: EngineSnapshot = parsed;
     for (const [k, v] of state.lastEvaluatedEndMs) engine.lastEvaluatedEndMs.set(k, v);
     for (const [k, v] of state.maxEndMs) engine.maxEndMs.set(k, v);
     for (const t of state.pending) {
