@@ -88,11 +88,11 @@ export class WindowEngine {
     for (const site of this.siteOrder) {
       const id = site.model.spec.id;
       const late: Record<string, number> = {};
-      site.lateByMeter.forEach((n, m) => {
-        if (n > 0) late[site.model.meterIds[m]!] = n;
+      site.lateByMeter.forEach((count, meter) => {
+        if (count > 0) late[site.model.meterIds[meter]!] = count;
       });
-      site.lateByGridMeter.forEach((n, g) => {
-        if (n > 0) late[site.model.gridMeterIds[g]!] = n;
+      site.lateByGridMeter.forEach((count, gridMeter) => {
+        if (count > 0) late[site.model.gridMeterIds[gridMeter]!] = count;
       });
       stats.lateBySiteMeter[id] = late;
       stats.counterResetsBySite[id] = site.counterResets;
