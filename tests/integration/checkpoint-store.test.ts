@@ -10,14 +10,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, DeliverPolicy, StringCodec, type JetStreamClient, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HeadroomConfig } from '../../src/config/index.js';
+import { builtinAlertsConfig, type HeadroomConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import { AlertEngine } from '../../src/core/alerts/index.js';
 import { CheckpointCorruptError, restoreFromCheckpoint, takeCheckpoint, type Checkpoint } from '../../src/pipeline/group/checkpoint.js';
 import { encodeCheckpoint } from '../../src/pipeline/group/checkpoint-codec.js';
 import { CheckpointStore, checkpointObjectName } from '../../src/pipeline/group/checkpoint-store.js';
 import { partitionTopology } from '../../src/pipeline/group/partition-map.js';
-import { demoConfig, drain, feed, simulatedStream, type FeedOutput } from '../helpers/checkpoint-fixture.js';
+import { GENERATED_SETTINGS, demoConfig, drain, feed, feedGenerated, generatedTopology, simulatedStream, type FeedOutput } from '../helpers/checkpoint-fixture.js';
 import { retryUntil, startNatsCluster, type NatsCluster, type NatsServer } from '../helpers/servers.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -204,6 +204,23 @@ describe('checkpoint store on a 3-node cluster', () => {
     }
     // Alert state crossed the cut somewhere (not every partition's sites breach in a minute).
     expect(alertCount).toBeGreaterThan(0);
+  }, 300_000);
+
+  it('a large generated partition (5,000 racks) is chunked by the Object Store and restored exactly', async () => {
+    const topology = generatedTopology(5_000);
+    const alertsConfig = builtinAlertsConfig(GENERATED_SETTINGS);
+    const engine = new WindowEngine(topology, GENERATED_SETTINGS);
+    const alerts = new AlertEngine(topology, alertsConfig);
+    feedGenerated(engine, alerts, topology, 15);
+    const big = { group: 'g1', partition: 0, partitionCount: 1, stream: STREAM };
+    const cp = takeCheckpoint({ ...big, engine, alerts, lastSeq: 15, takenAtMs: Date.now(), workerId: 'w' });
+    const store = await openStore('g1', 'ckpt-large');
+    const put = await store.put(cp);
+    expect(put.object.chunks).toBeGreaterThan(1);
+    const latest = await store.latest(0);
+    const restored = restoreFromCheckpoint(latest!.checkpoint, { ...big, topology, settings: GENERATED_SETTINGS, alerts: alertsConfig });
+    expect(Buffer.from(restored.engine.snapshot()).equals(Buffer.from(cp.engine))).toBe(true);
+    expect(sameBytes(restored.alerts!.snapshot(), cp.alerts)).toBe(true);
   }, 300_000);
 
   it('one cluster node killed with SIGKILL: put and latest still work', async () => {
