@@ -41,6 +41,7 @@ const alerts = new AlertEngine(topology, alertsConfig);
 const feedStart = performance.now();
 feedGenerated(engine, alerts, topology, SECONDS, T0);
 const feedSeconds = (performance.now() - feedStart) / 1000;
+console.log(`fed ${SECONDS} s of event time to ${meters.toLocaleString('en-US')} meters in ${feedSeconds.toFixed(1)} s; checkpointing`);
 const scope = { group: 'bench', partition: 0, partitionCount: 1, stream: 'TELEMETRY' };
 
 const server = await startNats({ jetstream: true });

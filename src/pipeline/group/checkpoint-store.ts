@@ -11,7 +11,7 @@
  * Pruning keeps the newest `keep` per partition and purges the meta and chunks of the others
  * outright (no delete markers pile up: the bucket holds only the live checkpoints).
  */
-import { StorageType, type JetStreamManager, type NatsConnection, type ObjectInfo, type ObjectStore } from 'nats';
+import { NatsError, StorageType, type JetStreamManager, type NatsConnection, type ObjectInfo, type ObjectStore } from 'nats';
 import { CheckpointCorruptError, CheckpointVersionError, type Checkpoint } from './checkpoint.js';
 import { decodeCheckpoint, encodeCheckpoint, type EncodeOptions } from './checkpoint-codec.js';
 
@@ -163,8 +163,9 @@ export class CheckpointStore {
     try {
       bytes = await this.os.getBlob(name);
     } catch (err: unknown) {
-      // nats.js checks the object's SHA-256 while reading: a mismatch is corruption, not an outage.
-      if (err instanceof Error && /digests do not match|corrupt/i.test(err.message)) {
+      // NATS failures (timeouts, API errors) are NatsErrors with a code; the object reader's own
+      // failures (its SHA-256 or chunk count does not match the meta) are plain Errors: corruption.
+      if (err instanceof Error && !(err instanceof NatsError)) {
         throw new CheckpointCorruptError(`checkpoint '${name}' is corrupt in the store: ${err.message}`, { cause: err });
       }
       throw new CheckpointStoreError(`cannot read checkpoint '${name}': ${errorText(err)}`, { cause: err });
