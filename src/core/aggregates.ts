@@ -55,8 +55,8 @@ export function resetAggregates(agg: SiteAggregates, startMs: number): void {
 
 /** into += from (ranges are disjoint and `from` is later or equal in time for `last`). */
 export function mergeAggregates(into: SiteAggregates, from: SiteAggregates): void {
-  const n = into.energyWattMs.length;
-  for (let m = 0; m < n; m++) {
+  const meterCount = into.energyWattMs.length;
+  for (let m = 0; m < meterCount; m++) {
     if (from.coveredMs[m] === 0 && from.count[m] === 0) continue;
     into.energyWattMs[m]! += from.energyWattMs[m]!;
     into.coveredMs[m]! += from.coveredMs[m]!;
@@ -69,8 +69,8 @@ export function mergeAggregates(into: SiteAggregates, from: SiteAggregates): voi
       into.lastWatts[m] = from.lastWatts[m]!;
     }
   }
-  const k = into.nodePeakWatts.length;
-  for (let i = 0; i < k; i++) {
+  const nodeCount = into.nodePeakWatts.length;
+  for (let i = 0; i < nodeCount; i++) {
     if (from.nodePeakWatts[i]! > into.nodePeakWatts[i]!) into.nodePeakWatts[i] = from.nodePeakWatts[i]!;
     if (from.nodeMinWatts[i]! < into.nodeMinWatts[i]!) into.nodeMinWatts[i] = from.nodeMinWatts[i]!;
   }

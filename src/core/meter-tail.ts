@@ -1,3 +1,5 @@
+import { MS_PER_HOUR } from './time.js';
+
 /**
  * The mutable tail of one meter's timeline: readings not yet folded into frozen window
  * accumulators, sorted by time, plus at most one "anchor" (the last folded reading, whose
@@ -24,24 +26,21 @@ export function newMeterTail(): MeterTail {
   return { data: [], wattHours: null, head: 0 };
 }
 
-export const tailLength = (t: MeterTail): number => t.data.length >> 1;
-export const tsAt = (t: MeterTail, i: number): number => t.data[i << 1]!;
-
 /**
  * Inserts a reading in time order. Returns its index, or -1 when a reading with the same
  * timestamp is already there (a duplicate: the first one wins).
  */
-export function insertReading(t: MeterTail, tsMs: number, watts: number, wattHours: number): number {
-  const data = t.data;
+export function insertReading(tail: MeterTail, tsMs: number, watts: number, wattHours: number): number {
+  const data = tail.data;
   const len = data.length >> 1;
-  if (wattHours === wattHours && t.wattHours === null) t.wattHours = new Array<number>(len).fill(NaN);
-  if (len === t.head || data[(len - 1) << 1]! < tsMs) {
+  if (!Number.isNaN(wattHours) && tail.wattHours === null) tail.wattHours = new Array<number>(len).fill(NaN);
+  if (len === tail.head || data[(len - 1) << 1]! < tsMs) {
     data.push(tsMs, watts);
-    if (t.wattHours !== null) t.wattHours.push(wattHours);
+    if (tail.wattHours !== null) tail.wattHours.push(wattHours);
     return len;
   }
   // Out of order: binary search for the insertion point among live elements.
-  let lo = t.head;
+  let lo = tail.head;
   let hi = len;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -50,17 +49,17 @@ export function insertReading(t: MeterTail, tsMs: number, watts: number, wattHou
   }
   if (lo < len && data[lo << 1] === tsMs) return -1;
   data.splice(lo << 1, 0, tsMs, watts);
-  if (t.wattHours !== null) t.wattHours.splice(lo, 0, wattHours);
+  if (tail.wattHours !== null) tail.wattHours.splice(lo, 0, wattHours);
   return lo;
 }
 
 /** Counter drop between element i and its predecessor (a reset or wrap). */
-export function isCounterReset(t: MeterTail, i: number): boolean {
-  const whs = t.wattHours;
-  if (whs === null || i <= t.head) return false;
-  const wh = whs[i]!;
-  const prev = whs[i - 1]!;
-  return wh === wh && prev === prev && wh < prev;
+export function isCounterReset(tail: MeterTail, i: number): boolean {
+  const wattHours = tail.wattHours;
+  if (wattHours === null || i <= tail.head) return false;
+  const now = wattHours[i]!;
+  const before = wattHours[i - 1]!;
+  return !Number.isNaN(now) && !Number.isNaN(before) && now < before;
 }
 
 /**
@@ -68,37 +67,36 @@ export function isCounterReset(t: MeterTail, i: number): boolean {
  * reading, the mean power of the interval it closes (NaN when unknown: no counter before it,
  * a reset, or a gap longer than maxCounterGapMs).
  */
-export function readingWatts(t: MeterTail, i: number, maxCounterGapMs: number): number {
-  const w = t.data[(i << 1) + 1]!;
-  if (w === w) return w;
-  const whs = t.wattHours;
-  if (whs === null || i <= t.head) return NaN;
-  return counterWatts(t.data[(i - 1) << 1]!, whs[i - 1]!, t.data[i << 1]!, whs[i]!, maxCounterGapMs);
+export function readingWatts(tail: MeterTail, i: number, maxCounterGapMs: number): number {
+  const watts = tail.data[(i << 1) + 1]!;
+  if (!Number.isNaN(watts)) return watts;
+  const wattHours = tail.wattHours;
+  if (wattHours === null || i <= tail.head) return NaN;
+  return counterWatts(tail.data[(i - 1) << 1]!, wattHours[i - 1]!, tail.data[i << 1]!, wattHours[i]!, maxCounterGapMs);
 }
 
 /** Mean power between two counter readings; NaN after a drop (reset) or beyond the gap limit. */
-export function counterWatts(t0Ms: number, wh0: number, t1Ms: number, wh1: number, maxCounterGapMs: number): number {
-  if (!(wh1 >= wh0) || t1Ms - t0Ms > maxCounterGapMs) return NaN;
-  return ((wh1 - wh0) * 3_600_000) / (t1Ms - t0Ms);
+export function counterWatts(fromMs: number, fromWattHours: number, toMs: number, toWattHours: number, maxCounterGapMs: number): number {
+  if (!(toWattHours >= fromWattHours) || toMs - fromMs > maxCounterGapMs) return NaN;
+  return ((toWattHours - fromWattHours) * MS_PER_HOUR) / (toMs - fromMs);
 }
 
 /** True when element i is a counter-only reading (`wattHours` without `watts`). */
-export function isCounterOnly(t: MeterTail, i: number): boolean {
-  const whs = t.wattHours;
-  if (whs === null || i >= t.data.length >> 1) return false;
-  const w = t.data[(i << 1) + 1]!;
-  return w !== w && whs[i]! === whs[i]!;
+export function isCounterOnly(tail: MeterTail, i: number): boolean {
+  const wattHours = tail.wattHours;
+  if (wattHours === null || i >= tail.data.length >> 1) return false;
+  return Number.isNaN(tail.data[(i << 1) + 1]!) && !Number.isNaN(wattHours[i]!);
 }
 
 /** True when the interval from element i to i + 1 is measured by the counter (see above). */
-export function isCounterInterval(t: MeterTail, i: number): boolean {
-  return isCounterOnly(t, i + 1) && t.wattHours![i]! === t.wattHours![i]!;
+export function isCounterInterval(tail: MeterTail, i: number): boolean {
+  return isCounterOnly(tail, i + 1) && !Number.isNaN(tail.wattHours![i]!);
 }
 
 /** Index of the last live element with ts <= tsMs, or head - 1 when there is none. */
-export function lastAtOrBefore(t: MeterTail, tsMs: number): number {
-  const data = t.data;
-  let lo = t.head;
+export function lastAtOrBefore(tail: MeterTail, tsMs: number): number {
+  const data = tail.data;
+  let lo = tail.head;
   let hi = data.length >> 1;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -109,11 +107,10 @@ export function lastAtOrBefore(t: MeterTail, tsMs: number): number {
 }
 
 /** How long the reading at i may still matter after its ts with no successor: its hold, or its counter's gap limit. */
-function reachMs(t: MeterTail, i: number, maxHoldMs: number, maxCounterGapMs: number): number {
-  const w = t.data[(i << 1) + 1]!;
-  let reach = w === w ? maxHoldMs : 0;
-  if (t.wattHours !== null && t.wattHours[i]! === t.wattHours[i]! && maxCounterGapMs > reach) reach = maxCounterGapMs;
-  return reach;
+function reachMs(tail: MeterTail, i: number, maxHoldMs: number, maxCounterGapMs: number): number {
+  let spanMs = Number.isNaN(tail.data[(i << 1) + 1]!) ? 0 : maxHoldMs;
+  if (tail.wattHours !== null && !Number.isNaN(tail.wattHours[i]!) && maxCounterGapMs > spanMs) spanMs = maxCounterGapMs;
+  return spanMs;
 }
 
 /**
@@ -121,35 +118,35 @@ function reachMs(t: MeterTail, i: number, maxHoldMs: number, maxCounterGapMs: nu
  * (with its raw values: its forward segment depends only on itself and its successor) unless
  * nothing can follow it any more.
  */
-export function foldTail(t: MeterTail, frontierMs: number, maxHoldMs: number, maxCounterGapMs: number): void {
-  const last = lastAtOrBefore(t, frontierMs - 1);
-  if (last < t.head) return;
-  const len = t.data.length >> 1;
-  const expired = t.data[last << 1]! + reachMs(t, last, maxHoldMs, maxCounterGapMs) <= frontierMs;
+export function foldTail(tail: MeterTail, frontierMs: number, maxHoldMs: number, maxCounterGapMs: number): void {
+  const last = lastAtOrBefore(tail, frontierMs - 1);
+  if (last < tail.head) return;
+  const len = tail.data.length >> 1;
+  const expired = tail.data[last << 1]! + reachMs(tail, last, maxHoldMs, maxCounterGapMs) <= frontierMs;
   if (expired && last + 1 >= len) {
-    t.data.length = 0;
-    t.wattHours = null;
-    t.head = 0;
+    tail.data.length = 0;
+    tail.wattHours = null;
+    tail.head = 0;
     return;
   }
-  t.head = last;
-  if (t.head >= 16 && t.head * 2 > len) {
-    t.data.splice(0, t.head << 1);
-    if (t.wattHours !== null) t.wattHours.splice(0, t.head);
-    t.head = 0;
+  tail.head = last;
+  if (tail.head >= 16 && tail.head * 2 > len) {
+    tail.data.splice(0, tail.head << 1);
+    if (tail.wattHours !== null) tail.wattHours.splice(0, tail.head);
+    tail.head = 0;
   }
 }
 
 /** Earliest time at which this meter may contribute, given the fold frontier. */
-export function earliestLiveMs(t: MeterTail, frontierMs: number, maxHoldMs: number): number {
-  const len = t.data.length >> 1;
-  if (t.head >= len) return Infinity;
-  const ts = t.data[t.head << 1]!;
+export function earliestLiveMs(tail: MeterTail, frontierMs: number, maxHoldMs: number): number {
+  const len = tail.data.length >> 1;
+  if (tail.head >= len) return Infinity;
+  const ts = tail.data[tail.head << 1]!;
   if (ts >= frontierMs) return ts;
   // The anchor: live at the frontier while its hold lasts or its counter interval to the
   // successor runs, else its successor is the first.
-  if (ts + maxHoldMs > frontierMs || isCounterInterval(t, t.head)) return frontierMs;
-  return t.head + 1 < len ? t.data[(t.head + 1) << 1]! : Infinity;
+  if (ts + maxHoldMs > frontierMs || isCounterInterval(tail, tail.head)) return frontierMs;
+  return tail.head + 1 < len ? tail.data[(tail.head + 1) << 1]! : Infinity;
 }
 
 /**
@@ -158,11 +155,11 @@ export function earliestLiveMs(t: MeterTail, frontierMs: number, maxHoldMs: numb
  * counter value and a reading at or after `acceptFromMs` could still lie within the gap
  * limit of it. Infinity otherwise (nothing before `acceptFromMs` can change).
  */
-export function pendingCounterFromMs(t: MeterTail, acceptFromMs: number, maxCounterGapMs: number): number {
-  const whs = t.wattHours;
-  if (whs === null) return Infinity;
-  const last = lastAtOrBefore(t, acceptFromMs - 1);
-  if (last < t.head || whs[last]! !== whs[last]!) return Infinity;
-  const ts = t.data[last << 1]!;
+export function pendingCounterFromMs(tail: MeterTail, acceptFromMs: number, maxCounterGapMs: number): number {
+  const wattHours = tail.wattHours;
+  if (wattHours === null) return Infinity;
+  const last = lastAtOrBefore(tail, acceptFromMs - 1);
+  if (last < tail.head || Number.isNaN(wattHours[last]!)) return Infinity;
+  const ts = tail.data[last << 1]!;
   return ts + maxCounterGapMs >= acceptFromMs ? ts : Infinity;
 }

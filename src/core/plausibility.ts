@@ -32,24 +32,24 @@ const MAX_CARBON_GRAMS_PER_KWH = 5_000;
 export function maxAbsWattsByMeter(model: SiteModel, ratingMultiple: number): Float64Array {
   const bound = new Float64Array(model.meterIds.length).fill(Infinity);
   for (const node of model.nodes) {
-    for (const meter of node.meters) {
-      const m = model.meterIndex.get(meter);
-      if (m !== undefined) bound[m] = Math.min(bound[m]!, ratingMultiple * node.ratingWatts);
+    for (const meterId of node.meters) {
+      const meter = model.meterIndex.get(meterId);
+      if (meter !== undefined) bound[meter] = Math.min(bound[meter]!, ratingMultiple * node.ratingWatts);
     }
   }
   return bound;
 }
 
 /** True when a power meter's reading is within its bound (a reading without watts is). */
-export function plausiblePower(r: Reading, maxAbsWatts: number): boolean {
-  return r.watts === undefined || Math.abs(r.watts) <= maxAbsWatts;
+export function plausiblePower(reading: Reading, maxAbsWatts: number): boolean {
+  return reading.watts === undefined || Math.abs(reading.watts) <= maxAbsWatts;
 }
 
 /** True when every signal of a grid sensor reading is within its sane range. */
-export function plausibleGrid(r: Reading, nominalHertz: number): boolean {
-  if (r.hertz !== undefined && !(Math.abs(r.hertz - nominalHertz) <= MAX_HERTZ_DEVIATION_SHARE * nominalHertz)) return false;
-  if (r.volts !== undefined && !(r.volts >= 0 && r.volts <= MAX_VOLTS)) return false;
-  if (r.pricePerMWh !== undefined && !(Math.abs(r.pricePerMWh) <= MAX_ABS_PRICE_PER_MWH)) return false;
-  if (r.carbonGramsPerKWh !== undefined && !(r.carbonGramsPerKWh >= 0 && r.carbonGramsPerKWh <= MAX_CARBON_GRAMS_PER_KWH)) return false;
+export function plausibleGrid(reading: Reading, nominalHertz: number): boolean {
+  if (reading.hertz !== undefined && !(Math.abs(reading.hertz - nominalHertz) <= MAX_HERTZ_DEVIATION_SHARE * nominalHertz)) return false;
+  if (reading.volts !== undefined && !(reading.volts >= 0 && reading.volts <= MAX_VOLTS)) return false;
+  if (reading.pricePerMWh !== undefined && !(Math.abs(reading.pricePerMWh) <= MAX_ABS_PRICE_PER_MWH)) return false;
+  if (reading.carbonGramsPerKWh !== undefined && !(reading.carbonGramsPerKWh >= 0 && reading.carbonGramsPerKWh <= MAX_CARBON_GRAMS_PER_KWH)) return false;
   return true;
 }

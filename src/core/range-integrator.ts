@@ -1,7 +1,9 @@
+import type { EngineSettings } from '../domain/index.js';
 import { resetAggregates, type SiteAggregates } from './aggregates.js';
 import { counterWatts, isCounterReset, lastAtOrBefore, readingWatts, type MeterTail } from './meter-tail.js';
 import type { SiteModel } from './site-model.js';
 import type { BucketView } from './swing.js';
+import { BUCKET_MS } from './time.js';
 
 /** Per-node 1-second scratch buckets, shared by all nodes of a site: bounds its memory. */
 const SCRATCH_BUCKETS = 1 << 20;
@@ -13,199 +15,214 @@ const MAX_RANGE_SECONDS = 86_400;
  * Integrates every meter of a site over [fromMs, toMs) into `out` (reset first): energy,
  * covered time and raw-reading statistics per meter, and for every node the largest and
  * smallest 1-second bucket sum of its meters' power. The range must not exceed
- * `maxRangeMs` (long for small topologies, 16 s for the largest) and must start on a whole second.
+ * `maxRangeMs` (long for small topologies, 16 s for the largest) and must start on the
+ * bucket grid (BUCKET_MS).
  */
 export class RangeIntegrator {
-  private readonly bucketSum: Float64Array;
-  private readonly bucketCovered: Uint8Array;
-  private readonly bucketsPerRange: number;
   readonly maxRangeMs: number;
   /** The 1-second bucket sums per node of the last integrated range (for swing metrics). */
   readonly buckets: BucketView;
+  private readonly bucket: MeterBucket;
+  private readonly maxHoldMs: number;
+  private readonly maxCounterGapMs: number;
 
-  constructor(private readonly model: SiteModel) {
+  constructor(
+    private readonly model: SiteModel,
+    private readonly tails: readonly MeterTail[],
+    settings: Pick<EngineSettings, 'maxHoldMs' | 'maxCounterGapMs'>,
+  ) {
     const perNode = Math.floor(SCRATCH_BUCKETS / Math.max(1, model.nodes.length));
-    this.bucketsPerRange = Math.min(MAX_RANGE_SECONDS, Math.max(MIN_RANGE_SECONDS, perNode));
-    this.maxRangeMs = this.bucketsPerRange * 1000;
-    this.bucketSum = new Float64Array(model.nodes.length * this.bucketsPerRange);
-    this.bucketCovered = new Uint8Array(model.nodes.length * this.bucketsPerRange);
-    this.buckets = { sumWatts: this.bucketSum, covered: this.bucketCovered, stride: this.bucketsPerRange, firstSecond: 0, seconds: 0 };
+    const bucketsPerRange = Math.min(MAX_RANGE_SECONDS, Math.max(MIN_RANGE_SECONDS, perNode));
+    this.maxRangeMs = bucketsPerRange * BUCKET_MS;
+    const sumWatts = new Float64Array(model.nodes.length * bucketsPerRange);
+    const covered = new Uint8Array(model.nodes.length * bucketsPerRange);
+    this.buckets = { sumWatts, covered, stride: bucketsPerRange, firstSecond: 0, seconds: 0 };
+    this.bucket = new MeterBucket(model.meterNodeMembers, sumWatts, covered, bucketsPerRange);
+    this.maxHoldMs = settings.maxHoldMs;
+    this.maxCounterGapMs = settings.maxCounterGapMs;
   }
 
-  integrate(tails: MeterTail[], fromMs: number, toMs: number, maxHoldMs: number, maxCounterGapMs: number, out: SiteAggregates): void {
+  integrate(fromMs: number, toMs: number, out: SiteAggregates): void {
     resetAggregates(out, fromMs);
-    const { meterNodeOffsets, meterNodeMembers } = this.model;
-    const stride = this.bucketsPerRange;
-    const sum = this.bucketSum;
-    const covered = this.bucketCovered;
-    const seconds = Math.ceil((toMs - fromMs) / 1000);
+    const { meterNodeOffsets } = this.model;
+    const { sumWatts, covered, stride } = this.buckets;
+    const maxHoldMs = this.maxHoldMs;
+    const maxCounterGapMs = this.maxCounterGapMs;
+    const seconds = Math.ceil((toMs - fromMs) / BUCKET_MS);
     const nodeCount = this.model.nodes.length;
     // Clear only the buckets this range uses (a short range must not pay for the whole scratch).
     if (seconds === stride) {
-      sum.fill(0);
+      sumWatts.fill(0);
       covered.fill(0);
     } else {
-      for (let n = 0; n < nodeCount; n++) {
-        sum.fill(0, n * stride, n * stride + seconds);
-        covered.fill(0, n * stride, n * stride + seconds);
+      for (let node = 0; node < nodeCount; node++) {
+        sumWatts.fill(0, node * stride, node * stride + seconds);
+        covered.fill(0, node * stride, node * stride + seconds);
       }
     }
-    const firstSecond = Math.floor(fromMs / 1000);
+    const firstSecond = Math.floor(fromMs / BUCKET_MS);
     this.buckets.firstSecond = firstSecond;
     this.buckets.seconds = seconds;
+    const bucket = this.bucket;
+    const tails = this.tails;
     const meterCount = tails.length;
     let anyCovered = false;
 
-    for (let m = 0; m < meterCount; m++) {
-      const t = tails[m]!;
-      const len = t.data.length >> 1;
-      if (t.head >= len) continue;
-      const data = t.data;
-      const whs = t.wattHours;
-      let i = lastAtOrBefore(t, fromMs);
-      if (i < t.head) i = t.head;
-      let energy = 0;
-      let cov = 0;
+    for (let meter = 0; meter < meterCount; meter++) {
+      const tail = tails[meter]!;
+      const len = tail.data.length >> 1;
+      if (tail.head >= len) continue;
+      const data = tail.data;
+      const wattHours = tail.wattHours;
+      let i = lastAtOrBefore(tail, fromMs);
+      if (i < tail.head) i = tail.head;
+      let energyWattMs = 0;
+      let coveredMs = 0;
       let count = 0;
-      let minW = Infinity;
-      let maxW = -Infinity;
-      let lastTs = -Infinity;
-      let lastW = NaN;
+      let minWatts = Infinity;
+      let maxWatts = -Infinity;
+      let lastTsMs = -Infinity;
+      let lastWatts = NaN;
       let resets = 0;
-      let bucket = -1;
-      let bucketEnergy = 0;
-      let bucketCov = 0;
-      const nodesFrom = meterNodeOffsets[m]!;
-      const nodesTo = meterNodeOffsets[m + 1]!;
+      bucket.startMeter(meterNodeOffsets[meter]!, meterNodeOffsets[meter + 1]!, firstSecond);
       for (; i < len; i++) {
-        const ti = data[i << 1]!;
-        if (ti >= toMs) break;
-        if (ti >= fromMs) {
-          const r = readingWatts(t, i, maxCounterGapMs);
+        const tsMs = data[i << 1]!;
+        if (tsMs >= toMs) break;
+        if (tsMs >= fromMs) {
+          const reportedWatts = readingWatts(tail, i, maxCounterGapMs);
           count++;
-          lastTs = ti;
-          lastW = r;
-          if (r < minW) minW = r;
-          if (r > maxW) maxW = r;
-          if (isCounterReset(t, i)) resets++;
+          lastTsMs = tsMs;
+          lastWatts = reportedWatts;
+          if (reportedWatts < minWatts) minWatts = reportedWatts;
+          if (reportedWatts > maxWatts) maxWatts = reportedWatts;
+          if (isCounterReset(tail, i)) resets++;
         }
-        // The forward segment [ti, segEnd) at power v (see meter-tail.ts).
-        let v = data[(i << 1) + 1]!;
-        let segEnd = ti + maxHoldMs;
-        const nextTs = i + 1 < len ? data[(i + 1) << 1]! : Infinity;
-        if (whs !== null && i + 1 < len && data[((i + 1) << 1) + 1]! !== data[((i + 1) << 1) + 1]! && whs[i]! === whs[i]! && whs[i + 1]! === whs[i + 1]!) {
-          v = counterWatts(ti, whs[i]!, nextTs, whs[i + 1]!, maxCounterGapMs);
-          segEnd = nextTs;
-        } else if (nextTs < segEnd) segEnd = nextTs;
-        if (v !== v) continue;
-        let s0 = ti < fromMs ? fromMs : ti;
-        const s1 = segEnd > toMs ? toMs : segEnd;
-        if (s1 <= s0) continue;
-        energy += v * (s1 - s0);
-        cov += s1 - s0;
+        // The forward segment [tsMs, segmentEndMs) at power `watts` (see meter-tail.ts).
+        let watts = data[(i << 1) + 1]!;
+        let segmentEndMs = tsMs + maxHoldMs;
+        const nextTsMs = i + 1 < len ? data[(i + 1) << 1]! : Infinity;
+        if (wattHours !== null && i + 1 < len && Number.isNaN(data[((i + 1) << 1) + 1]!) && !Number.isNaN(wattHours[i]!) && !Number.isNaN(wattHours[i + 1]!)) {
+          watts = counterWatts(tsMs, wattHours[i]!, nextTsMs, wattHours[i + 1]!, maxCounterGapMs);
+          segmentEndMs = nextTsMs;
+        } else if (nextTsMs < segmentEndMs) segmentEndMs = nextTsMs;
+        if (Number.isNaN(watts)) continue;
+        let atMs = tsMs < fromMs ? fromMs : tsMs;
+        const untilMs = segmentEndMs > toMs ? toMs : segmentEndMs;
+        if (untilMs <= atMs) continue;
+        energyWattMs += watts * (untilMs - atMs);
+        coveredMs += untilMs - atMs;
         // Split the segment at 1-second boundaries into the meter's bucket means. Whole
-        // seconds inside the segment have mean v: they are added as one run (long holds of
-        // sparse meters would otherwise cost a flush per second).
-        const firstWhole = Math.ceil(s0 / 1000);
-        const endWhole = Math.floor(s1 / 1000);
-        if (endWhole - firstWhole >= 2) {
-          if (s0 < firstWhole * 1000) {
-            const sec = firstWhole - 1;
-            if (sec !== bucket) {
-              if (bucketCov > 0) addBucket(meterNodeMembers, nodesFrom, nodesTo, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
-              bucket = sec;
-              bucketEnergy = 0;
-              bucketCov = 0;
-            }
-            bucketEnergy += v * (firstWhole * 1000 - s0);
-            bucketCov += firstWhole * 1000 - s0;
-          }
-          if (bucketCov > 0) addBucket(meterNodeMembers, nodesFrom, nodesTo, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
-          bucket = -1;
-          bucketEnergy = 0;
-          bucketCov = 0;
-          addRun(meterNodeMembers, nodesFrom, nodesTo, sum, covered, stride, firstWhole - firstSecond, endWhole - firstSecond, v);
-          s0 = endWhole * 1000;
+        // seconds inside the segment have mean `watts`: they are added as one run (long holds
+        // of sparse meters would otherwise cost a flush per second).
+        const firstWholeSecond = Math.ceil(atMs / BUCKET_MS);
+        const endWholeSecond = Math.floor(untilMs / BUCKET_MS);
+        if (endWholeSecond - firstWholeSecond >= 2) {
+          const wholeFromMs = firstWholeSecond * BUCKET_MS;
+          if (atMs < wholeFromMs) bucket.add(firstWholeSecond - 1, watts, wholeFromMs - atMs);
+          bucket.flush();
+          bucket.addRun(firstWholeSecond, endWholeSecond, watts);
+          atMs = endWholeSecond * BUCKET_MS;
         }
-        while (s0 < s1) {
-          const sec = Math.floor(s0 / 1000);
-          const secEnd = (sec + 1) * 1000;
-          const p1 = s1 < secEnd ? s1 : secEnd;
-          if (sec !== bucket) {
-            if (bucketCov > 0) {
-              addBucket(meterNodeMembers, nodesFrom, nodesTo, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
-            }
-            bucket = sec;
-            bucketEnergy = 0;
-            bucketCov = 0;
-          }
-          bucketEnergy += v * (p1 - s0);
-          bucketCov += p1 - s0;
-          s0 = p1;
+        while (atMs < untilMs) {
+          const second = Math.floor(atMs / BUCKET_MS);
+          const secondEndMs = (second + 1) * BUCKET_MS;
+          const partEndMs = untilMs < secondEndMs ? untilMs : secondEndMs;
+          bucket.add(second, watts, partEndMs - atMs);
+          atMs = partEndMs;
         }
       }
-      if (bucketCov > 0) addBucket(meterNodeMembers, nodesFrom, nodesTo, sum, covered, stride, bucket - firstSecond, bucketEnergy / bucketCov);
-      if (cov > 0 || count > 0) {
-        out.energyWattMs[m] = energy;
-        out.coveredMs[m] = cov;
-        out.count[m] = count;
-        out.minWatts[m] = minW;
-        out.maxWatts[m] = maxW;
-        out.lastTsMs[m] = lastTs;
-        out.lastWatts[m] = lastW;
-        out.counterResets[m] = resets;
-        if (cov > 0) anyCovered = true;
+      bucket.flush();
+      if (coveredMs > 0 || count > 0) {
+        out.energyWattMs[meter] = energyWattMs;
+        out.coveredMs[meter] = coveredMs;
+        out.count[meter] = count;
+        out.minWatts[meter] = minWatts;
+        out.maxWatts[meter] = maxWatts;
+        out.lastTsMs[meter] = lastTsMs;
+        out.lastWatts[meter] = lastWatts;
+        out.counterResets[meter] = resets;
+        if (coveredMs > 0) anyCovered = true;
       }
     }
     if (!anyCovered) return;
-    for (let n = 0; n < nodeCount; n++) {
-      const base = n * stride;
-      let peak = -Infinity;
-      let low = Infinity;
-      for (let k = 0; k < seconds; k++) {
-        if (covered[base + k] === 0) continue;
-        const s = sum[base + k]!;
-        if (s > peak) peak = s;
-        if (s < low) low = s;
+    for (let node = 0; node < nodeCount; node++) {
+      const base = node * stride;
+      let peakWatts = -Infinity;
+      let lowWatts = Infinity;
+      for (let second = 0; second < seconds; second++) {
+        if (covered[base + second] === 0) continue;
+        const bucketWatts = sumWatts[base + second]!;
+        if (bucketWatts > peakWatts) peakWatts = bucketWatts;
+        if (bucketWatts < lowWatts) lowWatts = bucketWatts;
       }
-      out.nodePeakWatts[n] = peak;
-      out.nodeMinWatts[n] = low;
+      out.nodePeakWatts[node] = peakWatts;
+      out.nodeMinWatts[node] = lowWatts;
     }
   }
 }
 
-function addBucket(
-  nodes: Int32Array,
-  from: number,
-  to: number,
-  sum: Float64Array,
-  covered: Uint8Array,
-  stride: number,
-  offset: number,
-  meanWatts: number,
-): void {
-  for (let j = from; j < to; j++) {
-    const idx = nodes[j]! * stride + offset;
-    sum[idx]! += meanWatts;
-    covered[idx] = 1;
-  }
-}
+/**
+ * The current 1-second bucket of one meter: the energy and covered time it has gathered in
+ * that second. flush() adds its mean power to the bucket sums of each of the meter's nodes.
+ */
+class MeterBucket {
+  /** Epoch second of the bucket (-1: none open). */
+  private second = -1;
+  private energyWattMs = 0;
+  private coveredMs = 0;
+  /** The meter's nodes: meterNodeMembers[nodesFrom, nodesTo). */
+  private nodesFrom = 0;
+  private nodesTo = 0;
+  /** Epoch second of the range's bucket 0. */
+  private firstSecond = 0;
 
-/** Adds a meter's constant power to buckets [fromOffset, toOffset) of each of its nodes. */
-function addRun(
-  nodes: Int32Array,
-  from: number,
-  to: number,
-  sum: Float64Array,
-  covered: Uint8Array,
-  stride: number,
-  fromOffset: number,
-  toOffset: number,
-  watts: number,
-): void {
-  for (let j = from; j < to; j++) {
-    const base = nodes[j]! * stride;
-    for (let k = base + fromOffset; k < base + toOffset; k++) sum[k]! += watts;
-    covered.fill(1, base + fromOffset, base + toOffset);
+  constructor(
+    private readonly meterNodeMembers: Int32Array,
+    private readonly sumWatts: Float64Array,
+    private readonly covered: Uint8Array,
+    private readonly stride: number,
+  ) {}
+
+  startMeter(nodesFrom: number, nodesTo: number, firstSecond: number): void {
+    this.nodesFrom = nodesFrom;
+    this.nodesTo = nodesTo;
+    this.firstSecond = firstSecond;
+  }
+
+  /** Adds `ms` at `watts` within `second`, flushing the bucket first when it holds another second. */
+  add(second: number, watts: number, ms: number): void {
+    if (second !== this.second) {
+      this.flush();
+      this.second = second;
+    }
+    this.energyWattMs += watts * ms;
+    this.coveredMs += ms;
+  }
+
+  /** Adds the bucket's mean power (if it covers any time) to its nodes' sums, and empties it. */
+  flush(): void {
+    if (this.coveredMs > 0) {
+      const offset = this.second - this.firstSecond;
+      const meanWatts = this.energyWattMs / this.coveredMs;
+      for (let j = this.nodesFrom; j < this.nodesTo; j++) {
+        const index = this.meterNodeMembers[j]! * this.stride + offset;
+        this.sumWatts[index]! += meanWatts;
+        this.covered[index] = 1;
+      }
+    }
+    this.second = -1;
+    this.energyWattMs = 0;
+    this.coveredMs = 0;
+  }
+
+  /** Adds constant `watts` to whole seconds [fromSecond, toSecond) of each of the meter's nodes (the bucket must be empty). */
+  addRun(fromSecond: number, toSecond: number, watts: number): void {
+    const fromOffset = fromSecond - this.firstSecond;
+    const toOffset = toSecond - this.firstSecond;
+    for (let j = this.nodesFrom; j < this.nodesTo; j++) {
+      const base = this.meterNodeMembers[j]! * this.stride;
+      for (let index = base + fromOffset; index < base + toOffset; index++) this.sumWatts[index]! += watts;
+      this.covered.fill(1, base + fromOffset, base + toOffset);
+    }
   }
 }

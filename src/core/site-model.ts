@@ -37,30 +37,30 @@ export interface SiteModel {
 export function buildSiteModel(spec: SiteSpec): SiteModel {
   const nodes = spec.nodes;
   const nodeIndex = new Map<string, number>();
-  nodes.forEach((n, i) => nodeIndex.set(n.id, i));
+  nodes.forEach((nodeSpec, i) => nodeIndex.set(nodeSpec.id, i));
 
   const meterIds: string[] = [];
   const meterIndex = new Map<string, number>();
-  const ownMeters: number[][] = nodes.map((n) =>
-    n.meters.map((m) => {
-      let idx = meterIndex.get(m);
-      if (idx === undefined) {
-        idx = meterIds.length;
-        meterIds.push(m);
-        meterIndex.set(m, idx);
+  const ownMeters: number[][] = nodes.map((nodeSpec) =>
+    nodeSpec.meters.map((meterId) => {
+      let meter = meterIndex.get(meterId);
+      if (meter === undefined) {
+        meter = meterIds.length;
+        meterIds.push(meterId);
+        meterIndex.set(meterId, meter);
       }
-      return idx;
+      return meter;
     }),
   );
-  const gridMeterIds = spec.gridMeters.map((g) => g.id);
+  const gridMeterIds = spec.gridMeters.map((gridMeter) => gridMeter.id);
   const gridMeterIndex = new Map<string, number>();
-  gridMeterIds.forEach((g, i) => gridMeterIndex.set(g, i));
+  gridMeterIds.forEach((gridMeterId, i) => gridMeterIndex.set(gridMeterId, i));
 
   const children: number[][] = nodes.map(() => []);
-  nodes.forEach((n, i) => {
-    if (n.parent !== null) {
-      const p = nodeIndex.get(n.parent);
-      if (p !== undefined) children[p]!.push(i);
+  nodes.forEach((nodeSpec, i) => {
+    if (nodeSpec.parent !== null) {
+      const parent = nodeIndex.get(nodeSpec.parent);
+      if (parent !== undefined) children[parent]!.push(i);
     }
   });
 
@@ -77,7 +77,7 @@ export function buildSiteModel(spec: SiteSpec): SiteModel {
     if (ownMeters[i]!.length > 0) set = ownMeters[i]!.slice();
     else {
       const seen = new Set<number>();
-      for (const c of children[i]!) for (const m of setOf(c)) seen.add(m);
+      for (const child of children[i]!) for (const meter of setOf(child)) seen.add(meter);
       set = [...seen].sort((a, b) => a - b);
     }
     sets[i] = set;
@@ -85,8 +85,8 @@ export function buildSiteModel(spec: SiteSpec): SiteModel {
   };
   const meterSets = nodes.map((_, i) => setOf(i));
   const nodesOfMeterLists: number[][] = meterIds.map(() => []);
-  meterSets.forEach((set, n) => {
-    for (const m of set) nodesOfMeterLists[m]!.push(n);
+  meterSets.forEach((set, node) => {
+    for (const meter of set) nodesOfMeterLists[meter]!.push(node);
   });
   const meterSetCsr = toCsr(meterSets);
   const meterNodeCsr = toCsr(nodesOfMeterLists);
@@ -96,12 +96,12 @@ export function buildSiteModel(spec: SiteSpec): SiteModel {
   const hasMetersAndChildren = new Uint8Array(nodes.length);
   let facilityNode = -1;
   const itNodes: number[] = [];
-  nodes.forEach((n, i) => {
-    if (n.redundantWith !== undefined) pairOf[i] = nodeIndex.get(n.redundantWith) ?? -1;
-    if (n.redundancy === 'n+1' && children[i]!.length >= 2) nPlusOne[i] = 1;
+  nodes.forEach((nodeSpec, i) => {
+    if (nodeSpec.redundantWith !== undefined) pairOf[i] = nodeIndex.get(nodeSpec.redundantWith) ?? -1;
+    if (nodeSpec.redundancy === 'n+1' && children[i]!.length >= 2) nPlusOne[i] = 1;
     if (ownMeters[i]!.length > 0 && children[i]!.length > 0) hasMetersAndChildren[i] = 1;
-    if (n.role === 'facility' && facilityNode < 0) facilityNode = i;
-    if (n.role === 'it') itNodes.push(i);
+    if (nodeSpec.role === 'facility' && facilityNode < 0) facilityNode = i;
+    if (nodeSpec.role === 'it') itNodes.push(i);
   });
 
   return {
@@ -128,10 +128,10 @@ export function buildSiteModel(spec: SiteSpec): SiteModel {
 /** Lists of indices → compressed sparse rows (two typed arrays instead of one array per list). */
 function toCsr(lists: number[][]): { offsets: Int32Array; members: Int32Array } {
   const offsets = new Int32Array(lists.length + 1);
-  lists.forEach((l, i) => {
-    offsets[i + 1] = offsets[i]! + l.length;
+  lists.forEach((list, i) => {
+    offsets[i + 1] = offsets[i]! + list.length;
   });
   const members = new Int32Array(offsets[lists.length]!);
-  lists.forEach((l, i) => members.set(l, offsets[i]!));
+  lists.forEach((list, i) => members.set(list, offsets[i]!));
   return { offsets, members };
 }

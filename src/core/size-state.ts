@@ -1,9 +1,7 @@
-import type { SiteAggregates } from './aggregates.js';
-import { newAggregates } from './aggregates.js';
-import { newNodeHistory, type DemandState, type NodeHistory } from './derive.js';
+import { newAggregates, type SiteAggregates } from './aggregates.js';
+import { newNodeHistory, type DemandState, type NodeHistory } from './derive/index.js';
 import type { GridSums } from './grid.js';
-import { exportAggregates, importAggregates, type AggregatesState } from './snapshot.js';
-import { newSwingSeries, resetSwing, type SwingSeries } from './swing.js';
+import { newSwingSeries, type SwingSeries } from './swing.js';
 
 /** A window that was passed by the watermark but may still be restated by late data. */
 export interface OpenWindow {
@@ -42,59 +40,4 @@ export function newSizeState(windowMs: number, meterCount: number, nodeCount: nu
     grid: new Map(),
     swing: newSwingSeries(windowMs, nodeCount, swingSizes),
   };
-}
-
-/** Plain-data form of a SizeState, for snapshots. */
-export interface SizeSnapshot {
-  windowMs: number;
-  nextStartMs: number;
-  started: boolean;
-  frozen: AggregatesState;
-  open: OpenWindow[];
-  historyStartMs: number[];
-  historyLoadWatts: number[];
-  demandWindows: [number, [number, number]][];
-  demandIntervals: [number, number][];
-  grid: [number, GridSums][];
-  /** Frozen swing series: [startMs, sum per node × point, seconds per node × point]; null when empty. */
-  swing: [number, number[], number[]] | null;
-}
-
-export function exportSizeState(size: SizeState): SizeSnapshot {
-  return {
-    windowMs: size.windowMs,
-    nextStartMs: size.nextStartMs,
-    started: size.started,
-    frozen: exportAggregates(size.frozen),
-    open: size.open.map((w) => ({ ...w })),
-    historyStartMs: Array.from(size.history.startMs),
-    historyLoadWatts: Array.from(size.history.loadWatts),
-    demandWindows: [...size.demand.windows],
-    demandIntervals: [...size.demand.intervals],
-    grid: [...size.grid],
-    swing: size.swing === undefined || Number.isNaN(size.swing.startMs) ? null : [size.swing.startMs, Array.from(size.swing.sumWatts), Array.from(size.swing.seconds)],
-  };
-}
-
-export function importSizeState(size: SizeState, s: SizeSnapshot): void {
-  if (s.windowMs !== size.windowMs) throw new Error('snapshot has other window sizes');
-  size.nextStartMs = s.nextStartMs;
-  size.started = s.started;
-  importAggregates(size.frozen, s.frozen);
-  size.open = s.open.map((w) => ({ ...w }));
-  size.history.startMs.set(s.historyStartMs);
-  size.history.loadWatts.set(s.historyLoadWatts);
-  size.demand.windows = new Map(s.demandWindows);
-  size.demand.intervals = new Map(s.demandIntervals);
-  size.grid = new Map(s.grid);
-  if (size.swing !== undefined) {
-    resetSwing(size.swing, NaN);
-    if (s.swing !== null && s.swing !== undefined) {
-      const [startMs, sumWatts, seconds] = s.swing;
-      if (sumWatts.length !== size.swing.sumWatts.length || seconds.length !== size.swing.seconds.length) throw new Error('snapshot swing series has the wrong size');
-      size.swing.startMs = startMs;
-      size.swing.sumWatts.set(sumWatts);
-      size.swing.seconds.set(seconds);
-    }
-  }
 }

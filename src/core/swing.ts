@@ -4,6 +4,8 @@
  * swing around the window's linear trend with the share of the variance it carries. Pure.
  */
 
+import { BUCKET_MS } from './time.js';
+
 /** Windows shorter than this get no swing metrics. */
 export const SWING_MIN_WINDOW_MS = 60_000;
 /** Points per node and window at most (a 1-hour window at 1 s; longer windows average seconds). */
@@ -44,7 +46,7 @@ export interface SwingStats {
 /** The series of one window size, or undefined for windows shorter than a minute. */
 export function newSwingSeries(windowMs: number, nodeCount: number, swingSizes: number): SwingSeries | undefined {
   if (windowMs < SWING_MIN_WINDOW_MS) return undefined;
-  const windowSeconds = Math.ceil(windowMs / 1000);
+  const windowSeconds = Math.ceil(windowMs / BUCKET_MS);
   const budget = Math.floor(POINT_BUDGET / Math.max(1, nodeCount * swingSizes));
   const target = Math.min(windowSeconds, MAX_POINTS, Math.max(MIN_POINTS, budget));
   const secondsPerPoint = Math.ceil(windowSeconds / target);
@@ -59,10 +61,10 @@ export function newSwingSeries(windowMs: number, nodeCount: number, swingSizes: 
   };
 }
 
-export function resetSwing(s: SwingSeries, startMs: number): void {
-  s.startMs = startMs;
-  s.sumWatts.fill(0);
-  s.seconds.fill(0);
+export function resetSwing(series: SwingSeries, startMs: number): void {
+  series.startMs = startMs;
+  series.sumWatts.fill(0);
+  series.seconds.fill(0);
 }
 
 export function copySwing(into: SwingSeries, from: SwingSeries): void {
@@ -82,18 +84,18 @@ export interface BucketView {
 }
 
 /** Adds the covered buckets of a range (inside the series' window) to the series. */
-export function addBuckets(s: SwingSeries, b: BucketView, nodeCount: number): void {
-  const windowFirstSecond = Math.floor(s.startMs / 1000);
-  const spp = s.secondsPerPoint;
-  for (let n = 0; n < nodeCount; n++) {
-    const base = n * b.stride;
-    const out = n * s.points;
-    for (let k = 0; k < b.seconds; k++) {
-      if (b.covered[base + k] === 0) continue;
-      const p = Math.floor((b.firstSecond + k - windowFirstSecond) / spp);
-      if (p < 0 || p >= s.points) continue;
-      s.sumWatts[out + p]! += b.sumWatts[base + k]!;
-      s.seconds[out + p]! += 1;
+export function addBuckets(series: SwingSeries, buckets: BucketView, nodeCount: number): void {
+  const windowFirstSecond = Math.floor(series.startMs / BUCKET_MS);
+  const secondsPerPoint = series.secondsPerPoint;
+  for (let node = 0; node < nodeCount; node++) {
+    const base = node * buckets.stride;
+    const out = node * series.points;
+    for (let second = 0; second < buckets.seconds; second++) {
+      if (buckets.covered[base + second] === 0) continue;
+      const point = Math.floor((buckets.firstSecond + second - windowFirstSecond) / secondsPerPoint);
+      if (point < 0 || point >= series.points) continue;
+      series.sumWatts[out + point]! += buckets.sumWatts[base + second]!;
+      series.seconds[out + point]! += 1;
     }
   }
 }
@@ -108,24 +110,24 @@ export interface SwingScratch {
 }
 
 export function newSwingScratch(points: number): SwingScratch {
-  const a = (): Float64Array => new Float64Array(points + 2);
-  return { values: a(), sorted: a(), index: a(), full: a(), lags: a() };
+  const array = (): Float64Array => new Float64Array(points + 2);
+  return { values: array(), sorted: array(), index: array(), full: array(), lags: array() };
 }
 
-/** Swing metrics of node n, or null when the node has fewer than two covered points. */
-export function swingStatsOf(s: SwingSeries, n: number, scratch: SwingScratch): SwingStats | null {
-  const base = n * s.points;
+/** Swing metrics of `node`, or null when the node has fewer than two covered points. */
+export function swingStatsOf(series: SwingSeries, node: number, scratch: SwingScratch): SwingStats | null {
+  const base = node * series.points;
   const { values, index } = scratch;
   let count = 0;
-  for (let p = 0; p < s.points; p++) {
-    const secs = s.seconds[base + p]!;
-    if (secs === 0) continue;
-    values[count] = s.sumWatts[base + p]! / secs;
-    index[count] = p;
+  for (let point = 0; point < series.points; point++) {
+    const seconds = series.seconds[base + point]!;
+    if (seconds === 0) continue;
+    values[count] = series.sumWatts[base + point]! / seconds;
+    index[count] = point;
     count++;
   }
   if (count < 2) return null;
-  return swingStats(values.subarray(0, count), index.subarray(0, count), s.points, s.secondsPerPoint, scratch);
+  return swingStats(values.subarray(0, count), index.subarray(0, count), series.points, series.secondsPerPoint, scratch);
 }
 
 /**

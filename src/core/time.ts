@@ -2,6 +2,19 @@
 
 export const MS_PER_SECOND = 1000;
 export const MS_PER_HOUR = 3_600_000;
+export const MS_PER_DAY = 86_400_000;
+
+/**
+ * The 1-second bucket grid. The integrator sums each node's power per second on it (peaks,
+ * lows and swing series are made of these buckets), so every integrated range starts on it and
+ * a fold held back by a counter interval stops on it: a bucket never straddles two folds.
+ */
+export const BUCKET_MS = 1000;
+
+/** Start of the 1-second bucket holding `tsMs`. */
+export function bucketStartMs(tsMs: number): number {
+  return Math.floor(tsMs / BUCKET_MS) * BUCKET_MS;
+}
 
 /** Start of the epoch-aligned window of size `sizeMs` that contains `tsMs`. */
 export function windowStartMs(tsMs: number, sizeMs: number): number {
@@ -12,8 +25,8 @@ export function windowStartMs(tsMs: number, sizeMs: number): number {
 export function nextBoundaryMs(tsMs: number, sizesMs: readonly number[]): number {
   let next = Infinity;
   for (const size of sizesMs) {
-    const b = windowStartMs(tsMs, size) + size;
-    if (b < next) next = b;
+    const boundaryMs = windowStartMs(tsMs, size) + size;
+    if (boundaryMs < next) next = boundaryMs;
   }
   return next;
 }
@@ -44,16 +57,16 @@ function daysFromCivil(year: number, month: number): number {
 
 /** Start (ms) of the UTC calendar month containing `tsMs`. */
 export function monthStartUtcMs(tsMs: number): number {
-  const days = Math.floor(tsMs / 86_400_000);
+  const days = Math.floor(tsMs / MS_PER_DAY);
   const { year, month } = civilFromDays(days);
-  return daysFromCivil(year, month) * 86_400_000;
+  return daysFromCivil(year, month) * MS_PER_DAY;
 }
 
 const LABEL_UNITS_MS: readonly (readonly [string, number])[] = [
-  ['d', 86_400_000],
-  ['h', 3_600_000],
+  ['d', MS_PER_DAY],
+  ['h', MS_PER_HOUR],
   ['m', 60_000],
-  ['s', 1_000],
+  ['s', MS_PER_SECOND],
 ];
 
 /**

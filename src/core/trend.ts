@@ -22,8 +22,8 @@ const T_975 = [
 ];
 
 export function tQuantile975(df: number): number {
-  const d = Math.max(1, Math.floor(df));
-  return d <= 30 ? T_975[d - 1]! : 1.96 + 2.4 / d;
+  const degrees = Math.max(1, Math.floor(df));
+  return degrees <= 30 ? T_975[degrees - 1]! : 1.96 + 2.4 / degrees;
 }
 
 /** Residual share of the envelope above the trend: the 95th percentile of load around the line. */
@@ -69,10 +69,10 @@ export function fitLine(z: Float64Array, from: number, to: number, stepSeconds: 
   let lag1 = 0;
   let prev = NaN;
   for (let i = from; i < to; i++) {
-    const e = z[i]! - (intercept + slope * ((i - to + 1) * stepSeconds + xOffset));
-    sse += e * e;
-    if (!Number.isNaN(prev)) lag1 += e * prev;
-    prev = e;
+    const residual = z[i]! - (intercept + slope * ((i - to + 1) * stepSeconds + xOffset));
+    sse += residual * residual;
+    if (!Number.isNaN(prev)) lag1 += residual * prev;
+    prev = residual;
   }
   const rho = sse > 0 ? Math.max(0, Math.min(0.99, lag1 / sse)) : 0;
   const nEff = (n * (1 - rho)) / (1 + rho);
@@ -100,23 +100,23 @@ export function projectBreachSeconds(y: Float64Array, stepSeconds: number, usabl
   const detrended = work.subarray(0, n);
   for (let i = 0; i < n; i++) detrended[i] = y[i]! - (raw.intercept + raw.slope * ((i - n + 1) * stepSeconds - stepSeconds / 2));
   const found = dominantPeriod(detrended, n, scratch.lags);
-  const p = found === null ? 1 : Math.max(1, Math.round(found.lag));
+  const period = found === null ? 1 : Math.max(1, Math.round(found.lag));
   // Moving average over one period, placed at the middle of its span.
-  const m = n - p + 1;
-  if (m < 3) return null;
-  const z = work.subarray(0, m);
+  const averages = n - period + 1;
+  if (averages < 3) return null;
+  const moving = work.subarray(0, averages);
   let acc = 0;
-  for (let i = 0; i < p; i++) acc += y[i]!;
-  z[0] = acc / p;
-  for (let i = 1; i < m; i++) {
-    acc += y[i + p - 1]! - y[i - 1]!;
-    z[i] = acc / p;
+  for (let i = 0; i < period; i++) acc += y[i]!;
+  moving[0] = acc / period;
+  for (let i = 1; i < averages; i++) {
+    acc += y[i + period - 1]! - y[i - 1]!;
+    moving[i] = acc / period;
   }
-  // x of a window load is its middle; the newest average's middle is (p - 1) / 2 windows back.
-  const xOffset = -stepSeconds / 2 - ((p - 1) / 2) * stepSeconds;
-  const fit = fitLine(z, 0, m, stepSeconds, xOffset);
+  // x of a window load is its middle; the newest average's middle is (period - 1) / 2 windows back.
+  const xOffset = -stepSeconds / 2 - ((period - 1) / 2) * stepSeconds;
+  const fit = fitLine(moving, 0, averages, stepSeconds, xOffset);
   if (fit === null || !fit.rising) return null;
-  const recent = fitLine(z, Math.floor(m / 2), m, stepSeconds, xOffset);
+  const recent = fitLine(moving, Math.floor(averages / 2), averages, stepSeconds, xOffset);
   if (recent === null || !recent.rising) return null;
   // Envelope: the 95th percentile of the load above the line over the horizon.
   const resid = scratch.resid.subarray(0, n);

@@ -41,7 +41,7 @@ export class QuorumClock {
    */
   clockMs(nowMs: number, idleTimeoutMs: number, caughtUp = true): number {
     const top = this.top;
-    const k = top.length;
+    const quorum = top.length;
     top.fill(-Infinity);
     let active = 0;
     const seen = this.seenMs;
@@ -50,8 +50,8 @@ export class QuorumClock {
       if (!(nowMs - seen[i]! < idleTimeoutMs)) continue;
       active++;
       const ts = maxTs[i]!;
-      if (ts <= top[k - 1]!) continue;
-      let j = k - 1;
+      if (ts <= top[quorum - 1]!) continue;
+      let j = quorum - 1;
       while (j > 0 && top[j - 1]! < ts) {
         top[j] = top[j - 1]!;
         j--;
@@ -59,7 +59,7 @@ export class QuorumClock {
       top[j] = ts;
     }
     if (active === 0) return caughtUp ? nowMs : -Infinity;
-    const kth = top[Math.min(k, active) - 1]!;
+    const kth = top[Math.min(quorum, active) - 1]!;
     return kth < nowMs ? kth : nowMs;
   }
 }

@@ -1,6 +1,8 @@
 import type { EngineSettings, Reading, RecordOutcome, Topology, WindowResult } from '../domain/index.js';
 import { buildSiteModel } from './site-model.js';
 import { SiteEngine } from './site-engine.js';
+import { decodeWindowSnapshot, encodeWindowSnapshot } from './snapshot/window-state.js';
+import { SnapshotError } from './snapshot/error.js';
 
 export interface EngineOptions {
   /** Emit per-meter window records too (replay --meters). */
@@ -86,11 +88,11 @@ export class WindowEngine {
     for (const site of this.siteOrder) {
       const id = site.model.spec.id;
       const late: Record<string, number> = {};
-      site.lateByMeter.forEach((n, m) => {
-        if (n > 0) late[site.model.meterIds[m]!] = n;
+      site.lateByMeter.forEach((count, meter) => {
+        if (count > 0) late[site.model.meterIds[meter]!] = count;
       });
-      site.lateByGridMeter.forEach((n, g) => {
-        if (n > 0) late[site.model.gridMeterIds[g]!] = n;
+      site.lateByGridMeter.forEach((count, gridMeter) => {
+        if (count > 0) late[site.model.gridMeterIds[gridMeter]!] = count;
       });
       stats.lateBySiteMeter[id] = late;
       stats.counterResetsBySite[id] = site.counterResets;
@@ -98,45 +100,26 @@ export class WindowEngine {
     return stats;
   }
 
-  /** Serialises the whole state (for checkpoints). */
+  /** Serialises the whole state (for checkpoints): the versioned format of snapshot/window-state.ts. */
   snapshot(): Uint8Array {
-    const state = { version: 1, sites: this.siteOrder.map((s) => s.exportState()) };
-    return new TextEncoder().encode(JSON.stringify(state, encodeNonFinite));
+    return encodeWindowSnapshot(this.siteOrder.map((site) => site.toState()));
   }
 
-  /** Rebuilds an engine from a snapshot taken with the same topology and settings. */
+  /**
+   * Rebuilds an engine from a snapshot taken with the same topology and settings. Corrupt bytes,
+   * an unknown format version or a snapshot of another topology or window set throw SnapshotError.
+   */
   static restore(topology: Topology, settings: EngineSettings, bytes: Uint8Array, options: EngineOptions = {}): WindowEngine {
     const engine = new WindowEngine(topology, settings, options);
+    const sites = decodeWindowSnapshot(bytes);
+    if (sites.length !== engine.siteOrder.length) throw new SnapshotError('snapshot was taken with another topology');
     try {
-      const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes), decodeNonFinite);
-      if (typeof parsed !== 'object' || parsed === null || !('sites' in parsed) || !Array.isArray(parsed.sites)) {
-        throw new SnapshotError('snapshot has no sites');
-      }
-      const sites: unknown[] = parsed.sites;
-      if (sites.length !== engine.siteOrder.length) throw new SnapshotError('snapshot was taken with another topology');
-      sites.forEach((state, i) => engine.siteOrder[i]!.importState(state));
+      sites.forEach((state, i) => engine.siteOrder[i]!.fromState(state));
     } catch (err: unknown) {
       if (err instanceof SnapshotError) throw err;
-      // Corrupt bytes or a snapshot of another topology or window set: one error type for callers.
-      throw new SnapshotError(`snapshot does not fit this engine: ${err instanceof Error ? err.message : String(err)}`);
+      // A snapshot of another topology or window set: one error type for callers.
+      throw new SnapshotError(`snapshot does not fit this engine: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     return engine;
   }
-}
-
-/** A snapshot that does not fit this engine's topology or is corrupt. */
-export class SnapshotError extends Error {
-  override readonly name = 'SnapshotError';
-}
-
-function encodeNonFinite(_key: string, value: unknown): unknown {
-  if (typeof value === 'number' && !Number.isFinite(value)) return `#${String(value)}`;
-  return value;
-}
-
-function decodeNonFinite(_key: string, value: unknown): unknown {
-  if (value === '#NaN') return NaN;
-  if (value === '#Infinity') return Infinity;
-  if (value === '#-Infinity') return -Infinity;
-  return value;
 }

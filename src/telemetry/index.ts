@@ -6,7 +6,7 @@ export type { SinkStats } from './sink-stats.js';
 export {
   PipelineMetrics,
   collectProcessMetrics,
-  type ActiveAlert,
+  type AlertSeriesSample,
   type NatsHealthSample,
   type PipelineHealthSample,
   type SinkHealthSample,

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
+import type { ActiveAlert } from '../core/alerts/index.js';
 import {
   ALERTS_FIRING,
   ALERT_STATE,
@@ -61,15 +62,12 @@ export interface PipelineHealthSample {
   sourcePaused: boolean;
 }
 
-/** An alert that is pending or firing now (resolved alerts are simply absent). */
-export interface ActiveAlert {
-  site: string;
-  /** null for site-level rules (exported as an empty `node` label). */
-  node: string | null;
-  rule: string;
-  severity: string;
-  state: 'pending' | 'firing';
-}
+/**
+ * The part of an active alert (pending or firing; resolved alerts are simply absent) that the
+ * alert series carry: the core's ActiveAlert narrowed to its labels and state. `node` is null
+ * for site-level rules (exported as an empty `node` label).
+ */
+export type AlertSeriesSample = Pick<ActiveAlert, 'site' | 'node' | 'rule' | 'severity' | 'state'>;
 
 /** Emit delays are seconds to minutes: live windows close after maxOutOfOrder plus a tick. */
 const EMIT_DELAY_BUCKETS_SECONDS = [0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 120, 300, 900];
@@ -206,7 +204,7 @@ export class PipelineMetrics {
    * The alerts active now (pending or firing), replacing the previous set: alerts absent
    * from `active` lose their series. Called by the pipeline after each alert evaluation.
    */
-  setAlerts(active: readonly ActiveAlert[]): void {
+  setAlerts(active: readonly AlertSeriesSample[]): void {
     this.alertState.reset();
     const firing = new Map<string, number>();
     for (const g of this.alertGroups.keys()) firing.set(g, 0);

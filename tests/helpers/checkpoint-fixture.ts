@@ -8,7 +8,7 @@ import { decodeMessage } from '../../src/codec/index.js';
 import { loadConfigFile, type HeadroomConfig } from '../../src/config/index.js';
 import type { WindowEngine } from '../../src/core/index.js';
 import type { AlertEngine, AlertRule } from '../../src/core/alerts/index.js';
-import type { AlertEvent, WindowResult } from '../../src/domain/index.js';
+import type { AlertEvent, EngineSettings, NodeSpec, SiteSpec, Topology, WindowResult } from '../../src/domain/index.js';
 import { NO_FAULTS, createSimulator } from '../../src/sources/index.js';
 
 export const FIXTURE_START_MS = Date.UTC(2026, 0, 6, 8, 0, 0);
@@ -75,4 +75,69 @@ export function drain(engine: WindowEngine, alerts: AlertEngine | null, out: Fee
   out.windows.push(...windows);
   if (alerts !== null) out.alerts.push(...alerts.evaluate(windows, engine.watermarksMs()), ...alerts.flush());
   return out;
+}
+
+const RACKS_PER_PDU = 20;
+
+/** bench/core.bench.ts's settings: windows 10s/1m/15m. */
+export const GENERATED_SETTINGS: EngineSettings = {
+  windowsMs: [10_000, 60_000, 900_000],
+  maxOutOfOrderMs: 2_000,
+  allowedLatenessMs: 10_000,
+  maxHoldMs: 5_000,
+  maxCounterGapMs: 900_000,
+  idleTimeoutMs: 30_000,
+  maxClockSkewMs: 300_000,
+  completenessThreshold: 0.9,
+  trendWindows: 6,
+  watermarkQuorum: 3,
+};
+
+/** bench/core.bench.ts's shape at any size (100,000 racks = 100,015 meters over 5 sites): per site intake, A/B UPS, up to 10 halls, PDUs of 20 racks, a meter per rack. */
+export function generatedTopology(racks: number): Topology {
+  const siteCount = racks >= 5_000 ? 5 : 1;
+  const perSite = Math.max(1, Math.round(racks / siteCount));
+  const halls = Math.min(10, Math.ceil(perSite / RACKS_PER_PDU));
+  const sites: SiteSpec[] = [];
+  for (let s = 0; s < siteCount; s++) {
+    const nodes: NodeSpec[] = [
+      { id: 'intake', parent: null, level: 'grid', role: 'facility', ratingWatts: 400e6, derate: 1, meters: ['intake-main'] },
+      { id: 'ups-a', parent: 'intake', level: 'ups', ratingWatts: 200e6, derate: 0.9, meters: ['ups-a-out'], redundantWith: 'ups-b' },
+      { id: 'ups-b', parent: 'intake', level: 'ups', ratingWatts: 200e6, derate: 0.9, meters: ['ups-b-out'], redundantWith: 'ups-a' },
+    ];
+    const perHall = Math.ceil(perSite / halls);
+    for (let h = 0, placed = 0; h < halls && placed < perSite; h++) {
+      const hall = `hall-${h}`;
+      nodes.push({ id: hall, parent: h % 2 === 0 ? 'ups-a' : 'ups-b', level: 'hall', role: 'it', ratingWatts: 30e6, derate: 0.8, meters: [] });
+      const inHall = Math.min(perHall, perSite - placed);
+      for (let p = 0; p * RACKS_PER_PDU < inHall; p++) {
+        const pdu = `${hall}-pdu-${p}`;
+        nodes.push({ id: pdu, parent: hall, level: 'pdu', ratingWatts: 400e3, derate: 0.8, meters: [] });
+        for (let r = 0; r < RACKS_PER_PDU && p * RACKS_PER_PDU + r < inHall; r++) {
+          const rack = `${pdu}-r${r}`;
+          nodes.push({ id: rack, parent: pdu, level: 'rack', ratingWatts: 17.3e3, derate: 0.8, meters: [`${rack}-m`] });
+        }
+      }
+      placed += inHall;
+    }
+    sites.push({ id: `site-${s}`, nominalHertz: 60, billingPeriod: 'month', demandIntervalMs: 900_000, contractWatts: 380e6, nodes, gridMeters: [] });
+  }
+  return { sites };
+}
+
+/** Every meter of `topology` once a second for `seconds` of event time (the core bench's load), alerts evaluated per second. */
+export function feedGenerated(engine: WindowEngine, alerts: AlertEngine | null, topology: Topology, seconds: number, startMs = FIXTURE_START_MS): number {
+  const pool = topology.sites.flatMap((s) => s.nodes.flatMap((n) => n.meters.map((m) => ({ site: s.id, meter: m, tsMs: 0, watts: 0 }))));
+  for (let sec = 0; sec < seconds; sec++) {
+    const ts = startMs + sec * 1000;
+    for (let i = 0; i < pool.length; i++) {
+      const r = pool[i]!;
+      r.tsMs = ts + (i % 1000);
+      r.watts = 8000 + ((i * 7919 + sec * 104729) % 6000);
+      engine.record(r, ts + 1000);
+    }
+    const windows = engine.advance(ts + 1000);
+    alerts?.evaluate(windows, engine.watermarksMs());
+  }
+  return pool.length * seconds;
 }

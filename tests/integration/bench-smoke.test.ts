@@ -69,7 +69,7 @@ function expectSane(report: Report, bench: string, positive: RegExp): void {
 describe('benchmarks at tiny size', () => {
   it('every bench/*.bench.ts has a smoke run here', () => {
     const benches = readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
-    expect(benches).toEqual(['codec', 'core', 'e2e', 'scale']);
+    expect(benches).toEqual(['checkpoint', 'codec', 'core', 'e2e', 'scale']);
   });
 
   it('core: readings/s of baseline and core, ratio, heap per meter', { timeout: BENCH_TIMEOUT_MS }, async () => {
@@ -93,6 +93,12 @@ describe('benchmarks at tiny size', () => {
     expect(fleet.meters).toBe(103);
     expect(fleet.readings).toBe(309);
     expect(fleet.messages).toBe(6); // 3 s × (100 + 3 meters in batches of 100)
+  });
+
+  it('checkpoint: bytes per meter; snapshot, encode, put, get, decode, restore times through nats-server', { timeout: BENCH_TIMEOUT_MS }, async () => {
+    const report = await runBench('checkpoint', { BENCH_CKPT_RACKS: '100', BENCH_CKPT_SECONDS: '12', BENCH_CKPT_ROUNDS: '1' });
+    expectSane(report, 'checkpoint', /Ms$|Bytes$|PerMeter$|^meters$|^chunks$|PerSecond$|^compressionRatio$|^coreShareAt10s$/);
+    expect(report.figures['meters']).toBe(103);
   });
 
   it('scale: validate time and memory, /metrics series, bytes and scrape time', { timeout: BENCH_TIMEOUT_MS }, async () => {

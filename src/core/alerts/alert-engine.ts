@@ -1,8 +1,9 @@
 import type { AlertEvent, Topology, WindowResult } from '../../domain/index.js';
-import { DEFAULT_TREND_HORIZON_MS } from '../derive.js';
-import { SnapshotError } from '../window-engine.js';
+import { DEFAULT_TREND_HORIZON_MS } from '../derive/index.js';
+import { ALERT_SNAPSHOT_VERSION, isAlertSnapshot, nanToNull, nullToNan, type EngineSnapshot, type SnapshotTarget, type SnapshotTick } from '../snapshot/alert-state.js';
+import { decodeSnapshot, encodeSnapshot } from '../snapshot/envelope.js';
+import { SnapshotError } from '../snapshot/error.js';
 import type { Tick } from './observe.js';
-import { isSnapshot, nanToNull, nullToNan, SNAPSHOT_VERSION, type EngineSnapshot, type SnapshotTarget, type SnapshotTick } from './snapshot.js';
 import { annotationsOf, buildTargets, inhibitor, labelsOf, step, thresholdOf, type RawState, type SiteState, type Target } from './targets.js';
 import type { ActiveAlert, AlertsConfig } from './types.js';
 
@@ -44,7 +45,7 @@ export class AlertEngine {
       if (names.has(rule.name)) throw new Error(`duplicate alert rule '${rule.name}'`);
       names.add(rule.name);
     }
-    this.ruleWindows = new Set(config.rules.map((r) => r.windowMs));
+    this.ruleWindows = new Set(config.rules.map((rule) => rule.windowMs));
     for (const spec of topology.sites) {
       const state: SiteState = { spec, targets: config.rules.map((rule) => buildTargets(spec, rule, this.targetsByKey)) };
       this.sites.set(spec.id, state);
@@ -62,10 +63,10 @@ export class AlertEngine {
    */
   evaluate(results: readonly WindowResult[], watermarksMs?: Readonly<Record<string, number>>): AlertEvent[] {
     const ticks = groupTicks(results, this.ruleWindows);
-    for (const r of results) {
-      if (r.type === 'meter') continue;
-      const prev = this.maxEndMs.get(r.site);
-      if (prev === undefined || r.end > prev) this.maxEndMs.set(r.site, r.end);
+    for (const result of results) {
+      if (result.type === 'meter') continue;
+      const prev = this.maxEndMs.get(result.site);
+      if (prev === undefined || result.end > prev) this.maxEndMs.set(result.site, result.end);
     }
     const out: AlertEvent[] = [];
     if (this.config.revisions === 'first') {
@@ -82,7 +83,7 @@ export class AlertEngine {
     for (const site of this.siteOrder) {
       const id = site.spec.id;
       const horizon = Math.max(this.maxEndMs.get(id) ?? -Infinity, watermarksMs?.[id] ?? -Infinity) - this.config.allowedLatenessMs;
-      this.release(id, (t) => t.end <= horizon, out);
+      this.release(id, (tick) => tick.end <= horizon, out);
     }
     return out;
   }
@@ -94,18 +95,18 @@ export class AlertEngine {
     return out;
   }
 
-  private release(site: string, ready: (t: Tick) => boolean, out: AlertEvent[]): void {
+  private release(site: string, ready: (tick: Tick) => boolean, out: AlertEvent[]): void {
     const buffer = this.pending.get(site);
     if (buffer === undefined || buffer.size === 0) return;
     const due: Tick[] = [];
-    for (const [key, t] of buffer) {
-      if (ready(t)) {
-        due.push(t);
+    for (const [key, tick] of buffer) {
+      if (ready(tick)) {
+        due.push(tick);
         buffer.delete(key);
       }
     }
     due.sort((a, b) => a.end - b.end || a.windowMs - b.windowMs);
-    for (const t of due) this.processTick(t, out);
+    for (const tick of due) this.processTick(tick, out);
   }
 
   private processTick(tick: Tick, out: AlertEvent[]): void {
@@ -185,70 +186,64 @@ export class AlertEngine {
   /** Serialises alert states, target memory and windows waiting to become final. */
   snapshot(): Uint8Array {
     const targets: SnapshotTarget[] = [];
-    for (const [key, t] of this.targetsByKey) {
+    for (const [key, target] of this.targetsByKey) {
       targets.push({
         key,
-        memory: [nanToNull(t.memory.lastDataEndMs), nanToNull(t.memory.prevCompleteness), t.memory.stableWindows],
-        instances: t.instances.map((i) => ({
-          severity: i.severity,
-          active: i.active,
-          activeSinceMs: nanToNull(i.activeSinceMs),
-          firingSinceMs: nanToNull(i.firingSinceMs),
-          clearSinceMs: nanToNull(i.clearSinceMs),
-          raw: i.raw,
-          announced: i.announced,
-          value: i.value,
-          thresholdValue: i.thresholdValue,
+        memory: [nanToNull(target.memory.lastDataEndMs), nanToNull(target.memory.prevCompleteness), target.memory.stableWindows],
+        instances: target.instances.map((instance) => ({
+          severity: instance.severity,
+          active: instance.active,
+          activeSinceMs: nanToNull(instance.activeSinceMs),
+          firingSinceMs: nanToNull(instance.firingSinceMs),
+          clearSinceMs: nanToNull(instance.clearSinceMs),
+          raw: instance.raw,
+          announced: instance.announced,
+          value: instance.value,
+          thresholdValue: instance.thresholdValue,
         })),
       });
     }
     const pending: SnapshotTick[] = [];
     for (const buffer of this.pending.values()) {
-      for (const t of buffer.values()) {
-        pending.push({ ...t, nodes: [...t.nodes.values()] });
+      for (const tick of buffer.values()) {
+        pending.push({ ...tick, nodes: [...tick.nodes.values()] });
       }
     }
     const state: EngineSnapshot = {
-      version: SNAPSHOT_VERSION,
+      version: ALERT_SNAPSHOT_VERSION,
       lastEvaluatedEndMs: [...this.lastEvaluatedEndMs],
       maxEndMs: [...this.maxEndMs],
       pending,
       targets,
     };
-    return new TextEncoder().encode(JSON.stringify(state));
+    return encodeSnapshot(state);
   }
 
   /**
    * Rebuilds an engine from a snapshot. Rules may have changed in between: states of
    * targets that still exist are restored (severities by name), others are dropped.
-   * Corrupt bytes throw SnapshotError.
+   * Corrupt bytes and unknown format versions throw SnapshotError.
    */
   static restore(topology: Topology, config: AlertsConfig, bytes: Uint8Array): AlertEngine {
     const engine = new AlertEngine(topology, config);
-    let state: EngineSnapshot;
-    try {
-      const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
-      if (!isSnapshot(parsed)) throw new SnapshotError('not an alert engine snapshot');
-      state = parsed;
-    } catch (err: unknown) {
-      if (err instanceof SnapshotError) throw err;
-      throw new SnapshotError(`alert snapshot is corrupt: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    for (const [k, v] of state.lastEvaluatedEndMs) engine.lastEvaluatedEndMs.set(k, v);
-    for (const [k, v] of state.maxEndMs) engine.maxEndMs.set(k, v);
-    for (const t of state.pending) {
-      const buffer = engine.pending.get(t.site);
+    const parsed = decodeSnapshot(bytes, 'alert', [ALERT_SNAPSHOT_VERSION]);
+    if (!isAlertSnapshot(parsed)) throw new SnapshotError('not an alert engine snapshot');
+    const state: EngineSnapshot = parsed;
+    for (const [key, endMs] of state.lastEvaluatedEndMs) engine.lastEvaluatedEndMs.set(key, endMs);
+    for (const [site, endMs] of state.maxEndMs) engine.maxEndMs.set(site, endMs);
+    for (const tick of state.pending) {
+      const buffer = engine.pending.get(tick.site);
       if (buffer === undefined) continue;
-      buffer.set(`${t.windowMs}|${t.end}`, { ...t, nodes: new Map(t.nodes.map((n) => [n.node, n])) });
+      buffer.set(`${tick.windowMs}|${tick.end}`, { ...tick, nodes: new Map(tick.nodes.map((node) => [node.node, node])) });
     }
-    for (const s of state.targets) {
-      const target = engine.targetsByKey.get(s.key);
+    for (const saved of state.targets) {
+      const target = engine.targetsByKey.get(saved.key);
       if (target === undefined) continue;
-      target.memory.lastDataEndMs = nullToNan(s.memory[0]);
-      target.memory.prevCompleteness = nullToNan(s.memory[1]);
-      target.memory.stableWindows = s.memory[2];
-      for (const si of s.instances) {
-        const inst = target.instances.find((i) => i.severity === si.severity);
+      target.memory.lastDataEndMs = nullToNan(saved.memory[0]);
+      target.memory.prevCompleteness = nullToNan(saved.memory[1]);
+      target.memory.stableWindows = saved.memory[2];
+      for (const si of saved.instances) {
+        const inst = target.instances.find((instance) => instance.severity === si.severity);
         if (inst === undefined) continue;
         inst.active = si.active;
         inst.activeSinceMs = nullToNan(si.activeSinceMs);
@@ -272,16 +267,16 @@ function trendWindowsOf(config: AlertsConfig, windowMs: number): number {
 /** Groups window results into ticks (one site, size, end and revision), in order of appearance. */
 function groupTicks(results: readonly WindowResult[], windows: ReadonlySet<number>): Tick[] {
   const byKey = new Map<string, Tick>();
-  for (const r of results) {
-    if (r.type === 'meter' || !windows.has(r.windowMs)) continue;
-    const key = `${r.site}|${r.windowMs}|${r.end}|${r.revision}`;
+  for (const result of results) {
+    if (result.type === 'meter' || !windows.has(result.windowMs)) continue;
+    const key = `${result.site}|${result.windowMs}|${result.end}|${result.revision}`;
     let tick = byKey.get(key);
     if (tick === undefined) {
-      tick = { site: r.site, windowMs: r.windowMs, start: r.start, end: r.end, revision: r.revision, nodes: new Map(), siteWindow: null };
+      tick = { site: result.site, windowMs: result.windowMs, start: result.start, end: result.end, revision: result.revision, nodes: new Map(), siteWindow: null };
       byKey.set(key, tick);
     }
-    if (r.type === 'node') tick.nodes.set(r.node, r);
-    else tick.siteWindow = r;
+    if (result.type === 'node') tick.nodes.set(result.node, result);
+    else tick.siteWindow = result;
   }
   return [...byKey.values()];
 }

@@ -10,8 +10,8 @@ const TEMPLATE_RE = /\{\{\s*([A-Za-z_]+)\s*\}\}/g;
 /** Names used in `template` that are not template variables (for config validation). */
 export function unknownTemplateVariables(template: string): string[] {
   const out: string[] = [];
-  for (const m of template.matchAll(TEMPLATE_RE)) {
-    const name = m[1] ?? '';
+  for (const match of template.matchAll(TEMPLATE_RE)) {
+    const name = match[1] ?? '';
     if (!TEMPLATE_VARIABLES.includes(name) && !out.includes(name)) out.push(name);
   }
   return out;
@@ -25,23 +25,23 @@ export function renderTemplate(template: string, vars: Readonly<Record<string, s
 /** `10s`, `1m`, `15m`, `1h`, `1d`, `1500ms`: the window label (the same as on metrics and points). */
 export const formatWindow = windowLabel;
 
-function trim(x: number, digits: number): string {
-  return Number(x.toFixed(digits)).toString();
+function trim(value: number, digits: number): string {
+  return Number(value.toFixed(digits)).toString();
 }
 
-function formatWatts(w: number): string {
-  const a = Math.abs(w);
-  if (a >= 1e9) return `${trim(w / 1e9, 3)} GW`;
-  if (a >= 1e6) return `${trim(w / 1e6, 3)} MW`;
-  if (a >= 1e3) return `${trim(w / 1e3, 3)} kW`;
-  return `${trim(w, 1)} W`;
+function formatWatts(watts: number): string {
+  const size = Math.abs(watts);
+  if (size >= 1e9) return `${trim(watts / 1e9, 3)} GW`;
+  if (size >= 1e6) return `${trim(watts / 1e6, 3)} MW`;
+  if (size >= 1e3) return `${trim(watts / 1e3, 3)} kW`;
+  return `${trim(watts, 1)} W`;
 }
 
-function formatSeconds(s: number): string {
-  const a = Math.abs(s);
-  if (a >= 7200) return `${trim(s / 3600, 2)} h`;
-  if (a >= 120) return `${trim(s / 60, 1)} min`;
-  return `${trim(s, 1)} s`;
+function formatSeconds(seconds: number): string {
+  const size = Math.abs(seconds);
+  if (size >= 7200) return `${trim(seconds / 3600, 2)} h`;
+  if (size >= 120) return `${trim(seconds / 60, 1)} min`;
+  return `${trim(seconds, 1)} s`;
 }
 
 /** A value of `metric` in its base unit, for people: `1.2 MW`, `85.3 %`, `12 min`. */

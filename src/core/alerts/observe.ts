@@ -132,9 +132,9 @@ function observeSite(ctx: TargetContext, tick: Tick): Observation {
 /** A breach, inside the hysteresis band, cleared, or unknown. */
 export type Verdict = 'breach' | 'band' | 'clear' | 'unknown';
 
-export function absoluteThreshold(t: Threshold, base: number | null): number | null {
-  if (!t.relative) return t.value;
-  return base === null ? null : t.value * base;
+export function absoluteThreshold(threshold: Threshold, base: number | null): number | null {
+  if (!threshold.relative) return threshold.value;
+  return base === null ? null : threshold.value * base;
 }
 
 export function judge(rule: AlertRule, obs: Observation, thr: SeverityThreshold): { verdict: Verdict; at: number | null } {
@@ -143,9 +143,9 @@ export function judge(rule: AlertRule, obs: Observation, thr: SeverityThreshold)
   const clear = absoluteThreshold(thr.clear, obs.base);
   if (obs.value === null) return { verdict: obs.trustClear ? 'clear' : 'unknown', at };
   if (at === null || clear === null) return { verdict: 'unknown', at };
-  const v = obs.value;
+  const value = obs.value;
   const below = METRIC_DIRECTION[rule.metric] === 'below';
-  if (below ? v < at : v > at) return { verdict: 'breach', at };
-  if (below ? v >= clear : v <= clear) return { verdict: obs.trustClear ? 'clear' : 'unknown', at };
+  if (below ? value < at : value > at) return { verdict: 'breach', at };
+  if (below ? value >= clear : value <= clear) return { verdict: obs.trustClear ? 'clear' : 'unknown', at };
   return { verdict: obs.trustClear ? 'band' : 'unknown', at };
 }

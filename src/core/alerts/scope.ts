@@ -16,9 +16,9 @@ export function matchesScope(scope: AlertScope, site: string, node: NodeSpec | n
  * else the rule's own.
  */
 export function thresholdsFor(rule: AlertRule, site: string, node: NodeSpec | null): SeverityThresholds {
-  const matching = rule.overrides.filter((o) => matchesScope(o.scope, site, node));
-  const warning = matching.find((o) => o.warning !== undefined)?.warning ?? rule.warning;
-  const critical = matching.find((o) => o.critical !== undefined)?.critical ?? rule.critical;
+  const matching = rule.overrides.filter((override) => matchesScope(override.scope, site, node));
+  const warning = matching.find((override) => override.warning !== undefined)?.warning ?? rule.warning;
+  const critical = matching.find((override) => override.critical !== undefined)?.critical ?? rule.critical;
   const out: SeverityThresholds = {};
   if (warning !== undefined) out.warning = warning;
   if (critical !== undefined) out.critical = critical;

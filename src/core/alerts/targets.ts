@@ -53,7 +53,7 @@ export const SEVERITY_RANK: Readonly<Record<AlertSeverityLevel, number>> = { war
 
 /** The targets of one rule on one site, in topology order; each is also registered in `targetsByKey`. */
 export function buildTargets(spec: SiteSpec, rule: AlertRule, targetsByKey: Map<string, Target>): Target[] {
-  const facilityId = spec.nodes.find((n) => n.role === 'facility')?.id ?? null;
+  const facilityId = spec.nodes.find((nodeSpec) => nodeSpec.role === 'facility')?.id ?? null;
   const make = (node: NodeSpec | null): Target | null => {
     if (!matchesScope(rule.scope, spec.id, node)) return null;
     const thresholds = thresholdsFor(rule, spec.id, node);
@@ -81,27 +81,27 @@ export function buildTargets(spec: SiteSpec, rule: AlertRule, targetsByKey: Map<
     return target;
   };
   if (rule.metric === 'demand' || rule.metric === 'grid_frequency') {
-    const t = make(null);
-    return t === null ? [] : [t];
+    const siteTarget = make(null);
+    return siteTarget === null ? [] : [siteTarget];
   }
   const targets: Target[] = [];
   const byNode = new Map<string, Target>();
   for (const node of spec.nodes) {
     if (rule.metric === 'failover_headroom' && node.redundantWith === undefined && node.redundancy === undefined) continue;
-    const t = make(node);
-    if (t === null) continue;
-    targets.push(t);
-    byNode.set(node.id, t);
+    const target = make(node);
+    if (target === null) continue;
+    targets.push(target);
+    byNode.set(node.id, target);
   }
-  const parentOf = new Map(spec.nodes.map((n) => [n.id, n.parent]));
-  for (const t of targets) {
+  const parentOf = new Map(spec.nodes.map((nodeSpec) => [nodeSpec.id, nodeSpec.parent]));
+  for (const target of targets) {
     const seen = new Set<string>();
-    let p = t.node?.parent ?? null;
-    while (p !== null && !seen.has(p)) {
-      seen.add(p);
-      const anc = byNode.get(p);
-      if (anc !== undefined) t.ancestors.push(anc);
-      p = parentOf.get(p) ?? null;
+    let parent = target.node?.parent ?? null;
+    while (parent !== null && !seen.has(parent)) {
+      seen.add(parent);
+      const anc = byNode.get(parent);
+      if (anc !== undefined) target.ancestors.push(anc);
+      parent = parentOf.get(parent) ?? null;
     }
   }
   return targets;
@@ -149,8 +149,8 @@ export function step(target: Target, tick: Tick, trendWindows: number): void {
 /** The nearest ancestor target firing at the same or a higher severity, if any. */
 export function inhibitor(target: Target, inst: Instance): Target | null {
   for (const anc of target.ancestors) {
-    for (const a of anc.instances) {
-      if (a.raw === 'firing' && SEVERITY_RANK[a.severity] >= SEVERITY_RANK[inst.severity]) return anc;
+    for (const ancInstance of anc.instances) {
+      if (ancInstance.raw === 'firing' && SEVERITY_RANK[ancInstance.severity] >= SEVERITY_RANK[inst.severity]) return anc;
     }
   }
   return null;

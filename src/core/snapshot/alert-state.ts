@@ -1,10 +1,11 @@
 /** The alert engine's snapshot format: alert states, target memory and windows waiting to become final. */
 import type { NodeWindow } from '../../domain/index.js';
-import type { Tick } from './observe.js';
-import type { RawState } from './targets.js';
-import type { AlertSeverityLevel } from './types.js';
+import type { Tick } from '../alerts/observe.js';
+import type { RawState } from '../alerts/targets.js';
+import type { AlertSeverityLevel } from '../alerts/types.js';
 
-export const SNAPSHOT_VERSION = 1;
+/** The alert engine's snapshot format version (restore refuses any other with SnapshotError). */
+export const ALERT_SNAPSHOT_VERSION = 1;
 
 export interface SnapshotInstance {
   severity: AlertSeverityLevel;
@@ -35,11 +36,10 @@ export interface EngineSnapshot {
   targets: SnapshotTarget[];
 }
 
-export function isSnapshot(x: unknown): x is EngineSnapshot {
-  if (typeof x !== 'object' || x === null) return false;
-  const o = x as Record<string, unknown>;
+/** Shape check of an alert snapshot whose version decodeSnapshot has accepted. */
+export function isAlertSnapshot(o: Record<string, unknown>): o is Record<string, unknown> & EngineSnapshot {
   return (
-    o['version'] === SNAPSHOT_VERSION &&
+    o['version'] === ALERT_SNAPSHOT_VERSION &&
     Array.isArray(o['lastEvaluatedEndMs']) &&
     Array.isArray(o['maxEndMs']) &&
     Array.isArray(o['pending']) &&
