@@ -117,6 +117,10 @@ export class GroupWorker {
     };
   }
 
+  debugHealth(): unknown {
+    return [...this.runners.values()].map((r) => r.debugHealth());
+  }
+
   /** Ready when every owned partition's pipeline is running (no partitions: ready, idle). */
   readiness(): { ready: boolean; detail?: string } {
     for (const r of this.runners.values()) {

@@ -99,7 +99,17 @@ export class PartitionRunner {
 
   private source: JetStreamSource | null = null;
 
-  async start(): Promise<void> {
+  /** Starts once; a hand-over or loss that comes while starting waits for the start to finish. */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private starting: Promise<void> | null = null;
+  private readonly dbg = { caughtUp: 0, notCaughtUp: 0, lastNowMs: 0 };
+  private halted = false;
+
+  private async doStart(): Promise<void> {
     const d = this.deps;
     const startedMs = performance.now();
     this.stream = d.source.stream.name;
@@ -111,6 +121,15 @@ export class PartitionRunner {
       const restored = restoreFromCheckpoint(saved, { ...this.scope(), topology: d.topology, settings: d.settings, ...(d.engineOptions === undefined ? {} : { engineOptions: d.engineOptions }), alerts: d.alerts ?? null });
       this.engine = restored.engine;
       this.alerts = restored.alerts;
+    }
+    {
+      const engine = this.engine;
+      const orig = engine.advance.bind(engine);
+      engine.advance = (nowMs: number, caughtUp?: boolean) => {
+        this.dbg[caughtUp === false ? 'notCaughtUp' : 'caughtUp']++;
+        this.dbg.lastNowMs = nowMs;
+        return orig(nowMs, caughtUp);
+      };
     }
     this.baseSequence = saved?.lastSeq ?? 0;
     this.restoredFrom = saved === null ? null : saved.lastSeq;
@@ -134,6 +153,7 @@ export class PartitionRunner {
       openWindowsOnStop: 'keep',
     });
     await this.pipeline.start();
+    if (this.halted) return;
     this.log.info({ restoredFrom: this.restoredFrom, restoreMs: Math.round(this.restoreMs) }, 'partition taken');
     this.timer = setInterval(() => {
       void this.checkpoint().catch((err: unknown) => this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'checkpoint failed; the next one retries'));
@@ -171,6 +191,10 @@ export class PartitionRunner {
     return { group: this.deps.group, partition: this.deps.partition, partitionCount: this.deps.partitionCount, stream: this.deps.source.stream.name };
   }
 
+  debugHealth(): unknown {
+    return { p: this.deps.partition, health: this.source?.health(), wm: this.engine?.watermarksMs(), status: this.pipeline?.status(), dbg: this.dbg, counters: this.source?.counters, ingest: this.pipeline?.counters.byOutcome(), seen: (this.engine as unknown as { siteOrder: { clock: { seenMs: Float64Array; maxTsMs: Float64Array } }[] } | null)?.siteOrder.map((x) => [Math.max(...x.clock.seenMs), Math.min(...x.clock.seenMs), x.clock.seenMs.length]) };
+  }
+
   readiness(): { ready: boolean; detail?: string } {
     return this.pipeline?.readiness() ?? { ready: false, detail: 'starting' };
   }
@@ -189,6 +213,8 @@ export class PartitionRunner {
   }
 
   private async halt(): Promise<StopReport | null> {
+    this.halted = true;
+    await this.starting?.catch(() => undefined);
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     return this.pipeline === null ? null : this.pipeline.stop();
