@@ -118,18 +118,18 @@ export class ReadStats {
   readonly unreadableByReason = Object.fromEntries(UNREADABLE_REASONS.map((r) => [r, 0])) as Record<UnreadableReason, number>;
   readonly unreadable: UnreadableSample[] = [];
 
-  count(file: string, l: ReplayLine): void {
-    if (l.torn === true) {
+  count(file: string, line: ReplayLine): void {
+    if (line.torn === true) {
       this.tornLines++;
       return;
     }
     this.counters.messages++;
-    for (const f of l.failures) this.counters.decodeFailures[f.reason]++;
-    this.counters.readings += l.readings.length;
-    this.missingValues += l.missingValues;
-    if (l.unreadable !== undefined) {
-      this.unreadableByReason[l.unreadable.reason]++;
-      if (this.unreadable.length < UNREADABLE_SAMPLES) this.unreadable.push({ file, ...l.unreadable });
+    for (const f of line.failures) this.counters.decodeFailures[f.reason]++;
+    this.counters.readings += line.readings.length;
+    this.missingValues += line.missingValues;
+    if (line.unreadable !== undefined) {
+      this.unreadableByReason[line.unreadable.reason]++;
+      if (this.unreadable.length < UNREADABLE_SAMPLES) this.unreadable.push({ file, ...line.unreadable });
     }
   }
 
@@ -176,13 +176,13 @@ export async function readReplayInputs(
   let lastTsMs = -Infinity;
   for (const source of sources) {
     let fileLines = 0;
-    for await (const l of source.lines()) {
+    for await (const line of source.lines()) {
       fileLines++;
-      stats.count(source.path, l);
+      stats.count(source.path, line);
       // The marker follows the line's newest reading; a line without readings follows the
       // previous marker, so in a sorted file every marker leaves right behind its line.
-      let lineTsMs = l.readings.length > 0 ? -Infinity : lastTsMs;
-      for (const r of l.readings) {
+      let lineTsMs = line.readings.length > 0 ? -Infinity : lastTsMs;
+      for (const r of line.readings) {
         buffer.push(r.tsMs, r, out);
         if (r.tsMs > lineTsMs) lineTsMs = r.tsMs;
       }
