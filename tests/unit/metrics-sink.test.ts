@@ -252,7 +252,7 @@ describe('PipelineMetrics', () => {
     const m = new PipelineMetrics(registry);
     m.update(sample());
     expect(await series(registry, NATS_CONNECTION_STATE)).toEqual([]);
-    m.update(sample({ natsConnected: true }));
+    m.update(sample({ nats: { connected: true, reconnects: 0 } }));
     expect(await series(registry, NATS_CONNECTION_STATE)).toEqual([`${NATS_CONNECTION_STATE} 1`]);
   });
 

@@ -304,7 +304,7 @@ describe('Pipeline with a durable source', () => {
       clock: () => T0 + 1000,
       logger: silentLogger(),
       registry,
-      connectionState: () => true,
+      natsStatus: { state: 'connected', reconnects: 0, errors: 0 },
       tickMs: 0,
     });
     await pipeline.start();
@@ -327,5 +327,70 @@ describe('Pipeline with a durable source', () => {
     expect(text).toContain('headroom_nats_connection_state 1');
     await pipeline.stop();
     expect(source.stopped).toBe(true);
+  });
+});
+
+describe('Pipeline error logs are sampled per kind', () => {
+  /** The `occurrences` field of every log line with message `msg`. */
+  function occurrences(logLines: string[], msg: string): unknown[] {
+    return logLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.msg === msg).map((e) => e.occurrences);
+  }
+
+  it('logs the 1st, 2nd, 4th, 8th… failed ack, not every one', async () => {
+    const config = loadConfig();
+    const source = new ScriptedSource();
+    const logLines: string[] = [];
+    const pipeline = new Pipeline({
+      config: { subjectPrefix: 'telemetry', maxMessageBytes: 1 << 20 },
+      engine: new WindowEngine(config.topology, config.engine),
+      source,
+      sinks: [],
+      clock: () => T0 + 1000,
+      logger: silentLogger(logLines),
+      tickMs: 0,
+    });
+    await pipeline.start();
+    let acks = 0;
+    const failingAck = (): void => {
+      acks++;
+      throw new Error('ack refused');
+    };
+    const batch: SourceMessage[] = [];
+    for (let i = 0; i < 10; i++) batch.push({ subject: 'telemetry.lab1.gw1', payload: new TextEncoder().encode(JSON.stringify(reading('lab1-main', T0 + i * 1000, 1))), ack: failingAck });
+    await source.handler!(batch);
+    expect(acks).toBe(10);
+    expect(occurrences(logLines, 'ack failed')).toEqual([1, 2, 4, 8]);
+    // An ack failure is not a message-handling error.
+    expect(pipeline.status().handlerErrors).toBe(0);
+    await pipeline.stop();
+  });
+
+  it("logs a throwing sink's write failures sampled, and the other sinks still get every batch", async () => {
+    const t = setup();
+    let writes = 0;
+    const throwing = new CollectingSink();
+    Object.defineProperty(throwing, 'name', { value: 'throwing' });
+    throwing.write = (): void => {
+      writes++;
+      throw new Error('sink bug');
+    };
+    const logLines: string[] = [];
+    const pipeline = new Pipeline({
+      config: { subjectPrefix: t.config.source.subjectPrefix, maxMessageBytes: t.config.source.maxMessageBytes },
+      engine: t.engine,
+      source: t.source,
+      sinks: [throwing, t.sink],
+      clock: () => t.clock.nowMs,
+      logger: silentLogger(logLines),
+      tickMs: 0,
+    });
+    await pipeline.start();
+    await feed({ ...t, pipeline }, 0, 95);
+    await pipeline.stop();
+    expect(writes).toBeGreaterThanOrEqual(9);
+    const expected: number[] = [];
+    for (let n = 1; n <= writes; n *= 2) expected.push(n);
+    expect(occurrences(logLines, 'sink throwing write failed')).toEqual(expected);
+    expect(t.sink.records.length).toBeGreaterThan(0);
   });
 });

@@ -13,7 +13,7 @@ import { encodeReading } from '../../src/codec/index.js';
 import { loadConfigFile } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { Reading } from '../../src/domain/index.js';
-import { replayFiles, replayToNats, type ReplayClock, type ReplayReadOptions } from '../../src/pipeline/replay.js';
+import { replayFiles, replayToNats, type ReplayReadOptions, type WallClock } from '../../src/pipeline/replay.js';
 import { NdjsonSink } from '../../src/sinks/ndjson-sink.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -117,7 +117,7 @@ describe('ReorderBuffer', () => {
 });
 
 describe('replay to NATS', () => {
-  function fakeClock(): ReplayClock & { waits: number[] } {
+  function fakeClock(): WallClock & { waits: number[] } {
     let now = 1000;
     const waits: number[] = [];
     return {

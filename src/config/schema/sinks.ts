@@ -39,27 +39,32 @@ export const ndjsonSinkSchema = strictObject({
 
 const LISTEN_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]*):(\d{1,5})$/;
 
+/** `host:port`, `[::1]:port`, `:port` → host ('' = all interfaces) and port; null when it is none of these. The one host:port check (config and CLI). */
+export function parseListenAddress(text: string): { host: string; port: number } | null {
+  const m = LISTEN_RE.exec(text);
+  if (m === null || Number(m[2]) > 65535) return null;
+  return { host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
 export const metricsSinkSchema = strictObject({
   /** host:port of the /metrics endpoint. Default 127.0.0.1:9464. */
   listen: z
     .string()
     .default('127.0.0.1:9464')
     .superRefine((v, ctx) => {
-      const m = LISTEN_RE.exec(v);
-      if (m === null || Number(m[2]) > 65535) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected host:port, got '${v}'` });
+      if (parseListenAddress(v) === null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected host:port, got '${v}'` });
     }),
   /** Window sizes exported; each must be a pipeline window. Default: all pipeline windows. */
   windows: z.array(durationMs).min(1).optional(),
   /** Deepest tree level exported (0 = site roots only). Default 10. */
   maxDepth: z.number().int().min(0).default(10),
 }).transform((m) => {
-  const match = LISTEN_RE.exec(m.listen);
-  const host = (match?.[1] ?? '').replace(/^\[|\]$/g, '');
+  const address = parseListenAddress(m.listen);
   return {
     listen: m.listen,
     /** Host part of `listen` ('' = all interfaces). */
-    host,
-    port: Number(match?.[2] ?? 0),
+    host: address?.host ?? '',
+    port: address?.port ?? 0,
     windowsMs: m.windows,
     maxDepth: m.maxDepth,
   };
