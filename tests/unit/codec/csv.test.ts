@@ -1,7 +1,7 @@
 /**
  * CSV readers: mappings, time forms and zones, missing values (never zero), unreadable rows
  * with line numbers, presets on small hand-written files (the real files are covered by
- * golden.test.ts), gzip.
+ * pipeline/golden.test.ts), gzip.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
