@@ -4,11 +4,12 @@ import { parseConfigText, type HeadroomConfig } from '../../../src/config/index.
 import { WindowEngine } from '../../../src/core/index.js';
 import type { NodeWindow, OutputRecord } from '../../../src/domain/index.js';
 import { Pipeline } from '../../../src/pipeline/index.js';
-import { InfluxSink, type Sink, type SinkHealth } from '../../../src/sinks/index.js';
+import { InfluxSink, type Sink } from '../../../src/sinks/index.js';
 import type { InfluxWriteTransport } from '../../../src/sinks/influx/index.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../../../src/sources/memory-bus.js';
 import type { Source, SourceHealth, SourceMessage } from '../../../src/sources/types.js';
 import { createLogger } from '../../../src/telemetry/index.js';
+import { CollectingSink } from '../../helpers/collecting-sink.js';
 
 const CONFIG = `
 pipeline: { windows: [10s, 1m], maxOutOfOrder: 2s, allowedLateness: 10s }
@@ -28,29 +29,6 @@ function loadConfig(): HeadroomConfig {
   return r.config;
 }
 
-/** A Sink that keeps what it is given; its buffer level is set by the test. */
-class CollectingSink implements Sink {
-  readonly name = 'collect';
-  readonly records: OutputRecord[] = [];
-  buffered = 0;
-  capacity = 100;
-  failed = false;
-  closed = false;
-  write(records: readonly OutputRecord[]): void {
-    this.records.push(...records);
-  }
-  flush(): Promise<void> {
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    this.closed = true;
-    return Promise.resolve();
-  }
-  health(): SinkHealth {
-    return { buffered: this.buffered, capacity: this.capacity, failed: this.failed };
-  }
-}
-
 /** Lets the memory source's delivery loop run. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const T0 = 1_750_000_000_000; // a multiple of 10 s
@@ -68,7 +46,7 @@ function setup(opts: { deadLetters?: boolean } = {}) {
   const engine = new WindowEngine(config.topology, config.engine);
   const bus = new MemoryBus();
   const source = new MemorySource(bus, config.source);
-  const sink = new CollectingSink();
+  const sink = new CollectingSink('collect', 100);
   const registry = new Registry();
   const clock = { nowMs: T0 };
   const logLines: string[] = [];

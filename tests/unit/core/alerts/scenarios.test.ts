@@ -11,9 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { builtinAlertsConfig, loadConfigFile } from '../../../../src/config/index.js';
 import { AlertEngine } from '../../../../src/core/alerts/index.js';
 import { WindowEngine } from '../../../../src/core/index.js';
-import type { AlertEvent, OutputRecord, SiteWindow, WindowResult } from '../../../../src/domain/index.js';
+import type { AlertEvent, SiteWindow } from '../../../../src/domain/index.js';
 import { replayFiles, type ReplayReadOptions } from '../../../../src/pipeline/replay.js';
-import type { Sink } from '../../../../src/sinks/types.js';
 import { NO_FAULTS } from '../../../../src/sources/simulator/index.js';
 import {
   HALL_TOPOLOGY,
@@ -30,6 +29,7 @@ import {
   simulatorReadings,
   tally,
 } from '../../../helpers/alert-scenarios.js';
+import { AlertingSink } from '../../../helpers/collecting-sink.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const rules = builtinAlertsConfig(SCENARIO_SETTINGS);
@@ -136,21 +136,6 @@ describe('scenario: the demo fleet for an hour (simulator, clean data)', () => {
     }
   });
 });
-
-/** Hands each batch of window results to the alert engine, as the pipeline does. */
-class AlertingSink implements Sink {
-  readonly name = 'alerting';
-  readonly alerts: AlertEvent[] = [];
-  constructor(private readonly engine: AlertEngine) {}
-  write(records: readonly OutputRecord[]): void {
-    this.alerts.push(...this.engine.evaluate(records.filter((r): r is WindowResult => r.type !== 'alert')));
-  }
-  async flush(): Promise<void> {}
-  async close(): Promise<void> {}
-  health() {
-    return { buffered: 0, capacity: 1, failed: false };
-  }
-}
 
 async function replayTrace(configPath: string, read: Omit<ReplayReadOptions, 'inputs' | 'maxMessageBytes'>, input: string): Promise<AlertEvent[]> {
   const loaded = loadConfigFile(join(repoRoot, configPath));
