@@ -17,13 +17,14 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText, type InfluxSinkConfig } from '../../src/config/index.js';
+import type { InfluxSinkConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { NodeWindow } from '../../src/domain/index.js';
 import { Pipeline } from '../../src/pipeline/index.js';
 import { InfluxServerUnsupportedError, InfluxSink, MetricsServer } from '../../src/sinks/index.js';
 import { MemoryBus, MemorySource } from '../../src/sources/index.js';
 import { findBinary, freePort, startInfluxdb1, startVictoriaMetrics, type InfluxDb1Server, type VictoriaMetricsServer } from '../helpers/servers.js';
+import { configFromText } from '../helpers/config.js';
 
 const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);
 const SUPPORTED = 'InfluxDB 1.8+, 2.x, 3.x or VictoriaMetrics';
@@ -112,9 +113,7 @@ interface Served {
 
 /** A pipeline on the in-process bus with `sink`, its /readyz and /metrics served on a free port. */
 async function serve(sink: InfluxSink): Promise<Served> {
-  const parsed = parseConfigText(PIPELINE_CONFIG, 'check.yaml');
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const config = parsed.config;
+  const config = configFromText(PIPELINE_CONFIG, 'check.yaml');
   const log = pino({ level: 'silent' });
   const registry = new Registry();
   const pipeline = new Pipeline({

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, StringCodec, type Msg, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText, type HeadroomConfig } from '../../src/config/index.js';
+import type { HeadroomConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { OutputRecord, Reading } from '../../src/domain/index.js';
 import { Pipeline, replayFiles } from '../../src/pipeline/index.js';
@@ -19,6 +19,7 @@ import { createLogger } from '../../src/telemetry/index.js';
 import { CollectingSink } from '../helpers/collecting-sink.js';
 import { finalWindows } from '../helpers/final-windows.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { configFromText } from '../helpers/config.js';
 
 const START_MS = Date.UTC(2026, 0, 5, 12, 0, 0);
 const TICKS = 90;
@@ -71,9 +72,7 @@ let config: HeadroomConfig;
 let dir: string;
 
 beforeAll(async () => {
-  const parsed = parseConfigText(configText(), 'telegraf.yaml');
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  config = parsed.config;
+  config = configFromText(configText(), 'telegraf.yaml');
   server = await startNats({ jetstream: false });
   nc = await connect({ servers: server.url });
   dir = mkdtempSync(join(tmpdir(), 'headroom-lp-'));

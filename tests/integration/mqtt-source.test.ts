@@ -7,11 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import { connect, type NatsConnection } from 'nats';
 import { pino } from 'pino';
-import { parseConfigText, type HeadroomConfig } from '../../src/config/index.js';
+import type { HeadroomConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import { IngestCounters, ingestPayload } from '../../src/pipeline/ingest.js';
 import { NatsSource, parseTelemetrySubject, type SourceMessage } from '../../src/sources/index.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { configFromText } from '../helpers/config.js';
 
 const log = pino({ level: 'silent' });
 
@@ -28,9 +29,7 @@ source:
 `;
 
 function loadConfig(): HeadroomConfig {
-  const result = parseConfigText(CONFIG_YAML, 'mqtt-test.yaml');
-  if (!result.ok) throw new Error(`test config invalid: ${JSON.stringify(result.issues)}`);
-  return result.config;
+  return configFromText(CONFIG_YAML, 'mqtt-test.yaml');
 }
 
 let server: NatsServer;

@@ -18,6 +18,7 @@ import { createLogger } from '../../src/telemetry/index.js';
 import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
 import { finalWindows } from '../helpers/final-windows.js';
 import { CollectingSink } from '../helpers/collecting-sink.js';
+import { configFromText } from '../helpers/config.js';
 
 const PARTITIONS = 4;
 const START_MS = Date.UTC(2026, 0, 6, 8, 0, 0);
@@ -49,12 +50,10 @@ afterAll(async () => {
 });
 
 function workerConfig(ids: number[]): HeadroomConfig {
-  const parsed = parseConfigText(
+  return configFromText(
     `source: { kind: jetstream, stream: { name: PARTS }, consumer: { durable: w, expires: 1s }, partitions: { ids: [${ids.join(', ')}] } }\nsites: [{ id: x, nodes: [{ id: n, level: l, rating: 1kW }] }]`,
     'worker.yaml',
   );
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.config;
 }
 
 describe('partitioned JetStream stream', () => {

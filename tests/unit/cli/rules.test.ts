@@ -9,13 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { formatIssues, loadConfigFile, parseConfigText, type HeadroomConfig } from '../../../src/config/index.js';
 import { generateRulesFiles, levelOrder } from '../../../src/cli/rules/index.js';
+import { configFromText } from '../../helpers/config.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
 
 function load(text: string): HeadroomConfig {
-  const r = parseConfigText(text, 'made-up.yaml');
-  if (!r.ok) throw new Error(formatIssues('made-up.yaml', r.issues));
-  return r.config;
+  return configFromText(text, 'made-up.yaml');
 }
 
 /** A fleet whose level and site names are nothing like the demo's (one with regex and quote characters). */

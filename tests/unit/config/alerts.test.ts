@@ -2,22 +2,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { BUILTIN_ALERT_RULES, formatIssues, loadConfigFile, parseConfigText, parseThreshold, type HeadroomConfig } from '../../../src/config/index.js';
+import { BUILTIN_ALERT_RULES, formatIssues, loadConfigFile, parseThreshold, type HeadroomConfig } from '../../../src/config/index.js';
+import { configFromText, configIssuesFromText } from '../../helpers/config.js';
 
 const CONFIG_DIR = join(import.meta.dirname, '../../../config');
 
 const SITE = ['sites:', '  - id: s1', '    contract: 1MW', '    nodes:', '      - { id: ups, level: ups, role: facility, rating: 1MW, meters: [m0] }', '      - { id: pdu-a, parent: ups, level: pdu, rating: 100kW, meters: [ma] }', ''].join('\n');
 
 function ok(text: string): HeadroomConfig {
-  const r = parseConfigText(text, 'test.yaml');
-  if (!r.ok) throw new Error(formatIssues('test.yaml', r.issues));
-  return r.config;
+  return configFromText(text, 'test.yaml');
 }
 
 function problems(text: string): string[] {
-  const r = parseConfigText(text, 'test.yaml');
-  if (r.ok) throw new Error('expected the config to be rejected');
-  return r.issues.map((i) => `${i.path}: ${i.message}`);
+  return configIssuesFromText(text, 'test.yaml').map((i) => `${i.path}: ${i.message}`);
 }
 
 const withRules = (rules: string[], extra = ''): string => ['alerts:', ...(extra === '' ? [] : [`  ${extra}`]), '  rules:', ...rules.map((r) => `    - ${r}`), SITE].join('\n');

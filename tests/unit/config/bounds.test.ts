@@ -3,20 +3,17 @@
  * message saying why, and durations need a unit (a bare `10` is not silently 10 ms).
  */
 import { describe, expect, it } from 'vitest';
-import { formatIssues, parseConfigText, type HeadroomConfig } from '../../../src/config/index.js';
+import type { HeadroomConfig } from '../../../src/config/index.js';
+import { configFromText, configIssuesFromText } from '../../helpers/config.js';
 
 const SITE = ['sites:', '  - id: s1', '    nodes:', '      - { id: a, level: rack, rating: 10kW, meters: [m1] }', ''].join('\n');
 
 function messages(text: string): string[] {
-  const r = parseConfigText(text, 'test.yaml');
-  if (r.ok) throw new Error('expected the config to be rejected');
-  return r.issues.map((i) => `${i.path}: ${i.message}`);
+  return configIssuesFromText(text, 'test.yaml').map((i) => `${i.path}: ${i.message}`);
 }
 
 function ok(text: string): HeadroomConfig {
-  const r = parseConfigText(text, 'test.yaml');
-  if (!r.ok) throw new Error(formatIssues('test.yaml', r.issues));
-  return r.config;
+  return configFromText(text, 'test.yaml');
 }
 
 describe('pipeline bounds', () => {

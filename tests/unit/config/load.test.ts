@@ -11,21 +11,18 @@ import {
   type ConfigIssue,
   type HeadroomConfig,
 } from '../../../src/config/index.js';
+import { configFromText, configIssuesFromText } from '../../helpers/config.js';
 
 const FIXTURES = join(import.meta.dirname, '../../fixtures/config');
 const CONFIG_DIR = join(import.meta.dirname, '../../../config');
 const ISSUE_EXAMPLE = readFileSync(join(FIXTURES, 'issue-example.yaml'), 'utf8');
 
 function ok(text: string): HeadroomConfig {
-  const r = parseConfigText(text, 'test.yaml');
-  if (!r.ok) throw new Error(formatIssues('test.yaml', r.issues));
-  return r.config;
+  return configFromText(text, 'test.yaml');
 }
 
 function issues(text: string): ConfigIssue[] {
-  const r = parseConfigText(text, 'test.yaml');
-  if (r.ok) throw new Error('expected the config to be rejected');
-  return r.issues;
+  return configIssuesFromText(text, 'test.yaml');
 }
 
 function pathsAndMessages(text: string): string[] {

@@ -15,7 +15,8 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ConfigMap, Namespace, Secret, Service } from 'kubernetes-models/v1';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile, parseConfigText, type HeadroomConfig } from '../../../src/config/index.js';
+import { loadConfigFile, type HeadroomConfig } from '../../../src/config/index.js';
+import { configFromText } from '../../helpers/config.js';
 
 const K8S = 'deploy/kubernetes';
 const COMPOSE = 'deploy/compose';
@@ -63,9 +64,7 @@ function envSecrets(text: string): string[] {
 }
 
 function configOrThrow(text: string, name: string): HeadroomConfig {
-  const r = parseConfigText(text, name);
-  if (!r.ok) throw new Error(`${name}: ${JSON.stringify(r.issues)}`);
-  return r.config;
+  return configFromText(text, name);
 }
 
 describe('Kubernetes manifests', () => {

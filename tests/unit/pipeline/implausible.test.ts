@@ -5,13 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { parseConfigText, type HeadroomConfig } from '../../../src/config/index.js';
+import type { HeadroomConfig } from '../../../src/config/index.js';
 import { WindowEngine } from '../../../src/core/index.js';
 import type { NodeWindow, Reading, SiteWindow, WindowResult } from '../../../src/domain/index.js';
 import { Pipeline } from '../../../src/pipeline/index.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../../../src/sources/memory-bus.js';
 import { createLogger } from '../../../src/telemetry/index.js';
 import { CollectingSink } from '../../helpers/collecting-sink.js';
+import { configFromText } from '../../helpers/config.js';
 
 const T0 = 1_750_000_000_000; // a multiple of 10 s
 
@@ -29,9 +30,7 @@ sites:
 `;
 
 function config(extraPipeline = ''): HeadroomConfig {
-  const r = parseConfigText(extraPipeline === '' ? CONFIG : CONFIG.replace('allowedLateness: 10s', `allowedLateness: 10s, ${extraPipeline}`), 'test.yaml');
-  if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.config;
+  return configFromText(extraPipeline === '' ? CONFIG : CONFIG.replace('allowedLateness: 10s', `allowedLateness: 10s, ${extraPipeline}`), 'test.yaml');
 }
 
 const r = (meter: string, s: number, fields: Partial<Reading>): Reading => ({ site: 'fra3', meter, tsMs: T0 + s * 1000, ...fields });

@@ -3,12 +3,13 @@
  * the detail), and counted as before.
  */
 import { describe, expect, it } from 'vitest';
-import { parseConfigText, type HeadroomConfig } from '../../../src/config/index.js';
+import type { HeadroomConfig } from '../../../src/config/index.js';
 import { WindowEngine } from '../../../src/core/index.js';
 import { Pipeline } from '../../../src/pipeline/index.js';
 import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../../../src/sources/memory-bus.js';
 import { createLogger } from '../../../src/telemetry/index.js';
 import { CollectingSink } from '../../helpers/collecting-sink.js';
+import { configFromText } from '../../helpers/config.js';
 
 const CONFIG = `
 pipeline: { windows: [10s, 1m], maxOutOfOrder: 2s, allowedLateness: 10s }
@@ -22,9 +23,7 @@ sites:
 const T0 = 1_750_000_000_000; // a multiple of 10 s
 
 function loadConfig(): HeadroomConfig {
-  const r = parseConfigText(CONFIG, 'test.yaml');
-  if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.config;
+  return configFromText(CONFIG, 'test.yaml');
 }
 
 /** Lets the memory source's delivery loop run. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { parseConfigText, type HeadroomConfig } from '../../../src/config/index.js';
+import type { HeadroomConfig } from '../../../src/config/index.js';
 import { WindowEngine } from '../../../src/core/index.js';
 import type { NodeWindow, OutputRecord } from '../../../src/domain/index.js';
 import { Pipeline } from '../../../src/pipeline/index.js';
@@ -10,6 +10,7 @@ import { MemoryBus, MemoryDeadLetterPublisher, MemorySource } from '../../../src
 import type { Source, SourceHealth, SourceMessage } from '../../../src/sources/types.js';
 import { createLogger } from '../../../src/telemetry/index.js';
 import { CollectingSink } from '../../helpers/collecting-sink.js';
+import { configFromText } from '../../helpers/config.js';
 
 const CONFIG = `
 pipeline: { windows: [10s, 1m], maxOutOfOrder: 2s, allowedLateness: 10s }
@@ -24,9 +25,7 @@ sites:
 `;
 
 function loadConfig(): HeadroomConfig {
-  const r = parseConfigText(CONFIG, 'test.yaml');
-  if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.config;
+  return configFromText(CONFIG, 'test.yaml');
 }
 
 /** Lets the memory source's delivery loop run. */

@@ -4,7 +4,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { parseConfigText } from '../../../src/config/index.js';
 import { WindowEngine } from '../../../src/core/index.js';
 import type { OutputRecord } from '../../../src/domain/index.js';
 import { Pipeline } from '../../../src/pipeline/index.js';
@@ -33,6 +32,7 @@ import {
   createLogger,
   type PipelineHealthSample,
 } from '../../../src/telemetry/index.js';
+import { configFromText } from '../../helpers/config.js';
 
 async function series(registry: Registry, name: string): Promise<string[]> {
   const text = await registry.metrics();
@@ -170,9 +170,7 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 
 describe('Pipeline health sampling', () => {
   it('observes the emit delay once per emitted batch, counts drops by site and reason, reads sink stats and the NATS tracker', async () => {
-    const r = parseConfigText(CONFIG, 'test.yaml');
-    if (!r.ok) throw new Error(JSON.stringify(r.issues));
-    const config = r.config;
+    const config = configFromText(CONFIG, 'test.yaml');
     const bus = new MemoryBus();
     const registry = new Registry();
     const clock = { nowMs: T0 };

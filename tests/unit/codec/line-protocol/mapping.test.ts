@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeLineProtocol, decodeLineProtocolMessage, type LineProtocolMapping } from '../../../../src/codec/index.js';
 import { parseConfigText } from '../../../../src/config/index.js';
+import { configFromText } from '../../../helpers/config.js';
 
 const T_NS = 1_767_571_200_000_000_000n; // 2026-01-05T00:00:00Z
 const T_MS = 1_767_571_200_000;
@@ -109,9 +110,7 @@ source:
   lineProtocol:
 `;
   it('turns units into factors', () => {
-    const r = parseConfigText(`${base}    - subjects: telemetry.*.telegraf\n      precision: 1s\n      mappings: [{ meter: '{id}', fields: { watts: { field: p, unit: kW, scale: 0.1 }, wattHours: { field: e, unit: MWh } } }]\n`, 'c.yaml');
-    if (!r.ok) throw new Error(JSON.stringify(r.issues));
-    const input = r.config.source.lineProtocol[0]!;
+    const input = configFromText(`${base}    - subjects: telemetry.*.telegraf\n      precision: 1s\n      mappings: [{ meter: '{id}', fields: { watts: { field: p, unit: kW, scale: 0.1 }, wattHours: { field: e, unit: MWh } } }]\n`, 'c.yaml').source.lineProtocol[0]!;
     expect(input.precision).toBe('1s');
     expect(input.mappings[0]).toEqual({ measurement: '*', meter: '{id}', fields: { watts: { field: 'p', factor: 100 }, wattHours: { field: 'e', factor: 1e6 } } });
   });
