@@ -25,6 +25,7 @@ import { InfluxServerUnsupportedError, InfluxSink, MetricsServer } from '../../s
 import { MemoryBus, MemorySource } from '../../src/sources/index.js';
 import { findBinary, freePort, startInfluxdb1, startVictoriaMetrics, type InfluxDb1Server, type VictoriaMetricsServer } from '../helpers/servers.js';
 import { configFromText } from '../helpers/config.js';
+import { waitFor } from '../helpers/wait.js';
 
 const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);
 const SUPPORTED = 'InfluxDB 1.8+, 2.x, 3.x or VictoriaMetrics';
@@ -81,16 +82,6 @@ function captureLog(): { log: Logger; entries: () => Record<string, unknown>[] }
   const lines: string[] = [];
   const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(s) });
   return { log, entries: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null> | T | null): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const PIPELINE_CONFIG = `
@@ -221,7 +212,7 @@ describe("InfluxDB 1.6 (Debian's influxdb package)", () => {
       expect(before.body).toContain('sink influx not ready');
       late = await startInfluxdb1({ port });
       const version = (await fetch(`${late.url}/ping`)).headers.get('x-influxdb-version') ?? '';
-      const after = await until('the sink to find InfluxDB 1.6', 30_000, async () => {
+      const after = await waitFor('the sink to find InfluxDB 1.6', 30_000, async () => {
         const r = await served.readyz();
         return r.body.includes('failed') ? r : null;
       });
@@ -271,11 +262,11 @@ describe('VictoriaMetrics', () => {
       expect(before.status).toBe(503);
       expect(before.body).toContain(`sink influx not ready: InfluxDB at http://127.0.0.1:${port} not reached yet`);
       sink.write(windows(25, 'late1'));
-      await until('a few checks', 20_000, () => ((sink.stats().failedByReason.unreachable ?? 0) >= 3 ? true : null));
+      await waitFor('a few checks', 20_000, () => ((sink.stats().failedByReason.unreachable ?? 0) >= 3 ? true : null));
       expect(sink.health().buffered).toBe(25);
 
       late = await startVictoriaMetrics({ port });
-      const ready = await until('/readyz 200', 30_000, async () => {
+      const ready = await waitFor('/readyz 200', 30_000, async () => {
         const r = await served.readyz();
         return r.status === 200 ? r : null;
       });
@@ -300,7 +291,7 @@ describe('permanent write failures show on /readyz and are counted', () => {
     try {
       await served.pipeline.start();
       sink.write(windows(5, 'auth1'));
-      const r = await until('/readyz to report the credentials', 20_000, async () => {
+      const r = await waitFor('/readyz to report the credentials', 20_000, async () => {
         const x = await served.readyz();
         return x.status === 503 ? x : null;
       });
