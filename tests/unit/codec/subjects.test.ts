@@ -10,8 +10,8 @@ import {
   telemetrySubjectPattern,
   telemetrySubjects,
   UNKNOWN_SITE,
-} from '../../src/codec/index.js';
-import type { OutputRecord } from '../../src/domain/index.js';
+} from '../../../src/codec/index.js';
+import type { OutputRecord } from '../../../src/domain/index.js';
 
 describe('subject grammar', () => {
   it('a telemetry subject built for a site parses back to that site and source', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConsumerEvents, ErrorCode, NatsError } from 'nats';
-import { apiErrorCode, ConsumerGoneError, isMissingConsumer, isTransient, JS_ERR_CONSUMER_NOT_FOUND, JS_ERR_STREAM_NOT_FOUND } from '../../src/sources/jetstream/errors.js';
+import { apiErrorCode, ConsumerGoneError, isMissingConsumer, isTransient, JS_ERR_CONSUMER_NOT_FOUND, JS_ERR_STREAM_NOT_FOUND } from '../../../../src/sources/jetstream/errors.js';
 
 /** A JetStream API error as nats.js raises it: the server's answer in `api_error`. */
 function apiError(errCode: number, description: string): NatsError {
