@@ -1,8 +1,8 @@
 /**
  * Global setup of the projects whose tests run the built CLI (`node dist/cli/main.js …`): the
  * e2e project, and the integration project (promtool.test.ts runs `headroom rules`,
- * bench-smoke.test.ts runs the end-to-end bench, which runs the CLI). The unit project builds
- * nothing.
+ * bench-smoke.test.ts runs the end-to-end bench, which runs the CLI, and group-process.test.ts
+ * runs tests/helpers/group-worker.mjs on dist/). The unit project builds nothing.
  *
  * Builds `dist/` once per run, before any test file starts (so no file races to rebuild it),
  * unless the last build this setup made is newer than every input of the build: when `npm test`
