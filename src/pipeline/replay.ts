@@ -1,5 +1,5 @@
 /**
- * Replay of recorded telemetry files (DESIGN section 9).
+ * Replay of recorded telemetry files (docs/design.md section 9).
  *
  * Every input (NDJSON, CSV with a mapping, or a preset format) is read as a stream of lines;
  * its readings go through a bounded reorder buffer (event-time order within

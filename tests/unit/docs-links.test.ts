@@ -2,10 +2,11 @@
  * The manual holds together: every relative link in README.md, CONTRIBUTING.md, CHANGELOG.md
  * and docs/*.md points at a file of the repository (and, for a `#anchor` into a markdown
  * page, at one of its headings), every page of docs/ is reachable from the README, and the
- * README stays a front page.
+ * README stays a front page. Source comments citing "docs/design.md section N" name a section
+ * that exists.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -60,5 +61,21 @@ describe('the manual', () => {
     const linked = new Set(links('README.md').map((t) => t.split('#')[0]));
     const docs = pages.filter((p) => p.startsWith('docs/'));
     expect(docs.filter((p) => !linked.has(p))).toEqual([]);
+  });
+
+  it('every "docs/design.md section N" cited in src/ is a numbered section of docs/design.md', () => {
+    const sections = new Set([...read('docs/design.md').matchAll(/^## (\d+)\. /gm)].map((m) => Number(m[1])));
+    const files: string[] = [];
+    const walk = (dir: string): void => {
+      for (const name of readdirSync(join(repoRoot, dir))) {
+        const path = `${dir}/${name}`;
+        if (statSync(join(repoRoot, path)).isDirectory()) walk(path);
+        else if (path.endsWith('.ts')) files.push(path);
+      }
+    };
+    walk('src');
+    const cited = files.flatMap((f) => [...read(f).matchAll(/docs\/design\.md section (\d+)/g)].map((m) => ({ f, n: Number(m[1]) })));
+    expect(cited.length).toBeGreaterThan(0);
+    expect(cited.filter((c) => !sections.has(c.n))).toEqual([]);
   });
 });

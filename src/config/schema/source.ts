@@ -80,7 +80,7 @@ export const sourceSchema = z
         subjectPrefix: subjectPrefix.default('tp').describe('Prefix of partitioned subjects. Default tp.'),
         ids: z.array(z.number().int().min(0)).min(1).optional().describe('Partition numbers this worker consumes (static assignment; excludes `group`).'),
         count: z.number().int().min(1).max(1024).optional().describe('Number of partitions P of the subject mapping (`partition(P, …)`); required with `group`. Without `ids` and `group`, this worker consumes all P.'),
-      }).optional().describe('Consume only some partitions of a partitioned stream (DESIGN 8): a server-side subject mapping with the `partition` function turns `telemetry.<site>.<source>` into `<subjectPrefix>.<p>.<site>.<source>`; this worker takes partitions `ids` (one durable consumer each, `<durable>-p<id>`). Excludes `sites`. Default: no partitions.'),
+      }).optional().describe('Consume only some partitions of a partitioned stream (docs/design.md section 8): a server-side subject mapping with the `partition` function turns `telemetry.<site>.<source>` into `<subjectPrefix>.<p>.<site>.<source>`; this worker takes partitions `ids` (one durable consumer each, `<durable>-p<id>`). Excludes `sites`. Default: no partitions.'),
       group: z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), groupSchema).optional().describe('Worker group (docs/worker-groups.md): every worker with the same group name shares the `partitions.count` partitions through leases in a NATS KV bucket. A name, or the settings. Needs `partitions.count`; excludes `partitions.ids`. Default: no group.'),
     }).describe('JetStream durable pull consumer: at-least-once, replayable.'),
   ])
