@@ -4,13 +4,14 @@
  * docs/metrics.md is what src/telemetry/metric-names.ts renders (`npm run docs:metrics`), and
  * the JSON Schema accepts the example configs and refuses what the zod schema refuses.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { createProgram } from '../../src/cli/program.js';
 import { parseConfigText } from '../../src/config/index.js';
 import { CONFIG_JSON_SCHEMA_PATH, renderConfigJsonSchema } from '../../src/config/schema/json-schema.js';
 import { renderConfigReference } from '../../src/config/schema/reference.js';
@@ -37,6 +38,20 @@ describe('configuration reference and JSON Schema', () => {
 
   it(`${CONFIG_JSON_SCHEMA_PATH} is what \`headroom schema\` prints now`, () => {
     expect(read(CONFIG_JSON_SCHEMA_PATH) === renderConfigJsonSchema(), `${CONFIG_JSON_SCHEMA_PATH} is stale: run npm run docs:config`).toBe(true);
+  });
+
+  it('`headroom schema` prints the committed JSON Schema', async () => {
+    const printed: string[] = [];
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed.push(String(chunk));
+      return true;
+    });
+    try {
+      await createProgram().parseAsync(['node', 'headroom', 'schema']);
+    } finally {
+      write.mockRestore();
+    }
+    expect(printed.join('')).toBe(read(CONFIG_JSON_SCHEMA_PATH));
   });
 
   it('the reference carries the schema\'s own descriptions and defaults', () => {
