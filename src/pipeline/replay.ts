@@ -1,4 +1,4 @@
-// Public face of replay (DESIGN section 9): reading the inputs, in-process on the event-time clock, or to NATS.
+// Public face of replay (docs/design.md section 9): reading the inputs, in-process on the event-time clock, or to NATS.
 export {
   DEFAULT_REORDER_MAX_BUFFERED,
   DEFAULT_REORDER_WINDOW_MS,

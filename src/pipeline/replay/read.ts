@@ -1,5 +1,5 @@
 /**
- * Reading replay inputs (DESIGN section 9): every input (NDJSON, CSV with a mapping, or a
+ * Reading replay inputs (docs/design.md section 9): every input (NDJSON, CSV with a mapping, or a
  * preset format) is read as a stream of lines, and its readings go through a bounded reorder
  * buffer (event-time order within `reorderWindowMs`, at most `reorderMaxBuffered` held).
  * The released runs feed either target: in-process (`in-process.ts`) or NATS (`to-nats.ts`).

@@ -160,10 +160,16 @@ describe('flags written in the docs exist', () => {
     expect(uses.sort()).toEqual(['* --meters', 'record --stop-at-end', 'record --stream', 'replay --reorder-window', 'run --data-dir', 'run --embedded'].sort());
   });
 
+  it('the manual (README and docs/, the generated reference aside) writes more than 50 flags, so the check above has something to check', () => {
+    const uses = docFiles()
+      .filter((file) => file !== CLI_MD)
+      .flatMap((file) => flagUses(file, readFileSync(join(repoRoot, file), 'utf8')));
+    expect(uses.length).toBeGreaterThan(50);
+  });
+
   for (const file of docFiles()) {
     it(`every --flag in ${file} exists on the command it is written with`, () => {
       const uses = flagUses(file, readFileSync(join(repoRoot, file), 'utf8'));
-      if (file === 'README.md') expect(uses.length).toBeGreaterThan(50);
       const wrong = uses.filter((u) => {
         if (globalFlags.has(u.flag)) return false;
         return u.command === undefined ? !anyFlag.has(u.flag) : !flagsByCommand.get(u.command)!.has(u.flag);
