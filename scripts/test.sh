@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm test: servers present, type-check, then every test (args go to vitest).
+# npm test: servers present, type-check, lint, then every test of the three projects (unit,
+# integration, e2e; see vitest.config.ts). Args go to vitest, e.g. `npm test -- --project unit`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

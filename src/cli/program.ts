@@ -4,6 +4,7 @@ import { registerRecordCommand } from './record.js';
 import { registerReplayCommand } from './replay.js';
 import { registerRulesCommand } from './rules/index.js';
 import { registerRunCommand } from './run.js';
+import { registerSchemaCommand } from './schema.js';
 import { registerSimulateCommand } from './simulate.js';
 import { registerStatusCommand } from './status.js';
 import { registerTopologyCommand } from './topology.js';
@@ -28,5 +29,6 @@ export function createProgram(): Command {
   registerTopologyCommand(program);
   registerRulesCommand(program);
   registerStatusCommand(program);
+  registerSchemaCommand(program);
   return program;
 }

@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { NatsConfig } from '../config/index.js';
-import { parseDurationMs, parseSizeBytes, UnitParseError } from '../config/index.js';
+import { parseDurationMs, parseSizeBytes } from '../config/index.js';
 import { recordNats } from '../pipeline/index.js';
 import { NdjsonRecorder } from '../sinks/index.js';
 import { connectNats, NatsConnectAbortedError, STOPPED, unlessStopped, type NatsConnection, type NatsHandle, type RecordFrom } from '../sources/index.js';
 import { createLogger, redactUrlCredentials, type Logger } from '../telemetry/index.js';
-import { ConfigError, loadConfigOrThrow } from './config-arg.js';
+import { ConfigError } from './config-arg.js';
+import { NATS_URL_DEFAULT_TEXT, natsConfigFor, natsUrlOf, positiveUnitOption } from './options.js';
 
 interface RecordFlags {
   output: string;
@@ -21,31 +22,6 @@ interface RecordFlags {
   config?: string;
   nats?: string;
   quiet?: boolean;
-}
-
-/** NATS server when neither a flag nor a config names one. */
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
-/** How the default of `--nats` reads in help and docs (it depends on the environment). */
-export const NATS_URL_DEFAULT_TEXT = `$NATS_URL, else ${DEFAULT_NATS_URL}`;
-
-/** `--nats URL` if given, else `$NATS_URL`, else the local default. */
-export function natsUrlOf(flag: string | undefined, env: NodeJS.ProcessEnv): string {
-  if (flag !== undefined) return flag;
-  const fromEnv = env.NATS_URL;
-  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : DEFAULT_NATS_URL;
-}
-
-/** Connection settings: the config's `nats` section (credentials, TLS) or just `--nats URL`. */
-export function natsConfigFor(configPath: string | undefined, url: string, name: string): NatsConfig {
-  if (configPath !== undefined) {
-    const config = loadConfigOrThrow(configPath);
-    if (config.nats !== undefined) return config.nats;
-  }
-  return { servers: [url], name };
-}
-
-export async function connectForCli(cfg: NatsConfig, log: Logger): Promise<NatsHandle> {
-  return connectNats(cfg, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log });
 }
 
 export function registerRecordCommand(program: Command): void {
@@ -70,8 +46,8 @@ export function registerRecordCommand(program: Command): void {
       const recorder = new NdjsonRecorder({
         path: flags.output,
         nowMs: () => performance.now(),
-        ...(flags.rotateSize !== undefined ? { rotateBytes: unit(() => parseSizeBytes(flags.rotateSize!), '--rotate-size') } : {}),
-        ...(flags.rotateEvery !== undefined ? { rotateMs: unit(() => parseDurationMs(flags.rotateEvery!), '--rotate-every') } : {}),
+        ...(flags.rotateSize !== undefined ? { rotateBytes: positiveUnitOption('--rotate-size', () => parseSizeBytes(flags.rotateSize!)) } : {}),
+        ...(flags.rotateEvery !== undefined ? { rotateMs: positiveUnitOption('--rotate-every', () => parseDurationMs(flags.rotateEvery!)) } : {}),
       });
       // Signals stop the recorder in every state: connecting, waiting for the consumer, idle, busy.
       // A second signal falls through to Node's default and ends the process at once.
@@ -173,15 +149,4 @@ function recordFrom(flags: RecordFlags): RecordFrom {
 
 function describe(from: RecordFrom): string {
   return from.kind === 'core' ? `subjects ${from.subjects.join(', ')}` : `stream ${from.stream}`;
-}
-
-function unit(parse: () => number, flag: string): number {
-  try {
-    const v = parse();
-    if (!(v > 0)) throw new ConfigError(`${flag} must be greater than 0`);
-    return v;
-  } catch (err: unknown) {
-    if (err instanceof UnitParseError) throw new ConfigError(`${flag}: ${err.message}`);
-    throw err;
-  }
 }

@@ -11,7 +11,6 @@ import {
   type CsvMapping,
   type ReplayFormat,
 } from '../codec/index.js';
-import { parseDurationMs, UnitParseError } from '../config/index.js';
 import { WindowEngine } from '../core/index.js';
 import { AlertEngine } from '../core/alerts/index.js';
 import {
@@ -26,7 +25,7 @@ import {
 import { NdjsonSink } from '../sinks/index.js';
 import { createLogger, errorText } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
-import { NATS_URL_DEFAULT_TEXT, connectForCli, natsConfigFor, natsUrlOf } from './record.js';
+import { connectForCli, durationOrMsOption, NATS_URL_DEFAULT_TEXT, natsConfigFor, natsUrlOf, parseReplaySpeed, positiveIntOption } from './options.js';
 
 interface ReplayFlags {
   config?: string;
@@ -102,9 +101,9 @@ function readOptions(inputs: string[], flags: ReplayFlags): ReplayReadOptions {
   const opts: ReplayReadOptions = {
     inputs,
     format,
-    maxMessageBytes: positiveInt(flags.maxMessageBytes, '--max-message-bytes'),
-    reorderWindowMs: duration(flags.reorderWindow, '--reorder-window'),
-    reorderMaxBuffered: positiveInt(flags.reorderMax, '--reorder-max'),
+    maxMessageBytes: positiveIntOption('--max-message-bytes', flags.maxMessageBytes),
+    reorderWindowMs: durationOrMsOption('--reorder-window', flags.reorderWindow),
+    reorderMaxBuffered: positiveIntOption('--reorder-max', flags.reorderMax),
   };
   if (flags.site !== undefined) opts.site = flags.site;
   if (flags.meter !== undefined) opts.meter = flags.meter;
@@ -173,7 +172,7 @@ async function replayInProcess(read: ReplayReadOptions, flags: ReplayFlags, prog
 }
 
 async function replayNats(read: ReplayReadOptions, flags: ReplayFlags, progress: ProgressReporter | null, startedMs: number): Promise<void> {
-  const speed = parseSpeed(flags.speed);
+  const speed = parseReplaySpeed(flags.speed);
   const log = createLogger({ level: 'warn' });
   const { nc } = await connectForCli(natsConfigFor(flags.config, natsUrlOf(flags.nats, process.env), 'headroom-replay'), log);
   let report;
@@ -227,28 +226,6 @@ function outcomeText(outcomes: Record<string, number>): string {
 
 function fmt(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-function parseSpeed(text: string): number | 'max' {
-  if (text === 'max') return 'max';
-  const speed = Number(text);
-  if (!Number.isFinite(speed) || speed <= 0) throw new ConfigError(`--speed must be 'max' or a number > 0, got '${text}'`);
-  return speed;
-}
-
-function positiveInt(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${flag} must be a whole number > 0, got '${text}'`);
-  return n;
-}
-
-function duration(text: string, flag: string): number {
-  try {
-    return parseDurationMs(/^\d+(\.\d+)?$/.test(text) ? `${text}ms` : text);
-  } catch (err: unknown) {
-    if (err instanceof UnitParseError) throw new ConfigError(`${flag}: ${err.message}`);
-    throw err;
-  }
 }
 
 /**

@@ -1,13 +1,13 @@
-import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { UnitParseError, formatDurationMs, parseDurationMs, type HeadroomConfig, type NatsConfig } from '../config/index.js';
-import { SimulatorDriver, type SimulatorSpeed } from '../pipeline/index.js';
-import { FAULT_KINDS, connectNats, createSimulator, type NatsConnection, type SimulatedMessage, type Simulator } from '../sources/index.js';
+import { formatDurationMs, type HeadroomConfig } from '../config/index.js';
+import { SimulatorDriver } from '../pipeline/index.js';
+import { FAULT_KINDS, createSimulator, type NatsConnection, type SimulatedMessage, type Simulator } from '../sources/index.js';
 import { createLogger, type Logger } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
-import { NATS_URL_DEFAULT_TEXT, natsUrlOf } from './record.js';
+import { connectForCli, durationOption, NATS_URL_DEFAULT_TEXT, parseLogLevel, parseSimulateSpeed, parseStartMs, simulateNatsConfig } from './options.js';
 
 interface SimulateFlags {
   config: string;
@@ -19,52 +19,6 @@ interface SimulateFlags {
   start?: string;
   natsServer?: string;
   logLevel: string;
-}
-
-/**
- * The connection of `--to nats`: the config's `nats` section (credentials, TLS), its servers
- * replaced by `--nats-server`; without a section (a memory-source config), `--nats-server`,
- * else `$NATS_URL`, else the local default, as `record` and `replay` do.
- */
-export function simulateNatsConfig(configured: NatsConfig | undefined, natsServer: string | undefined, env: NodeJS.ProcessEnv): NatsConfig {
-  if (configured === undefined) return { servers: [natsUrlOf(natsServer, env)], name: 'headroom-simulate' };
-  return natsServer === undefined ? configured : { ...configured, servers: [natsServer] };
-}
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** `--log-level` value, or a ConfigError (exit 2). */
-export function parseLogLevel(value: string): LogLevel {
-  const level = LOG_LEVELS.find((l) => l === value);
-  if (level === undefined) throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${value}'`);
-  return level;
-}
-
-/** `10s` → 10000; a ConfigError (exit 2) naming the option otherwise. */
-export function durationOption(flag: string, value: string, opts: { allowZero?: boolean } = {}): number {
-  try {
-    const ms = parseDurationMs(value);
-    if (ms < 0 || (ms === 0 && opts.allowZero !== true)) throw new ConfigError(`${flag}: must be greater than 0, got '${value}'`);
-    return ms;
-  } catch (err: unknown) {
-    if (err instanceof UnitParseError) throw new ConfigError(`${flag}: ${err.message}`);
-    throw err;
-  }
-}
-
-export function parseSpeed(value: string): SimulatorSpeed {
-  if (value === 'max') return 'max';
-  const n = Number(value.replace(/x$/, ''));
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`--speed: expected 'max' or a positive factor of real time (1, 10), got '${value}'`);
-  return n;
-}
-
-/** `--start`: ISO-8601 with zone, or ms since the epoch. */
-export function parseStartMs(value: string): number {
-  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(ms)) throw new ConfigError(`--start: expected an ISO-8601 time or ms since the epoch, got '${value}'`);
-  return ms;
 }
 
 type Target = { kind: 'nats' } | { kind: 'stdout' } | { kind: 'file'; path: string };
@@ -126,7 +80,7 @@ async function openPublisher(target: Target, config: HeadroomConfig, flags: Simu
     }
     case 'nats': {
       const cfg = simulateNatsConfig(config.nats, flags.natsServer, process.env);
-      const { nc } = await connectNats(cfg, { env: process.env, readFile: (p) => readFileSync(p, 'utf8'), log });
+      const { nc } = await connectForCli(cfg, log);
       return natsPublisher(nc);
     }
   }
@@ -174,7 +128,7 @@ export function registerSimulateCommand(program: Command): void {
       const rateMs = flags.rate === undefined ? config.simulator.rateMs : durationOption('--rate', flags.rate);
       const seed = flags.seed === undefined ? config.simulator.seed : Number(flags.seed);
       if (!Number.isInteger(seed)) throw new ConfigError(`--seed: expected an integer, got '${flags.seed ?? ''}'`);
-      const speed = parseSpeed(flags.speed ?? (target.kind === 'file' ? 'max' : '1'));
+      const speed = parseSimulateSpeed(flags.speed ?? (target.kind === 'file' ? 'max' : '1'));
       const durationMs = flags.duration === undefined ? (target.kind === 'file' ? 600_000 : undefined) : durationOption('--duration', flags.duration);
       const nowMs = Date.now();
       const startMs = flags.start === undefined ? Math.floor(nowMs / rateMs) * rateMs : parseStartMs(flags.start);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatGroupStatus, groupStatus, openGroupBucket } from '../pipeline/group/index.js';
 import { createLogger, errorText, OperationalError } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
-import { connectForCli, natsConfigFor, natsUrlOf } from './record.js';
+import { connectForCli, natsConfigFor, natsUrlOf } from './options.js';
 
 /** `headroom status -c CONFIG`: the worker group of the config's source, read from its KV bucket. */
 export function registerStatusCommand(program: Command): void {

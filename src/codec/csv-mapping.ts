@@ -1,5 +1,5 @@
 /**
- * CSV column mappings (DESIGN section 9): which column is the time and in what form, which
+ * CSV column mappings (docs/design.md section 9): which column is the time and in what form, which
  * columns carry which meter's quantities and in which unit, the delimiter, a header or not,
  * and the sentinels that mean "missing".
  *

@@ -1,5 +1,5 @@
 /**
- * NDJSON lines of replay files and recordings (DESIGN section 9): one reading (or a batch
+ * NDJSON lines of replay files and recordings (docs/design.md section 9): one reading (or a batch
  * array) a line, decoded as a NATS message is. Pure: the lines come from a reader in
  * `sources/files`, which opens, decompresses and splits the file.
  *

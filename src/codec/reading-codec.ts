@@ -1,5 +1,5 @@
 /**
- * Readings on the wire (DESIGN section 2): bytes → validated `Reading`s, and back.
+ * Readings on the wire (docs/design.md section 2): bytes → validated `Reading`s, and back.
  *
  * Decisions (documented here because sources, sinks and tests rely on them):
  * - A message is one JSON object or a JSON array of them (gateway batch). An empty array

@@ -1,5 +1,5 @@
 /**
- * Replay formats (DESIGN section 9): the pure side of every file format `headroom replay`
+ * Replay formats (docs/design.md section 9): the pure side of every file format `headroom replay`
  * reads. NDJSON (the wire format, one reading or batch a line), CSV with a column mapping,
  * and the presets for public telemetry formats. Opening, decompressing and streaming the
  * files is the sources' part (`sources/files`); here are the format names, the options, and

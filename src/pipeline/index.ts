@@ -4,3 +4,5 @@ export { SimulatorDriver, countReadings, type SimulatorDriverOptions, type Simul
 export { ingestPayload, IngestCounters, type IngestOptions, type IngestReport, type LineProtocolInput, type RejectReason } from './ingest.js';
 export * from './replay.js';
 export * from './record.js';
+export { HeadroomService, ServiceConfigError, type ServiceOptions, type ServiceStopReport } from './service.js';
+export { Router, type RouteCounts, type RouterOptions } from './router.js';

@@ -58,6 +58,16 @@ export interface IngestReport {
 }
 
 /**
+ * Records one decoded reading on the processing clock `nowMs` and counts its outcome: the one
+ * step by which readings enter the engine, live (`ingestPayload`) and in-process replay alike.
+ */
+export function recordReading(engine: WindowEngine, reading: Reading, nowMs: number, counters: IngestCounters): RecordOutcome {
+  const outcome = engine.record(reading, nowMs);
+  counters.outcomes[outcome]++;
+  return outcome;
+}
+
+/**
  * Decodes one message and records its readings. Never throws for bad data: every
  * outcome is counted, and the report tells the caller whether to dead-letter it.
  */
@@ -88,8 +98,7 @@ export function ingestPayload(
   counters.readings += readings.length;
   for (let i = 0; i < readings.length; i++) {
     const r = readings[i]!;
-    const outcome = engine.record(r, nowMs);
-    counters.outcomes[outcome]++;
+    const outcome = recordReading(engine, r, nowMs, counters);
     if (outcome === 'accepted' || outcome === 'accepted_late') report.recorded++;
     else if (outcome === 'unknown_meter' || outcome === 'unknown_site' || outcome === 'future' || outcome === 'implausible') {
       report.rejected++;

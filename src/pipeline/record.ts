@@ -1,5 +1,5 @@
 /**
- * `headroom record` (DESIGN section 9): NATS messages → NDJSON files for replay later. The
+ * `headroom record` (docs/design.md section 9): NATS messages → NDJSON files for replay later. The
  * NATS tap (sources) reads core subjects or a JetStream stream; the NDJSON recorder (sinks)
  * writes one message a line, with gzip and rotation. Here the two are put together: stopping
  * drains the tap, then the file is closed, and the summary says what was written.

@@ -1,5 +1,5 @@
 /**
- * The NDJSON recorder of `headroom record` (DESIGN section 9): one message a line, the raw
+ * The NDJSON recorder of `headroom record` (docs/design.md section 9): one message a line, the raw
  * payload as received (a gateway batch stays one JSON array).
  *
  * A payload with a line break cannot be one NDJSON line: if it is JSON it is rewritten

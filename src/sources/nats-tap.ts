@@ -1,5 +1,5 @@
 /**
- * The NATS tap of `headroom record` (DESIGN section 9): raw payloads, as received, from core
+ * The NATS tap of `headroom record` (docs/design.md section 9): raw payloads, as received, from core
  * NATS subjects or a JetStream stream, handed to a writer in arrival order. Stopping (the
  * signal) drains the subscriptions, so messages already received reach the writer: no tail
  * is lost. The writer (the NDJSON recorder) is the sink side.

@@ -53,10 +53,8 @@ export interface PipelineHealthSample {
   /** Processing clock minus watermark, per site; null before the site's first reading. */
   watermarkLagSecondsBySite: Readonly<Record<string, number | null>>;
   sinks: readonly SinkHealthSample[];
-  /** Present when the pipeline runs on a NATS connection (takes precedence over natsConnected). */
+  /** Present when the pipeline runs on a NATS connection. */
   nats?: NatsHealthSample;
-  /** Present when the pipeline runs on a NATS connection (state only). */
-  natsConnected?: boolean;
   /** Present when the source knows how much waits upstream. */
   sourcePendingMessages?: number;
   sourcePaused: boolean;
@@ -133,7 +131,7 @@ export class PipelineMetrics {
   private readonly sinkDropped: CumulativeCounter<'sink' | 'reason'>;
   /** Successful writes per sink at the last sample (observe lastWriteSeconds only when new). */
   private readonly sinkWrites = new Map<string, number>();
-  private nats: { state: Gauge; reconnects: CumulativeCounter<never> | null } | null = null;
+  private nats: { state: Gauge; reconnects: CumulativeCounter<never> } | null = null;
   private readonly sourcePending: Gauge;
   private readonly sourcePaused: Gauge;
   private readonly alertState: Gauge<'site' | 'node' | 'rule' | 'severity'>;
@@ -176,15 +174,15 @@ export class PipelineMetrics {
       else this.watermarkLag.set({ site }, lag);
     }
     for (const s of sample.sinks) this.updateSink(s);
-    const nats = sample.nats ?? (sample.natsConnected === undefined ? undefined : { connected: sample.natsConnected, reconnects: null });
+    const nats = sample.nats;
     if (nats !== undefined) {
       // Created on first use: a pipeline without NATS exports no connection metrics at all.
-      this.nats ??= { state: new Gauge({ name: NATS_CONNECTION_STATE, help: 'NATS connection: 1 connected, 0 disconnected, reconnecting or closed', registers: [this.registry] }), reconnects: null };
+      this.nats ??= {
+        state: new Gauge({ name: NATS_CONNECTION_STATE, help: 'NATS connection: 1 connected, 0 disconnected, reconnecting or closed', registers: [this.registry] }),
+        reconnects: new CumulativeCounter(new Counter({ name: NATS_RECONNECTS_TOTAL, help: 'Successful NATS reconnects', registers: [this.registry] })),
+      };
       this.nats.state.set(nats.connected ? 1 : 0);
-      if (nats.reconnects !== null) {
-        this.nats.reconnects ??= new CumulativeCounter(new Counter({ name: NATS_RECONNECTS_TOTAL, help: 'Successful NATS reconnects', registers: [this.registry] }));
-        this.nats.reconnects.set({}, nats.reconnects);
-      }
+      this.nats.reconnects.set({}, nats.reconnects);
     }
     if (sample.sourcePendingMessages !== undefined) this.sourcePending.set(sample.sourcePendingMessages);
     this.sourcePaused.set(sample.sourcePaused ? 1 : 0);

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinAlertsConfig } from '../../src/config/index.js';
 import { AlertEngine, type AlertsConfig } from '../../src/core/alerts/index.js';
 import { WindowEngine } from '../../src/core/index.js';
-import type { AlertEvent, EngineSettings, OutputRecord, Reading, Topology, WindowResult } from '../../src/domain/index.js';
+import type { AlertEvent, EngineSettings, Reading, Topology, WindowResult } from '../../src/domain/index.js';
 import { replayFiles } from '../../src/pipeline/replay.js';
-import type { Sink } from '../../src/sinks/types.js';
+import { AlertingSink } from '../helpers/collecting-sink.js';
 
 const T0 = Date.UTC(2026, 2, 2, 9, 0, 0);
 const W = 10_000;
@@ -81,24 +81,6 @@ function reordered(readings: Reading[]): Reading[] {
 }
 
 const toNdjson = (readings: Reading[]): string => readings.map((r) => JSON.stringify({ site: r.site, meter: r.meter, ts: r.tsMs, watts: r.watts })).join('\n') + '\n';
-
-/** A sink that hands every batch of window results to the alert engine, as the pipeline does. */
-class AlertingSink implements Sink {
-  readonly name = 'alerting';
-  readonly windows: WindowResult[] = [];
-  readonly alerts: AlertEvent[] = [];
-  constructor(private readonly engine: AlertEngine) {}
-  write(records: readonly OutputRecord[]): void {
-    const results = records.filter((r): r is WindowResult => r.type !== 'alert');
-    this.windows.push(...results);
-    this.alerts.push(...this.engine.evaluate(results));
-  }
-  async flush(): Promise<void> {}
-  async close(): Promise<void> {}
-  health() {
-    return { buffered: 0, capacity: 1, failed: false };
-  }
-}
 
 let dir = '';
 beforeAll(async () => {

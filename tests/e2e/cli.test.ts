@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { waitFor } from '../helpers/wait.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const mainJs = join(repoRoot, 'dist/cli/main.js');
@@ -33,21 +34,6 @@ interface Exit {
 
 function exited(child: ChildProcess): Promise<Exit> {
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null> | T | null): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let lastError = '';
-  while (performance.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== null) return v;
-    } catch (err: unknown) {
-      lastError = err instanceof Error ? err.message : String(err);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${lastError === '' ? '' : ` (last error: ${lastError})`}`);
 }
 
 describe('headroom run --embedded', () => {

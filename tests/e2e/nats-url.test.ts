@@ -8,8 +8,9 @@ import { execFile } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { connect, type NatsConnection } from 'nats';
-import { startNats, type NatsServer } from '../helpers/servers.js';
+import type { NatsConnection } from 'nats';
+import type { NatsServer } from '../helpers/servers.js';
+import { startNatsWithClient, stopNatsWithClient } from '../helpers/nats.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const mainJs = join(repoRoot, 'dist/cli/main.js');
@@ -19,14 +20,10 @@ let server: NatsServer;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  server = await startNats({ jetstream: false });
-  nc = await connect({ servers: server.url });
+  ({ server, nc } = await startNatsWithClient({ jetstream: false }));
 });
 
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => stopNatsWithClient(server, nc));
 
 describe('NATS_URL', () => {
   it('simulate --to nats publishes to $NATS_URL when the config has no nats section', async () => {

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { freePort, startInfluxdb1, startVictoriaMetrics } from '../helpers/servers.js';
+import { waitFor } from '../helpers/wait.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const mainJs = join(repoRoot, 'dist/cli/main.js');
@@ -65,23 +66,8 @@ function runHeadroom(configPath: string, extra: string[]): Running {
     stdout: () => stdout,
     stderr: () => stderr,
     exit,
-    metricsBase: () => until('the metrics URL on stdout', 30_000, () => /metrics (http:\/\/\S+)\/metrics/.exec(stdout)?.[1] ?? null),
+    metricsBase: () => waitFor('the metrics URL on stdout', 30_000, () => /metrics (http:\/\/\S+)\/metrics/.exec(stdout)?.[1] ?? null),
   };
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null> | T | null): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  let lastError = '';
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== null) return v;
-    } catch (err: unknown) {
-      lastError = err instanceof Error ? err.message : String(err);
-    }
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError === '' ? '' : ` (last error: ${lastError})`}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** The value of one sample in a Prometheus text exposition, or null. */
@@ -123,12 +109,12 @@ describe('SIGTERM with an InfluxDB sink that cannot write', () => {
     try {
       const base = await run.metricsBase();
       const scrape = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
-      await until('points written to VictoriaMetrics', 30_000, async () => ((sample(await scrape(), 'headroom_sink_written_records_total{sink="influx"}') ?? 0) > 0 ? true : null));
+      await waitFor('points written to VictoriaMetrics', 30_000, async () => ((sample(await scrape(), 'headroom_sink_written_records_total{sink="influx"}') ?? 0) > 0 ? true : null));
 
       vm.pause();
       // A request timed out after the hang began: the sink sends one request at a time, so
       // nothing sent before can still succeed, and the written count is final.
-      const hung = await until('a write request to time out (10 s)', 40_000, async () => {
+      const hung = await waitFor('a write request to time out (10 s)', 40_000, async () => {
         const text = await scrape();
         return (sample(text, 'headroom_sink_failures_total{sink="influx",reason="timeout"}') ?? 0) >= 1 ? text : null;
       });
@@ -162,7 +148,7 @@ describe('SIGTERM with an InfluxDB sink that cannot write', () => {
     const run = runHeadroom(await configWithInflux('healthy', vm.url), ['--stop-timeout', '5s']);
     try {
       const base = await run.metricsBase();
-      await until('points written', 30_000, async () => ((sample(await (await fetch(`${base}/metrics`)).text(), 'headroom_sink_written_records_total{sink="influx"}') ?? 0) > 0 ? true : null));
+      await waitFor('points written', 30_000, async () => ((sample(await (await fetch(`${base}/metrics`)).text(), 'headroom_sink_written_records_total{sink="influx"}') ?? 0) > 0 ? true : null));
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
       const { code } = await stopAndTime(run);
       expect(code, run.stderr().slice(-3000)).toBe(0);
@@ -180,7 +166,7 @@ describe('SIGTERM with an InfluxDB sink that cannot write', () => {
     const run = runHeadroom(await configWithInflux('down', `http://127.0.0.1:${port}`), ['--stop-timeout', '30s']);
     try {
       const base = await run.metricsBase();
-      const readyz = await until('records for the sink', 30_000, async () => {
+      const readyz = await waitFor('records for the sink', 30_000, async () => {
         const text = await (await fetch(`${base}/metrics`)).text();
         if ((sample(text, 'headroom_sink_buffered_records{sink="influx"}') ?? 0) === 0) return null;
         const res = await fetch(`${base}/readyz`);

@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/index.js';
 import type { NodeSpec } from '../../src/domain/index.js';
+import { configFromText } from '../helpers/config.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const mainJs = join(repoRoot, 'dist/cli/main.js');
@@ -58,9 +58,7 @@ function headroom(args: string[], env: Record<string, string> = {}): Promise<{ c
 }
 
 function nodesOf(text: string, site: string): Map<string, NodeSpec> {
-  const parsed = parseConfigText(text, 'imported.yaml');
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return new Map(parsed.config.topology.sites.find((s) => s.id === site)!.nodes.map((n) => [n.id, n]));
+  return new Map(configFromText(text, 'imported.yaml').topology.sites.find((s) => s.id === site)!.nodes.map((n) => [n.id, n]));
 }
 
 const threePhase = (volts: number, amps: number): number => Math.round(volts * amps * Math.sqrt(3));

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { parseConfigText, type HeadroomConfig } from '../../src/config/index.js';
+import type { HeadroomConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { OutputRecord } from '../../src/domain/index.js';
 import { replayFiles } from '../../src/pipeline/index.js';
@@ -19,6 +19,7 @@ import { finalWindows } from './final-windows.js';
 import { retryUntil } from './servers.js';
 import type { GatewayMessage, StoreAndForwardGateway } from './store-and-forward.js';
 import type { Pipeline } from '../../src/pipeline/index.js';
+import { configFromText } from './config.js';
 
 export const BACKLOG_CONFIG = `
 pipeline: { windows: [10s, 1m], maxOutOfOrder: 2s, allowedLateness: 10s, maxHold: 5s, idleTimeout: 30s }
@@ -37,9 +38,7 @@ sites:
 `;
 
 export function backlogConfig(extra = ''): HeadroomConfig {
-  const r = parseConfigText(BACKLOG_CONFIG + extra, 'backlog.yaml');
-  if (!r.ok) throw new Error(JSON.stringify(r.issues));
-  return r.config;
+  return configFromText(BACKLOG_CONFIG + extra, 'backlog.yaml');
 }
 
 /** The worker's JetStream source: file storage, so a restarted server keeps the stream. */

@@ -80,18 +80,8 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Retry `fn` until it resolves or `timeoutMs` passes (then rethrow its last error). */
-export async function retryUntil<T>(fn: () => Promise<T>, timeoutMs = 20_000, intervalMs = 250): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err: unknown) {
-      if (performance.now() > deadline) throw err;
-    }
-    await sleep(intervalMs);
-  }
-}
+/** Kept here too: the integration tests import it with the servers. */
+export { retryUntil } from './wait.js';
 
 /** Every child still alive is killed when the test process exits, whatever happens. */
 const liveChildren = new Set<ChildProcess>();

@@ -3,15 +3,16 @@
  * unknown meters and oversized messages are counted by reason and re-published to
  * `headroom.deadletter.<site>` with the reason in a header; the worker keeps going.
  */
-import { connect, StringCodec, type Msg, type NatsConnection } from 'nats';
+import { StringCodec, type Msg, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import { Pipeline } from '../../src/pipeline/index.js';
 import { DEAD_LETTER_REASON_HEADER, NatsDeadLetterPublisher, NatsSource } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
-import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { retryUntil, type NatsServer } from '../helpers/servers.js';
 import { CollectingSink } from '../helpers/collecting-sink.js';
+import { configFromText } from '../helpers/config.js';
+import { startNatsWithClient, stopNatsWithClient } from '../helpers/nats.js';
 
 const CONFIG = `
 pipeline: { windows: [10s] }
@@ -29,20 +30,14 @@ let server: NatsServer;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  server = await startNats({ jetstream: false });
-  nc = await connect({ servers: server.url });
+  ({ server, nc } = await startNatsWithClient({ jetstream: false }));
 });
 
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => stopNatsWithClient(server, nc));
 
 describe('dead letters through a live worker', () => {
   it('counts and dead-letters every kind of bad message and keeps recording good ones', async () => {
-    const parsed = parseConfigText(CONFIG, 'dl.yaml');
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-    const config = parsed.config;
+    const config = configFromText(CONFIG, 'dl.yaml');
     const log = createLogger({ level: 'silent' });
     const sink = new CollectingSink();
     const pipeline = new Pipeline({

@@ -17,13 +17,15 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText, type InfluxSinkConfig } from '../../src/config/index.js';
+import type { InfluxSinkConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { NodeWindow } from '../../src/domain/index.js';
 import { Pipeline } from '../../src/pipeline/index.js';
 import { InfluxServerUnsupportedError, InfluxSink, MetricsServer } from '../../src/sinks/index.js';
 import { MemoryBus, MemorySource } from '../../src/sources/index.js';
 import { findBinary, freePort, startInfluxdb1, startVictoriaMetrics, type InfluxDb1Server, type VictoriaMetricsServer } from '../helpers/servers.js';
+import { configFromText } from '../helpers/config.js';
+import { waitFor } from '../helpers/wait.js';
 
 const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);
 const SUPPORTED = 'InfluxDB 1.8+, 2.x, 3.x or VictoriaMetrics';
@@ -82,16 +84,6 @@ function captureLog(): { log: Logger; entries: () => Record<string, unknown>[] }
   return { log, entries: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null> | T | null): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return v;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const PIPELINE_CONFIG = `
 pipeline: { windows: [10s] }
 sites:
@@ -112,9 +104,7 @@ interface Served {
 
 /** A pipeline on the in-process bus with `sink`, its /readyz and /metrics served on a free port. */
 async function serve(sink: InfluxSink): Promise<Served> {
-  const parsed = parseConfigText(PIPELINE_CONFIG, 'check.yaml');
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const config = parsed.config;
+  const config = configFromText(PIPELINE_CONFIG, 'check.yaml');
   const log = pino({ level: 'silent' });
   const registry = new Registry();
   const pipeline = new Pipeline({
@@ -222,7 +212,7 @@ describe("InfluxDB 1.6 (Debian's influxdb package)", () => {
       expect(before.body).toContain('sink influx not ready');
       late = await startInfluxdb1({ port });
       const version = (await fetch(`${late.url}/ping`)).headers.get('x-influxdb-version') ?? '';
-      const after = await until('the sink to find InfluxDB 1.6', 30_000, async () => {
+      const after = await waitFor('the sink to find InfluxDB 1.6', 30_000, async () => {
         const r = await served.readyz();
         return r.body.includes('failed') ? r : null;
       });
@@ -272,11 +262,11 @@ describe('VictoriaMetrics', () => {
       expect(before.status).toBe(503);
       expect(before.body).toContain(`sink influx not ready: InfluxDB at http://127.0.0.1:${port} not reached yet`);
       sink.write(windows(25, 'late1'));
-      await until('a few checks', 20_000, () => ((sink.stats().failedByReason.unreachable ?? 0) >= 3 ? true : null));
+      await waitFor('a few checks', 20_000, () => ((sink.stats().failedByReason.unreachable ?? 0) >= 3 ? true : null));
       expect(sink.health().buffered).toBe(25);
 
       late = await startVictoriaMetrics({ port });
-      const ready = await until('/readyz 200', 30_000, async () => {
+      const ready = await waitFor('/readyz 200', 30_000, async () => {
         const r = await served.readyz();
         return r.status === 200 ? r : null;
       });
@@ -301,7 +291,7 @@ describe('permanent write failures show on /readyz and are counted', () => {
     try {
       await served.pipeline.start();
       sink.write(windows(5, 'auth1'));
-      const r = await until('/readyz to report the credentials', 20_000, async () => {
+      const r = await waitFor('/readyz to report the credentials', 20_000, async () => {
         const x = await served.readyz();
         return x.status === 503 ? x : null;
       });

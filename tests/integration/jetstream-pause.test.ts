@@ -4,11 +4,12 @@
  * way back. And the source says when it is caught up (nothing pending, nothing held).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import type { JetStreamClient, JetStreamManager, NatsConnection } from 'nats';
 import { pino } from 'pino';
 import type { JetStreamSourceConfig } from '../../src/config/index.js';
 import { JetStreamSource, ensureConsumer, ensureStream, type SourceMessage } from '../../src/sources/index.js';
-import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { retryUntil, type NatsServer } from '../helpers/servers.js';
+import { startNatsWithClient, stopNatsWithClient } from '../helpers/nats.js';
 
 const log = pino({ level: 'silent' });
 const enc = new TextEncoder();
@@ -20,16 +21,12 @@ let js: JetStreamClient;
 let jsm: JetStreamManager;
 
 beforeAll(async () => {
-  server = await startNats({ jetstream: true });
-  nc = await connect({ servers: server.url });
+  ({ server, nc } = await startNatsWithClient({ jetstream: true }));
   js = nc.jetstream();
   jsm = await nc.jetstreamManager();
 });
 
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => stopNatsWithClient(server, nc));
 
 type Cfg = Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'stream' | 'consumer'>;
 

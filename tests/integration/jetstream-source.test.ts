@@ -3,11 +3,12 @@
  * redelivery after ack_wait, pause (data stays in the stream), resume, per-site consumers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AckPolicy, connect, nanos, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { AckPolicy, nanos, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import type { JetStreamSourceConfig } from '../../src/config/index.js';
 import { JetStreamSetupError, JetStreamSource, type SourceMessage } from '../../src/sources/index.js';
-import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { retryUntil, type NatsServer } from '../helpers/servers.js';
+import { startNatsWithClient, stopNatsWithClient } from '../helpers/nats.js';
 
 const log = pino({ level: 'silent' });
 const enc = new TextEncoder();
@@ -20,16 +21,12 @@ let js: JetStreamClient;
 let jsm: JetStreamManager;
 
 beforeAll(async () => {
-  server = await startNats({ jetstream: true });
-  nc = await connect({ servers: server.url });
+  ({ server, nc } = await startNatsWithClient({ jetstream: true }));
   js = nc.jetstream();
   jsm = await nc.jetstreamManager();
 });
 
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => stopNatsWithClient(server, nc));
 
 type Cfg = Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'stream' | 'consumer'>;
 

@@ -8,9 +8,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, StringCodec, type Msg, type NatsConnection } from 'nats';
+import { StringCodec, type Msg, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText, type HeadroomConfig } from '../../src/config/index.js';
+import type { HeadroomConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { OutputRecord, Reading } from '../../src/domain/index.js';
 import { Pipeline, replayFiles } from '../../src/pipeline/index.js';
@@ -18,7 +18,9 @@ import { DEAD_LETTER_REASON_HEADER, NatsDeadLetterPublisher, NatsSource, NO_FAUL
 import { createLogger } from '../../src/telemetry/index.js';
 import { CollectingSink } from '../helpers/collecting-sink.js';
 import { finalWindows } from '../helpers/final-windows.js';
-import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { retryUntil, type NatsServer } from '../helpers/servers.js';
+import { configFromText } from '../helpers/config.js';
+import { startNatsWithClient, stopNatsWithClient } from '../helpers/nats.js';
 
 const START_MS = Date.UTC(2026, 0, 5, 12, 0, 0);
 const TICKS = 90;
@@ -71,17 +73,13 @@ let config: HeadroomConfig;
 let dir: string;
 
 beforeAll(async () => {
-  const parsed = parseConfigText(configText(), 'telegraf.yaml');
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  config = parsed.config;
-  server = await startNats({ jetstream: false });
-  nc = await connect({ servers: server.url });
+  config = configFromText(configText(), 'telegraf.yaml');
+  ({ server, nc } = await startNatsWithClient({ jetstream: false }));
   dir = mkdtempSync(join(tmpdir(), 'headroom-lp-'));
 }, 60_000);
 
 afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
+  await stopNatsWithClient(server, nc);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

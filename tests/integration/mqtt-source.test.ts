@@ -5,13 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { pino } from 'pino';
-import { parseConfigText, type HeadroomConfig } from '../../src/config/index.js';
+import type { HeadroomConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import { IngestCounters, ingestPayload } from '../../src/pipeline/ingest.js';
 import { NatsSource, parseTelemetrySubject, type SourceMessage } from '../../src/sources/index.js';
-import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { retryUntil, type NatsServer } from '../helpers/servers.js';
+import { configFromText } from '../helpers/config.js';
+import { startNatsWithClient, stopNatsWithClient } from '../helpers/nats.js';
 
 const log = pino({ level: 'silent' });
 
@@ -28,9 +30,7 @@ source:
 `;
 
 function loadConfig(): HeadroomConfig {
-  const result = parseConfigText(CONFIG_YAML, 'mqtt-test.yaml');
-  if (!result.ok) throw new Error(`test config invalid: ${JSON.stringify(result.issues)}`);
-  return result.config;
+  return configFromText(CONFIG_YAML, 'mqtt-test.yaml');
 }
 
 let server: NatsServer;
@@ -38,16 +38,14 @@ let nc: NatsConnection;
 let client: MqttClient;
 
 beforeAll(async () => {
-  server = await startNats({ mqtt: true });
-  nc = await connect({ servers: server.url });
+  ({ server, nc } = await startNatsWithClient({ mqtt: true }));
   if (server.mqttPort === undefined) throw new Error('nats-server started without an MQTT port');
   client = await mqtt.connectAsync(`mqtt://127.0.0.1:${server.mqttPort}`, { clientId: 'headroom-gw-test', reconnectPeriod: 0, connectTimeout: 10_000 });
 });
 
 afterAll(async () => {
   await client?.endAsync();
-  await nc?.close();
-  await server?.stop();
+  await stopNatsWithClient(server, nc);
 });
 
 describe('MQTT gateway → nats-server → NatsSource → WindowEngine', () => {

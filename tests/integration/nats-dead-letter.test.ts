@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Msg, type NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { DEAD_LETTER_DETAIL_HEADER, DEAD_LETTER_REASON_HEADER, NatsDeadLetterPublisher } from '../../src/sources/index.js';
-import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { retryUntil, type NatsServer } from '../helpers/servers.js';
+import { startNatsWithClient, stopNatsWithClient } from '../helpers/nats.js';
 
 const log = pino({ level: 'silent' });
 const enc = new TextEncoder();
@@ -12,14 +13,10 @@ let server: NatsServer;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  server = await startNats({ jetstream: false });
-  nc = await connect({ servers: server.url });
+  ({ server, nc } = await startNatsWithClient({ jetstream: false }));
 });
 
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => stopNatsWithClient(server, nc));
 
 async function subscribeAll(subject: string): Promise<Msg[]> {
   const got: Msg[] = [];

@@ -1,9 +1,10 @@
 /** Core NATS source against a real nats-server: single and batched delivery, site filter, pause, stop. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { pino } from 'pino';
 import { NatsSource, type SourceMessage } from '../../src/sources/index.js';
-import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { retryUntil, type NatsServer } from '../helpers/servers.js';
+import { startNatsWithClient, stopNatsWithClient } from '../helpers/nats.js';
 
 const log = pino({ level: 'silent' });
 const enc = new TextEncoder();
@@ -13,14 +14,10 @@ let server: NatsServer;
 let nc: NatsConnection;
 
 beforeAll(async () => {
-  server = await startNats({ jetstream: false });
-  nc = await connect({ servers: server.url });
+  ({ server, nc } = await startNatsWithClient({ jetstream: false }));
 });
 
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+afterAll(() => stopNatsWithClient(server, nc));
 
 describe('NatsSource', () => {
   it('delivers a single message with its subject and payload', async () => {

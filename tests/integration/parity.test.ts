@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, StringCodec, type NatsConnection } from 'nats';
+import { StringCodec, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile, type HeadroomConfig, type SourceConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
@@ -14,9 +14,10 @@ import type { OutputRecord } from '../../src/domain/index.js';
 import { Pipeline, replayFiles } from '../../src/pipeline/index.js';
 import { JetStreamSource, NO_FAULTS, NatsSource, createSimulator, type Source } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
-import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { retryUntil, type NatsServer } from '../helpers/servers.js';
 import { finalWindows } from '../helpers/final-windows.js';
 import { CollectingSink } from '../helpers/collecting-sink.js';
+import { startNatsWithClient, stopNatsWithClient } from '../helpers/nats.js';
 
 const START_MS = Date.UTC(2026, 0, 5, 12, 0, 0);
 const TICKS = 150; // 2.5 minutes at 1 s
@@ -82,13 +83,11 @@ beforeAll(async () => {
   reference = finals(sink.records);
   expect(reference.size).toBeGreaterThan(100);
 
-  server = await startNats({ jetstream: true });
-  nc = await connect({ servers: server.url });
+  ({ server, nc } = await startNatsWithClient({ jetstream: true }));
 }, 120_000);
 
 afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
+  await stopNatsWithClient(server, nc);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

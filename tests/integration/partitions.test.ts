@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, StringCodec, type NatsConnection } from 'nats';
+import { StringCodec, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfigText, type HeadroomConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
@@ -15,9 +15,11 @@ import type { OutputRecord } from '../../src/domain/index.js';
 import { Pipeline, replayFiles } from '../../src/pipeline/index.js';
 import { JetStreamSource, NO_FAULTS, createSimulator, parseTelemetrySubject, telemetrySubjectPattern } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
-import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { retryUntil, type NatsServer } from '../helpers/servers.js';
 import { finalWindows } from '../helpers/final-windows.js';
 import { CollectingSink } from '../helpers/collecting-sink.js';
+import { configFromText } from '../helpers/config.js';
+import { startNatsWithClient, stopNatsWithClient } from '../helpers/nats.js';
 
 const PARTITIONS = 4;
 const START_MS = Date.UTC(2026, 0, 6, 8, 0, 0);
@@ -34,8 +36,7 @@ let demo: HeadroomConfig;
 let dir: string;
 
 beforeAll(async () => {
-  server = await startNats({ jetstream: true, extraConfig: `mappings { "telemetry.*.*": "tp.{{partition(${PARTITIONS},1)}}.{{wildcard(1)}}.{{wildcard(2)}}" }` });
-  nc = await connect({ servers: server.url });
+  ({ server, nc } = await startNatsWithClient({ jetstream: true, extraConfig: `mappings { "telemetry.*.*": "tp.{{partition(${PARTITIONS},1)}}.{{wildcard(1)}}.{{wildcard(2)}}" }` }));
   const loaded = loadConfigFile('config/demo-fleet.yaml');
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.issues));
   demo = loaded.config;
@@ -43,18 +44,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
+  await stopNatsWithClient(server, nc);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function workerConfig(ids: number[]): HeadroomConfig {
-  const parsed = parseConfigText(
+  return configFromText(
     `source: { kind: jetstream, stream: { name: PARTS }, consumer: { durable: w, expires: 1s }, partitions: { ids: [${ids.join(', ')}] } }\nsites: [{ id: x, nodes: [{ id: n, level: l, rating: 1kW }] }]`,
     'worker.yaml',
   );
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  return parsed.config;
 }
 
 describe('partitioned JetStream stream', () => {

@@ -8,7 +8,6 @@
 import { spawn } from 'node:child_process';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { NodeWindow, OutputRecord } from '../../src/domain/index.js';
 import { Pipeline } from '../../src/pipeline/index.js';
@@ -16,6 +15,7 @@ import { MetricsServer, MetricsSink } from '../../src/sinks/index.js';
 import { MemoryBus, MemorySource } from '../../src/sources/memory-bus.js';
 import { NODE_HEADROOM_WATTS, READINGS_TOTAL, collectProcessMetrics, createLogger } from '../../src/telemetry/index.js';
 import { findBinary, retryUntil, startPrometheus, type PrometheusServer } from '../helpers/servers.js';
+import { configFromText } from '../helpers/config.js';
 
 const CONFIG = `
 pipeline: { windows: [10s, 1m], maxOutOfOrder: 2s, allowedLateness: 10s }
@@ -40,9 +40,7 @@ interface Running {
 
 /** Pipeline + metrics sink + server; 35 s of fixed readings fed at once, then left running. */
 async function startWorker(): Promise<Running> {
-  const parsed = parseConfigText(CONFIG, 'test.yaml');
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-  const config = parsed.config;
+  const config = configFromText(CONFIG, 'test.yaml');
   const registry = new Registry();
   collectProcessMetrics(registry);
   const log = createLogger({ level: 'silent' });

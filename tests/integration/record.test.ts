@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { connect, type NatsConnection } from 'nats';
+import type { NatsConnection } from 'nats';
 import { decodeMessage } from '../../src/codec/index.js';
 import { loadConfigFile, type HeadroomConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
@@ -19,8 +19,9 @@ import { recordNats } from '../../src/pipeline/record.js';
 import { NdjsonRecorder, rotatedPath } from '../../src/sinks/index.js';
 import { replayFiles } from '../../src/pipeline/replay.js';
 import { createSimulator, NO_FAULTS, type SimulatedMessage } from '../../src/sources/simulator/index.js';
-import { retryUntil, startNats, type NatsServer } from '../helpers/servers.js';
+import { retryUntil, type NatsServer } from '../helpers/servers.js';
 import { CollectingSink } from '../helpers/collecting-sink.js';
+import { startNatsWithClient, stopNatsWithClient } from '../helpers/nats.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TICKS = 240;
@@ -32,8 +33,7 @@ let config: HeadroomConfig;
 let messages: SimulatedMessage[] = [];
 
 beforeAll(async () => {
-  nats = await startNats({ jetstream: true });
-  nc = await connect({ servers: nats.url });
+  ({ server: nats, nc } = await startNatsWithClient({ jetstream: true, streams: [{ name: 'TELEMETRY', subjects: ['telemetry.>'] }] }));
   dir = await mkdtemp(join(tmpdir(), 'headroom-record-'));
   const loaded = loadConfigFile(join(repoRoot, 'tests/fixtures/golden/ndjson-regression/minimal.yaml'));
   if (!loaded.ok) throw new Error('fixture config invalid');
@@ -41,12 +41,10 @@ beforeAll(async () => {
   const sim = createSimulator(config.topology, { seed: 11, rateMs: 1000, startMs: Date.parse('2024-06-01T00:00:00Z'), batch: true, faults: NO_FAULTS });
   messages = [];
   for (let i = 0; i < TICKS; i++) messages.push(...sim.tick().messages);
-  await nc.jetstreamManager().then((jsm) => jsm.streams.add({ name: 'TELEMETRY', subjects: ['telemetry.>'] }));
 });
 
 afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
+  await stopNatsWithClient(nats, nc);
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 

@@ -8,7 +8,6 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfigText } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { NodeWindow } from '../../src/domain/index.js';
 import { Pipeline } from '../../src/pipeline/index.js';
@@ -17,6 +16,7 @@ import { MemoryBus, MemorySource } from '../../src/sources/index.js';
 import { createLogger } from '../../src/telemetry/index.js';
 import { startVictoriaMetrics, type VictoriaMetricsServer } from '../helpers/servers.js';
 import { CollectingSink } from '../helpers/collecting-sink.js';
+import { configFromText } from '../helpers/config.js';
 
 const CONFIG = `
 pipeline: { windows: [10s], maxOutOfOrder: 1s, allowedLateness: 5s }
@@ -100,9 +100,7 @@ async function scrape(url: string): Promise<{ status: number; body: string; ms: 
 
 describe('an InfluxDB outage does not stall /metrics or the other outputs', () => {
   it('serves fresh /metrics during a hang, then lands every window exactly once', async () => {
-    const parsed = parseConfigText(CONFIG, 'iso.yaml');
-    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
-    const config = parsed.config;
+    const config = configFromText(CONFIG, 'iso.yaml');
     const influxCfg = { ...config.sinks.influx!, url: proxy.url };
     const log = createLogger({ level: 'silent' });
     const registry = new Registry();

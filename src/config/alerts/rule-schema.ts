@@ -27,14 +27,10 @@ const id = z.string().regex(ID_RE, { message: 'must match [A-Za-z0-9_-]{1,64}' }
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 const scopeShape = {
-  /** Only these sites. Default: all. */
-  sites: z.array(id).optional(),
-  /** Only nodes of these levels (node rules). Default: all. */
-  levels: z.array(z.string().min(1).max(64)).optional(),
-  /** Only these node ids (node rules). Default: all. */
-  nodes: z.array(id).optional(),
-  /** Only nodes with these roles (facility, it). Default: all. */
-  roles: z.array(z.enum(['facility', 'it'])).optional(),
+  sites: z.array(id).optional().describe('Only these sites. Default: all.'),
+  levels: z.array(z.string().min(1).max(64)).optional().describe('Only nodes of these levels (node rules). Default: all.'),
+  nodes: z.array(id).optional().describe('Only these node ids (node rules). Default: all.'),
+  roles: z.array(z.enum(['facility', 'it'])).optional().describe('Only nodes with these roles (facility, it). Default: all.'),
 };
 
 const scalar = z.union([z.string(), z.number()], { errorMap: () => ({ message: 'expected a number or a string with a unit' }) });
@@ -46,44 +42,25 @@ export type SeverityInput = z.infer<typeof severityInput>;
 
 const overrideSchema = strict({
   ...scopeShape,
-  /** Warning threshold for the matching targets. */
-  warning: severityInput.optional(),
-  /** Critical threshold for the matching targets. */
-  critical: severityInput.optional(),
+  warning: severityInput.optional().describe('Warning threshold for the matching targets.'),
+  critical: severityInput.optional().describe('Critical threshold for the matching targets.'),
 });
 
 export const ruleSchema = strict({
-  /** Unique rule name, the `alertname` label: [A-Za-z_][A-Za-z0-9_]*. */
-  name: z.string().regex(NAME_RE, { message: 'must match [A-Za-z_][A-Za-z0-9_]{0,63}' }),
-  /** What is watched: headroom, utilization, failover_headroom, ramp_rate, completeness, stale_meter, time_to_breach, swing, demand, grid_frequency. */
-  metric: z.enum(ALERT_METRICS as [AlertMetric, ...AlertMetric[]]),
-  /** Window size evaluated; one of pipeline.windows. Default: the smallest. */
-  window: durationOrIssue().optional(),
-  /** Targets. Default: every node (node metrics) or every site (demand, grid_frequency). */
-  scope: strict(scopeShape).default({}),
-  /** Warning threshold (scalar or { at, clear }). */
-  warning: severityInput.optional(),
-  /** Critical threshold (scalar or { at, clear }). */
-  critical: severityInput.optional(),
-  /** How long the breach must last before the alert fires (event time). Default 0s. */
-  for: durationOrIssue().default(0),
-  /**
-   * An alert ends only once its value stayed clear this long: a swinging load does not flap.
-   * A firing alert then resolves; a pending one that never fired ends without an event. Default 2m.
-   */
-  clearFor: durationOrIssue().default('2m'),
-  /** Node rules: only while the node's utilization (load / rating) is at least this (0.5 or 50%); below it the node counts as clear. Default: always. */
-  minUtilization: scalar.optional(),
-  /** demand only: compare with the billing period's peak or with the contract. Default period_peak. */
-  of: z.enum(['period_peak', 'contract']).optional(),
-  /** Per-scope thresholds; per severity the first matching override that sets it wins. */
-  overrides: z.array(overrideSchema).default([]),
-  /** Static labels added to every event. */
-  labels: z.record(z.string()).default({}),
-  /** Annotation templates ({{site}} {{node}} {{level}} {{value}} {{threshold}} {{rule}} {{severity}} {{window}}). */
-  annotations: z.record(z.string()).default({}),
-  /** false: drop the rule (e.g. a built-in). Default true. */
-  enabled: z.boolean().default(true),
+  name: z.string().regex(NAME_RE, { message: 'must match [A-Za-z_][A-Za-z0-9_]{0,63}' }).describe('Unique rule name, the `alertname` label: [A-Za-z_][A-Za-z0-9_]*.'),
+  metric: z.enum(ALERT_METRICS as [AlertMetric, ...AlertMetric[]]).describe('What is watched: headroom, utilization, failover_headroom, ramp_rate, completeness, stale_meter, time_to_breach, swing, demand, grid_frequency.'),
+  window: durationOrIssue().optional().describe('Window size evaluated; one of pipeline.windows. Default: the smallest.'),
+  scope: strict(scopeShape).default({}).describe('Targets. Default: every node (node metrics) or every site (demand, grid_frequency).'),
+  warning: severityInput.optional().describe('Warning threshold (scalar or { at, clear }).'),
+  critical: severityInput.optional().describe('Critical threshold (scalar or { at, clear }).'),
+  for: durationOrIssue().default(0).describe('How long the breach must last before the alert fires (event time). Default 0s.'),
+  clearFor: durationOrIssue().default('2m').describe('An alert ends only once its value stayed clear this long: a swinging load does not flap. A firing alert then resolves; a pending one that never fired ends without an event. Default 2m.'),
+  minUtilization: scalar.optional().describe('Node rules: only while the node\'s utilization (load / rating) is at least this (0.5 or 50%); below it the node counts as clear. Default: always.'),
+  of: z.enum(['period_peak', 'contract']).optional().describe('demand only: compare with the billing period\'s peak or with the contract. Default period_peak.'),
+  overrides: z.array(overrideSchema).default([]).describe('Per-scope thresholds; per severity the first matching override that sets it wins.'),
+  labels: z.record(z.string()).default({}).describe('Static labels added to every event.'),
+  annotations: z.record(z.string()).default({}).describe('Annotation templates ({{site}} {{node}} {{level}} {{value}} {{threshold}} {{rule}} {{severity}} {{window}}).'),
+  enabled: z.boolean().default(true).describe('false: drop the rule (e.g. a built-in). Default true.'),
 });
 
 function durationOrIssue() {
@@ -99,12 +76,9 @@ export type AlertRuleInput = z.input<typeof ruleSchema>;
 export type ParsedRule = z.output<typeof ruleSchema>;
 
 export const alertsSectionSchema = strict({
-  /** Include the built-in rules (config/alerts.yaml). Default true. */
-  builtins: z.boolean().default(true),
-  /** Restatements: `final` (evaluate each window once it is final) or `first` (revision 0 only). Default final. */
-  revisions: z.enum(['final', 'first']).default('final'),
-  /** Rules; one named like a built-in replaces it. Default []. */
-  rules: z.array(ruleSchema).default([]),
+  builtins: z.boolean().default(true).describe('Include the built-in rules (config/alerts.yaml). Default true.'),
+  revisions: z.enum(['final', 'first']).default('final').describe('Restatements: `final` (evaluate each window once it is final) or `first` (revision 0 only). Default final.'),
+  rules: z.array(ruleSchema).default([]).describe('Rules; one named like a built-in replaces it. Default [].'),
 });
 export type AlertsSectionInput = z.input<typeof alertsSectionSchema>;
 export type ParsedSection = z.output<typeof alertsSectionSchema>;

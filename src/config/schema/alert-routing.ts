@@ -6,19 +6,11 @@ const URL_TEMPLATE_RE = /^https?:\/\/\S+$/;
 const urlTemplate = z.string().regex(URL_TEMPLATE_RE, { message: 'expected an http(s) URL; {team} is replaced by the team' });
 
 export const alertRoutingSchema = strictObject({
-  /** Team receiving the alerts of sites no team owns. Default `ops`. */
-  defaultTeam: id.default('ops'),
-  /** Team paged for the workers' own alerts (scrape down, metrics absent). Default `platform`. */
-  platformTeam: id.default('platform'),
-  /** Site teams: team → the sites it owns (each site in at most one team). Default {} (all to defaultTeam). */
-  teams: z.record(id, z.array(id).min(1)).default({}),
-  /**
-   * Webhook of each team's pager receiver (`<team>-pager`, critical alerts); `{team}` is
-   * replaced by the team. Optional: without it the pager receivers have no webhook.
-   */
-  pagerUrl: urlTemplate.optional(),
-  /** Webhook of each team's chat receiver (`<team>-chat`, warnings); `{team}` as above. Optional. */
-  chatUrl: urlTemplate.optional(),
+  defaultTeam: id.default('ops').describe('Team receiving the alerts of sites no team owns. Default `ops`.'),
+  platformTeam: id.default('platform').describe('Team paged for the workers\' own alerts (scrape down, metrics absent). Default `platform`.'),
+  teams: z.record(id, z.array(id).min(1)).default({}).describe('Site teams: team → the sites it owns (each site in at most one team). Default {} (all to defaultTeam).'),
+  pagerUrl: urlTemplate.optional().describe('Webhook of each team\'s pager receiver (`<team>-pager`, critical alerts); `{team}` is replaced by the team. Optional: without it the pager receivers have no webhook.'),
+  chatUrl: urlTemplate.optional().describe('Webhook of each team\'s chat receiver (`<team>-chat`, warnings); `{team}` as above. Optional.'),
 });
 
 export type AlertRoutingConfig = z.output<typeof alertRoutingSchema>;

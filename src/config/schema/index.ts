@@ -28,24 +28,15 @@ export { natsUrlHasCredentials, natsUrlRequiresTls, NATS_URL_CREDENTIALS_MESSAGE
 // the file
 
 const fileSchema = strictObject({
-  /** Windowing settings. */
-  pipeline: pipelineSchema.default({}),
-  /** Sites and their electrical trees. At least one. */
-  sites: z.array(siteSchema).min(1),
-  /** Where readings come from. Default { kind: memory }. */
-  source: sourceSchema.default({ kind: 'memory' }),
-  /** NATS connection. Filled with defaults when a NATS source or NATS results are used. */
-  nats: natsSchema.optional(),
-  /** Dead-letter publishing of invalid readings. */
-  deadLetter: deadLetterSchema.default({}),
-  /** Outputs. */
-  sinks: sinksSchema.default({}),
-  /** Fleet simulator settings (`headroom simulate`, the embedded default). */
-  simulator: simulatorSchema.default({}),
-  /** Alert rules (built-ins from config/alerts.yaml unless `builtins: false`). Default: the built-ins. */
-  alerts: alertsSectionSchema.default({}),
-  /** Who receives the Prometheus alerts (`headroom rules` writes alertmanager.yml from it). Default: everything to team ops. */
-  alertRouting: alertRoutingSchema.default({}),
+  pipeline: pipelineSchema.default({}).describe('Windowing settings.'),
+  sites: z.array(siteSchema).min(1).describe('Sites and their electrical trees. At least one.'),
+  source: sourceSchema.default({ kind: 'memory' }).describe('Where readings come from. Default { kind: memory }.'),
+  nats: natsSchema.optional().describe('NATS connection. Filled with defaults when a NATS source or NATS results are used.'),
+  deadLetter: deadLetterSchema.default({}).describe('Dead-letter publishing of invalid readings.'),
+  sinks: sinksSchema.default({}).describe('Outputs.'),
+  simulator: simulatorSchema.default({}).describe('Fleet simulator settings (`headroom simulate`, the embedded default).'),
+  alerts: alertsSectionSchema.default({}).describe('Alert rules (built-ins from config/alerts.yaml unless `builtins: false`). Default: the built-ins.'),
+  alertRouting: alertRoutingSchema.default({}).describe('Who receives the Prometheus alerts (`headroom rules` writes alertmanager.yml from it). Default: everything to team ops.'),
 });
 
 type ParsedFile = z.output<typeof fileSchema>;

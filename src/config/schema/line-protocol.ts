@@ -26,12 +26,9 @@ const lpName = z.string().min(1).max(256);
 const fieldSource = z.union([
   lpName.transform((field) => ({ field, unit: undefined as string | undefined, scale: 1 })),
   strictObject({
-    /** Field of the point that holds the value. */
-    field: lpName,
-    /** Unit of the field (e.g. `kW`, `kWh`, `kV`, `mA`); scaled to the reading's unit. Default: the reading's unit. */
-    unit: z.string().optional(),
-    /** Extra factor applied after the unit (e.g. 0.1 for a register in tenths). Default 1. */
-    scale: z.number().finite().refine((s) => s !== 0, 'scale must not be 0').default(1),
+    field: lpName.describe('Field of the point that holds the value.'),
+    unit: z.string().optional().describe('Unit of the field (e.g. `kW`, `kWh`, `kV`, `mA`); scaled to the reading\'s unit. Default: the reading\'s unit.'),
+    scale: z.number().finite().refine((s) => s !== 0, 'scale must not be 0').default(1).describe('Extra factor applied after the unit (e.g. 0.1 for a register in tenths). Default 1.'),
   }),
 ]);
 
@@ -44,19 +41,12 @@ const fieldsShape = Object.fromEntries(READING_NUMBER_FIELDS.map((name) => [name
 const TEMPLATE_PART = /\{([^{}]+)\}/g;
 
 const mappingSchema = strictObject({
-  /** Measurement this mapping applies to; `*` for any. Default `*`. */
-  measurement: z.string().min(1).default('*'),
-  /** Where the site comes from: a tag, or a fixed site id. Default: the subject's site token. */
-  site: z.union([strictObject({ tag: lpName }), strictObject({ value: id })]).optional(),
-  /**
-   * The meter id: a template of tag values, e.g. `{agent_host}-outlet{outlet}`, or a plain
-   * tag name in braces (`{meter}`). The result must be a configured meter id.
-   */
+  measurement: z.string().min(1).default('*').describe('Measurement this mapping applies to; `*` for any. Default `*`.'),
+  site: z.union([strictObject({ tag: lpName }), strictObject({ value: id })]).optional().describe('Where the site comes from: a tag, or a fixed site id. Default: the subject\'s site token.'),
   meter: z.string().min(1).refine((t) => [...t.matchAll(TEMPLATE_PART)].length > 0 || /^[A-Za-z0-9_-]{1,64}$/.test(t), {
     message: 'expected a template with {tag} placeholders or a meter id',
-  }),
-  /** Reading fields and the point fields they come from (`watts: power` or `watts: { field: power, unit: kW }`). */
-  fields: strictObject(fieldsShape),
+  }).describe('The meter id: a template of tag values, e.g. `{agent_host}-outlet{outlet}`, or a plain tag name in braces (`{meter}`). The result must be a configured meter id.'),
+  fields: strictObject(fieldsShape).describe('Reading fields and the point fields they come from (`watts: power` or `watts: { field: power, unit: kW }`).'),
 }).superRefine((m, ctx) => {
   const given = Object.entries(m.fields).filter(([, v]) => v !== undefined);
   if (given.length === 0) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['fields'], message: 'map at least one reading field (e.g. watts: power)' });
@@ -80,12 +70,9 @@ const mappingSchema = strictObject({
 
 /** One line-protocol input: the subjects it arrives on and how its points map. */
 export const lineProtocolInputSchema = strictObject({
-  /** NATS subject pattern (`*` one token, `>` the rest), e.g. `telemetry.*.telegraf`. */
-  subjects: z.string().regex(/^(?:[^.\s*>]+|\*)(?:\.(?:[^.\s*>]+|\*))*(?:\.>)?$|^>$/, { message: 'expected a NATS subject pattern such as telemetry.*.telegraf' }),
-  /** Unit of the timestamps (Telegraf's `influx` serializer writes ns unless told otherwise). Default 1ns. */
-  precision: z.enum(['1ns', '1us', '1ms', '1s']).default('1ns'),
-  /** Mappings tried in order; the first whose measurement matches is used. */
-  mappings: z.array(mappingSchema).min(1),
+  subjects: z.string().regex(/^(?:[^.\s*>]+|\*)(?:\.(?:[^.\s*>]+|\*))*(?:\.>)?$|^>$/, { message: 'expected a NATS subject pattern such as telemetry.*.telegraf' }).describe('NATS subject pattern (`*` one token, `>` the rest), e.g. `telemetry.*.telegraf`.'),
+  precision: z.enum(['1ns', '1us', '1ms', '1s']).default('1ns').describe('Unit of the timestamps (Telegraf\'s `influx` serializer writes ns unless told otherwise). Default 1ns.'),
+  mappings: z.array(mappingSchema).min(1).describe('Mappings tried in order; the first whose measurement matches is used.'),
 });
 
 export type LineProtocolInputConfig = z.output<typeof lineProtocolInputSchema>;

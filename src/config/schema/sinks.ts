@@ -7,17 +7,13 @@ import { positive, secretSchema, strictObject, subjectPrefix } from './common.js
 // dead letters and sinks
 
 export const deadLetterSchema = strictObject({
-  /** Publish readings that fail validation. Default true. */
-  enabled: z.boolean().default(true),
-  /** Subject prefix: rejected messages go to `<prefix>.<site>`, the reason in the Headroom-Reason header. Default headroom.deadletter. */
-  subjectPrefix: subjectPrefix.default('headroom.deadletter'),
+  enabled: z.boolean().default(true).describe('Publish readings that fail validation. Default true.'),
+  subjectPrefix: subjectPrefix.default('headroom.deadletter').describe('Subject prefix: rejected messages go to `<prefix>.<site>`, the reason in the Headroom-Reason header. Default headroom.deadletter.'),
 });
 
 const ndjsonRotateSchema = strictObject({
-  /** Start a new file before the current one would grow past this size (bytes, or `64MiB`, `1GB`). Optional. */
-  maxBytes: sizeBytes.optional(),
-  /** Start a new file once the current one's first record is this old (`1h`, `1d`). Optional. */
-  maxAge: durationMs.optional(),
+  maxBytes: sizeBytes.optional().describe('Start a new file before the current one would grow past this size (bytes, or `64MiB`, `1GB`). Optional.'),
+  maxAge: durationMs.optional().describe('Start a new file once the current one\'s first record is this old (`1h`, `1d`). Optional.'),
 })
   .superRefine((r, ctx) => {
     if (r.maxBytes === undefined && r.maxAge === undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'give maxBytes, maxAge or both' });
@@ -27,51 +23,46 @@ const ndjsonRotateSchema = strictObject({
   .transform((r) => ({ maxBytes: r.maxBytes, maxAgeMs: r.maxAge }));
 
 export const ndjsonSinkSchema = strictObject({
-  /** Output file path. Default data/results.ndjson. */
-  path: z.string().min(1).default('data/results.ndjson'),
-  /** Also write per-meter window records. Default false. */
-  meters: z.boolean().default(false),
-  /** Empty the file at start. Default false: a restart appends (a line torn by a crash is cut first). */
-  truncate: z.boolean().default(false),
-  /** Rotate into numbered files (`results-000001.ndjson`, ...) by size and/or age. Absent: one file. */
-  rotate: ndjsonRotateSchema.optional(),
+  path: z.string().min(1).default('data/results.ndjson').describe('Output file path. Default data/results.ndjson.'),
+  meters: z.boolean().default(false).describe('Also write per-meter window records. Default false.'),
+  truncate: z.boolean().default(false).describe('Empty the file at start. Default false: a restart appends (a line torn by a crash is cut first).'),
+  rotate: ndjsonRotateSchema.optional().describe('Rotate into numbered files (`results-000001.ndjson`, ...) by size and/or age. Absent: one file.'),
 });
 
 const LISTEN_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]*):(\d{1,5})$/;
 
+/** `host:port`, `[::1]:port`, `:port` → host ('' = all interfaces) and port; null when it is none of these. The one host:port check (config and CLI). */
+export function parseListenAddress(text: string): { host: string; port: number } | null {
+  const m = LISTEN_RE.exec(text);
+  if (m === null || Number(m[2]) > 65535) return null;
+  return { host: (m[1] ?? '').replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
 export const metricsSinkSchema = strictObject({
-  /** host:port of the /metrics endpoint. Default 127.0.0.1:9464. */
   listen: z
     .string()
     .default('127.0.0.1:9464')
     .superRefine((v, ctx) => {
-      const m = LISTEN_RE.exec(v);
-      if (m === null || Number(m[2]) > 65535) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected host:port, got '${v}'` });
-    }),
-  /** Window sizes exported; each must be a pipeline window. Default: all pipeline windows. */
-  windows: z.array(durationMs).min(1).optional(),
-  /** Deepest tree level exported (0 = site roots only). Default 10. */
-  maxDepth: z.number().int().min(0).default(10),
+      if (parseListenAddress(v) === null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected host:port, got '${v}'` });
+    }).describe('host:port of the /metrics endpoint. Default 127.0.0.1:9464.'),
+  windows: z.array(durationMs).min(1).optional().describe('Window sizes exported; each must be a pipeline window. Default: all pipeline windows.'),
+  maxDepth: z.number().int().min(0).default(10).describe('Deepest tree level exported (0 = site roots only). Default 10.'),
 }).transform((m) => {
-  const match = LISTEN_RE.exec(m.listen);
-  const host = (match?.[1] ?? '').replace(/^\[|\]$/g, '');
+  const address = parseListenAddress(m.listen);
   return {
     listen: m.listen,
     /** Host part of `listen` ('' = all interfaces). */
-    host,
-    port: Number(match?.[2] ?? 0),
+    host: address?.host ?? '',
+    port: address?.port ?? 0,
     windowsMs: m.windows,
     maxDepth: m.maxDepth,
   };
 });
 
 const influxRetrySchema = strictObject({
-  /** Attempts after the first failure. Default 10. */
-  maxRetries: z.number().int().min(0).default(10),
-  /** First backoff delay. Default 500ms. */
-  minDelay: durationMs.default('500ms'),
-  /** Backoff cap. Default 30s. */
-  maxDelay: durationMs.default('30s'),
+  maxRetries: z.number().int().min(0).default(10).describe('Attempts after the first failure. Default 10.'),
+  minDelay: durationMs.default('500ms').describe('First backoff delay. Default 500ms.'),
+  maxDelay: durationMs.default('30s').describe('Backoff cap. Default 30s.'),
 })
   .superRefine((r, ctx) => {
     if (r.minDelay > r.maxDelay) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['minDelay'], message: 'minDelay must not exceed maxDelay' });
@@ -79,24 +70,15 @@ const influxRetrySchema = strictObject({
   .transform((r) => ({ maxRetries: r.maxRetries, minDelayMs: r.minDelay, maxDelayMs: r.maxDelay }));
 
 export const influxSinkSchema = strictObject({
-  /** InfluxDB v2 write API base URL (http or https). Required. */
-  url: z.string().url().regex(/^https?:\/\//, { message: 'expected an http:// or https:// URL' }),
-  /** Organisation. Required. */
-  org: z.string().min(1),
-  /** Bucket. Required. */
-  bucket: z.string().min(1),
-  /** API token (secret form). Optional. */
-  token: secretSchema.optional(),
-  /** Timestamp precision of written points. Default ms. */
-  precision: z.enum(['ns', 'us', 'ms', 's']).default('ms'),
-  /** Points per write request. Default 5000. */
-  batchSize: z.number().int().positive().default(5000),
-  /** Longest a partial batch waits. Default 1s. */
-  flushInterval: positive(durationMs, 'flushInterval').default('1s'),
-  /** Buffer bound; when full the pipeline pauses its sources. Default 100000. */
-  maxBufferedPoints: z.number().int().positive().default(100_000),
-  /** Retry with exponential backoff. */
-  retry: influxRetrySchema.default({}),
+  url: z.string().url().regex(/^https?:\/\//, { message: 'expected an http:// or https:// URL' }).describe('InfluxDB v2 write API base URL (http or https). Required.'),
+  org: z.string().min(1).describe('Organisation. Required.'),
+  bucket: z.string().min(1).describe('Bucket. Required.'),
+  token: secretSchema.optional().describe('API token (secret form). Optional.'),
+  precision: z.enum(['ns', 'us', 'ms', 's']).default('ms').describe('Timestamp precision of written points. Default ms.'),
+  batchSize: z.number().int().positive().default(5000).describe('Points per write request. Default 5000.'),
+  flushInterval: positive(durationMs, 'flushInterval').default('1s').describe('Longest a partial batch waits. Default 1s.'),
+  maxBufferedPoints: z.number().int().positive().default(100_000).describe('Buffer bound; when full the pipeline pauses its sources. Default 100000.'),
+  retry: influxRetrySchema.default({}).describe('Retry with exponential backoff.'),
 })
   .superRefine((c, ctx) => {
     if (c.maxBufferedPoints < c.batchSize) {
@@ -116,21 +98,14 @@ export const influxSinkSchema = strictObject({
   }));
 
 export const natsResultsSinkSchema = strictObject({
-  /** Publish window results and alert transitions on NATS. Default false. */
-  enabled: z.boolean().default(false),
-  /** Results go to `<resultsPrefix>.<site>`. Default headroom.results. */
-  resultsPrefix: subjectPrefix.default('headroom.results'),
-  /** Alert transitions go to `<alertsPrefix>.<site>`. Default headroom.alerts. */
-  alertsPrefix: subjectPrefix.default('headroom.alerts'),
+  enabled: z.boolean().default(false).describe('Publish window results and alert transitions on NATS. Default false.'),
+  resultsPrefix: subjectPrefix.default('headroom.results').describe('Results go to `<resultsPrefix>.<site>`. Default headroom.results.'),
+  alertsPrefix: subjectPrefix.default('headroom.alerts').describe('Alert transitions go to `<alertsPrefix>.<site>`. Default headroom.alerts.'),
 });
 
 export const sinksSchema = strictObject({
-  /** NDJSON file of every output record. Absent: off. */
-  ndjson: ndjsonSinkSchema.optional(),
-  /** Prometheus /metrics endpoint. Absent: off. */
-  metrics: metricsSinkSchema.optional(),
-  /** InfluxDB v2 writer. Absent: off. */
-  influx: influxSinkSchema.optional(),
-  /** NATS results and alerts. Default disabled. */
-  natsResults: natsResultsSinkSchema.default({}),
+  ndjson: ndjsonSinkSchema.optional().describe('NDJSON file of every output record. Absent: off.'),
+  metrics: metricsSinkSchema.optional().describe('Prometheus /metrics endpoint. Absent: off.'),
+  influx: influxSinkSchema.optional().describe('InfluxDB v2 writer. Absent: off.'),
+  natsResults: natsResultsSinkSchema.default({}).describe('NATS results and alerts. Default disabled.'),
 });

@@ -8,33 +8,19 @@ import { lineProtocolInputSchema } from './line-protocol.js';
 // source
 
 const sourceCommon = {
-  /** Readings arrive on `<subjectPrefix>.<site>.<source>`. Default telemetry. */
-  subjectPrefix: subjectPrefix.default('telemetry'),
-  /** Only these sites are consumed (must be configured sites). Default: all. */
-  sites: z.array(id).min(1).optional(),
-  /** Messages larger than this are rejected (size: bytes or `1MiB`). Default 1048576. */
-  maxMessageBytes: positive(sizeBytes, 'maxMessageBytes').default(1_048_576),
-  /**
-   * Subjects whose messages are InfluxDB line protocol (Telegraf's NATS output), each with
-   * the precision of its timestamps and the mapping of points to readings; the first pattern
-   * that matches a subject wins. Every other subject carries JSON readings. Default: none.
-   */
-  lineProtocol: z.array(lineProtocolInputSchema).default([]),
+  subjectPrefix: subjectPrefix.default('telemetry').describe('Readings arrive on `<subjectPrefix>.<site>.<source>`. Default telemetry.'),
+  sites: z.array(id).min(1).optional().describe('Only these sites are consumed (must be configured sites). Default: all.'),
+  maxMessageBytes: positive(sizeBytes, 'maxMessageBytes').default(1_048_576).describe('Messages larger than this are rejected (size: bytes or `1MiB`). Default 1048576.'),
+  lineProtocol: z.array(lineProtocolInputSchema).default([]).describe('Subjects whose messages are InfluxDB line protocol (Telegraf\'s NATS output), each with the precision of its timestamps and the mapping of points to readings; the first pattern that matches a subject wins. Every other subject carries JSON readings. Default: none.'),
 };
 
 const streamSchema = strictObject({
-  /** JetStream stream name. Default TELEMETRY. */
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('TELEMETRY'),
-  /** Subjects the stream captures. Default [`<subjectPrefix>.>`]. */
-  subjects: z.array(z.string().min(1)).min(1).optional(),
-  /** Retention by age (0 = unlimited). Default 7d. */
-  maxAge: durationMs.default('7d'),
-  /** Retention by size (bytes or `10GB`). Default: unlimited. */
-  maxBytes: positive(sizeBytes, 'maxBytes').optional(),
-  /** Stream replicas, 1..5. Default 1. */
-  replicas: z.number().int().min(1).max(5).default(1),
-  /** Storage backend. Default file. */
-  storage: z.enum(['file', 'memory']).default('file'),
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('TELEMETRY').describe('JetStream stream name. Default TELEMETRY.'),
+  subjects: z.array(z.string().min(1)).min(1).optional().describe('Subjects the stream captures. Default [`<subjectPrefix>.>`].'),
+  maxAge: durationMs.default('7d').describe('Retention by age (0 = unlimited). Default 7d.'),
+  maxBytes: positive(sizeBytes, 'maxBytes').optional().describe('Retention by size (bytes or `10GB`). Default: unlimited.'),
+  replicas: z.number().int().min(1).max(5).default(1).describe('Stream replicas, 1..5. Default 1.'),
+  storage: z.enum(['file', 'memory']).default('file').describe('Storage backend. Default file.'),
 }).transform((s) => ({
   name: s.name,
   subjects: s.subjects,
@@ -45,16 +31,11 @@ const streamSchema = strictObject({
 }));
 
 const consumerSchema = strictObject({
-  /** Durable consumer name shared by the workers. Default headroom. */
-  durable: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('headroom'),
-  /** Unacknowledged messages in flight at most. Default 10000. */
-  maxAckPending: z.number().int().positive().default(10_000),
-  /** Messages per pull. Default 500. */
-  batch: z.number().int().positive().default(500),
-  /** How long a pull waits for messages. Default 5s. */
-  expires: positive(durationMs, 'expires').default('5s'),
-  /** Redelivery after this long without an ack. Default 30s. */
-  ackWait: positive(durationMs, 'ackWait').default('30s'),
+  durable: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('headroom').describe('Durable consumer name shared by the workers. Default headroom.'),
+  maxAckPending: z.number().int().positive().default(10_000).describe('Unacknowledged messages in flight at most. Default 10000.'),
+  batch: z.number().int().positive().default(500).describe('Messages per pull. Default 500.'),
+  expires: positive(durationMs, 'expires').default('5s').describe('How long a pull waits for messages. Default 5s.'),
+  ackWait: positive(durationMs, 'ackWait').default('30s').describe('Redelivery after this long without an ack. Default 30s.'),
 }).transform((c) => ({
   durable: c.durable,
   maxAckPending: c.maxAckPending,
@@ -64,33 +45,15 @@ const consumerSchema = strictObject({
 }));
 
 const groupSchema = strictObject({
-  /** Group name: workers with the same name share the partitions. */
-  name: id,
-  /**
-   * How long a lease lasts without renewal: a worker that dies loses its partitions after
-   * this long. Default 10s (one smallest window; outlasts a cluster leader election).
-   */
-  lease: positive(durationMs, 'lease').default('10s'),
-  /** Renewal, membership heartbeat and rebalance interval. Default 2s. */
-  heartbeat: positive(durationMs, 'heartbeat').default('2s'),
-  /**
-   * A holder gives a partition up this long before the lease could expire for anyone else
-   * (covers clock rate drift and writes in flight). Default 2s.
-   */
-  safetyMargin: positive(durationMs, 'safetyMargin').default('2s'),
-  /** KV bucket of the leases. Default `headroom-group-<name>`. */
-  bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match [A-Za-z0-9_-]{1,64}' }).optional(),
-  /** KV bucket replicas, 1..5 (3 on a 3-node cluster). Default: the stream's replicas. */
-  replicas: z.number().int().min(1).max(5).optional(),
-  /**
-   * How often each owned partition's state is checkpointed (and always on hand-over). After a
-   * crash the next owner re-reads at most this much of the stream. Default 10s.
-   */
-  checkpointEvery: positive(durationMs, 'checkpointEvery').default('10s'),
-  /** Object Store bucket of the checkpoints. Default `headroom-checkpoints-<name>`. */
-  checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match [A-Za-z0-9_-]{1,64}' }).optional(),
-  /** Checkpoints kept per partition (older ones are pruned). Default 2. */
-  checkpointsKept: z.number().int().min(1).max(100).default(2),
+  name: id.describe('Group name: workers with the same name share the partitions.'),
+  lease: positive(durationMs, 'lease').default('10s').describe('How long a lease lasts without renewal: a worker that dies loses its partitions after this long. Default 10s (one smallest window; outlasts a cluster leader election).'),
+  heartbeat: positive(durationMs, 'heartbeat').default('2s').describe('Renewal, membership heartbeat and rebalance interval. Default 2s.'),
+  safetyMargin: positive(durationMs, 'safetyMargin').default('2s').describe('A holder gives a partition up this long before the lease could expire for anyone else (covers clock rate drift and writes in flight). Default 2s.'),
+  bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match [A-Za-z0-9_-]{1,64}' }).optional().describe('KV bucket of the leases. Default `headroom-group-<name>`.'),
+  replicas: z.number().int().min(1).max(5).optional().describe('KV bucket replicas, 1..5 (3 on a 3-node cluster). Default: the stream\'s replicas.'),
+  checkpointEvery: positive(durationMs, 'checkpointEvery').default('10s').describe("How often each owned partition's state is checkpointed (and always on hand-over). After a crash the next owner re-reads at most this much of the stream. Default 10s."),
+  checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match [A-Za-z0-9_-]{1,64}' }).optional().describe('Object Store bucket of the checkpoints. Default `headroom-checkpoints-<name>`.'),
+  checkpointsKept: z.number().int().min(1).max(100).default(2).describe('Checkpoints kept per partition (older ones are pruned). Default 2.'),
 })
   .superRefine((g, ctx) => {
     if (typeof g.lease !== 'number' || typeof g.heartbeat !== 'number' || typeof g.safetyMargin !== 'number') return;
@@ -112,42 +75,20 @@ const groupSchema = strictObject({
 
 export const sourceSchema = z
   .discriminatedUnion('kind', [
-    /** In-process bus (the embedded default, tests). */
-    strictObject({ kind: z.literal('memory'), ...sourceCommon }),
-    /** Core NATS subscription: at-most-once, lowest latency. */
-    strictObject({ kind: z.literal('nats'), ...sourceCommon }),
-    /** JetStream durable pull consumer: at-least-once, replayable. */
+    strictObject({ kind: z.literal('memory'), ...sourceCommon }).describe('In-process bus (the embedded default, tests).'),
+    strictObject({ kind: z.literal('nats'), ...sourceCommon }).describe('Core NATS subscription: at-most-once, lowest latency.'),
     strictObject({
       kind: z.literal('jetstream'),
       ...sourceCommon,
-      /** Stream settings (created or updated at start-up). */
-      stream: streamSchema.default({}),
-      /** Durable consumer settings. */
-      consumer: consumerSchema.default({}),
-      /**
-       * Consume only some partitions of a partitioned stream (DESIGN 8): a server-side subject
-       * mapping with the `partition` function turns `telemetry.<site>.<source>` into
-       * `<subjectPrefix>.<p>.<site>.<source>`; this worker takes partitions `ids` (one durable
-       * consumer each, `<durable>-p<id>`). Excludes `sites`. Default: no partitions.
-       */
+      stream: streamSchema.default({}).describe('Stream settings (created or updated at start-up).'),
+      consumer: consumerSchema.default({}).describe('Durable consumer settings.'),
       partitions: strictObject({
-        /** Prefix of partitioned subjects. Default tp. */
-        subjectPrefix: subjectPrefix.default('tp'),
-        /** Partition numbers this worker consumes (static assignment; excludes `group`). */
-        ids: z.array(z.number().int().min(0)).min(1).optional(),
-        /**
-         * Number of partitions P of the subject mapping (`partition(P, …)`); required with
-         * `group`. Without `ids` and `group`, this worker consumes all P.
-         */
-        count: z.number().int().min(1).max(1024).optional(),
-      }).optional(),
-      /**
-       * Worker group (docs/worker-groups.md): every worker with the same group name shares the
-       * `partitions.count` partitions through leases in a NATS KV bucket. A name, or the
-       * settings. Needs `partitions.count`; excludes `partitions.ids`. Default: no group.
-       */
-      group: z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), groupSchema).optional(),
-    }),
+        subjectPrefix: subjectPrefix.default('tp').describe('Prefix of partitioned subjects. Default tp.'),
+        ids: z.array(z.number().int().min(0)).min(1).optional().describe('Partition numbers this worker consumes (static assignment; excludes `group`).'),
+        count: z.number().int().min(1).max(1024).optional().describe('Number of partitions P of the subject mapping (`partition(P, …)`); required with `group`. Without `ids` and `group`, this worker consumes all P.'),
+      }).optional().describe('Consume only some partitions of a partitioned stream (docs/design.md section 8): a server-side subject mapping with the `partition` function turns `telemetry.<site>.<source>` into `<subjectPrefix>.<p>.<site>.<source>`; this worker takes partitions `ids` (one durable consumer each, `<durable>-p<id>`). Excludes `sites`. Default: no partitions.'),
+      group: z.preprocess((v) => (typeof v === 'string' ? { name: v } : v), groupSchema).optional().describe('Worker group (docs/worker-groups.md): every worker with the same group name shares the `partitions.count` partitions through leases in a NATS KV bucket. A name, or the settings. Needs `partitions.count`; excludes `partitions.ids`. Default: no group.'),
+    }).describe('JetStream durable pull consumer: at-least-once, replayable.'),
   ])
   .superRefine((s, ctx) => {
     if (s.kind !== 'jetstream') return;
@@ -222,25 +163,14 @@ export const NATS_URL_CREDENTIALS_MESSAGE =
   'give them as nats.user + nats.password, or nats.token, each as { env: VAR } or { file: path }';
 
 export const natsSchema = strictObject({
-  /**
-   * Server URLs. Default [nats://127.0.0.1:4222]. `tls://` requires TLS (the connection fails
-   * if the server offers none); use it for every server or none. No credentials in URLs.
-   */
-  servers: z.array(z.string().regex(/^(nats|tls|ws|wss):\/\/\S+$|^[^\s:/]+:\d+$/, { message: 'expected nats://host:port (or tls://, ws://, wss://, host:port)' })).min(1).default(['nats://127.0.0.1:4222']),
-  /** User name (secret form). */
-  user: secretSchema.optional(),
-  /** Password (secret form). */
-  password: secretSchema.optional(),
-  /** Token (secret form). */
-  token: secretSchema.optional(),
-  /** NKey seed (secret form). */
-  nkeySeed: secretSchema.optional(),
-  /** Path of a `.creds` file (secret form; resolves to the path). */
-  credsFile: secretSchema.optional(),
-  /** TLS file paths: ca, cert, key. */
-  tls: strictObject({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).optional(),
-  /** Connection name shown by the server. Default headroom. */
-  name: z.string().min(1).default('headroom'),
+  servers: z.array(z.string().regex(/^(nats|tls|ws|wss):\/\/\S+$|^[^\s:/]+:\d+$/, { message: 'expected nats://host:port (or tls://, ws://, wss://, host:port)' })).min(1).default(['nats://127.0.0.1:4222']).describe('Server URLs. Default [nats://127.0.0.1:4222]. `tls://` requires TLS (the connection fails if the server offers none); use it for every server or none. No credentials in URLs.'),
+  user: secretSchema.optional().describe('User name (secret form).'),
+  password: secretSchema.optional().describe('Password (secret form).'),
+  token: secretSchema.optional().describe('Token (secret form).'),
+  nkeySeed: secretSchema.optional().describe('NKey seed (secret form).'),
+  credsFile: secretSchema.optional().describe('Path of a `.creds` file (secret form; resolves to the path).'),
+  tls: strictObject({ ca: z.string().min(1).optional(), cert: z.string().min(1).optional(), key: z.string().min(1).optional() }).optional().describe('TLS file paths: ca, cert, key.'),
+  name: z.string().min(1).default('headroom').describe('Connection name shown by the server. Default headroom.'),
 }).superRefine((n, ctx) => {
   n.servers.forEach((url, i) => {
     // The message never repeats the URL: it holds a secret.

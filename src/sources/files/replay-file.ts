@@ -1,5 +1,5 @@
 /**
- * Replay files (DESIGN section 9): one entry point for every file format `headroom replay`
+ * Replay files (docs/design.md section 9): one entry point for every file format `headroom replay`
  * reads (the formats and their parsing are in `codec/replay-source.ts`). Gzip is detected
  * by its magic bytes. Everything streams: memory is bounded by the longest line, and
  * `bytesRead()` tells how far into the (compressed) file the reader is, for progress.

@@ -82,7 +82,7 @@ export interface SimulatorOptions {
 export interface SimulatedMessage {
   /** `telemetry.<site>.<gateway>` */
   subject: string;
-  /** A reading object or an array of them, as JSON (DESIGN section 2). */
+  /** A reading object or an array of them, as JSON (docs/design.md section 2). */
   payload: string;
 }
 
