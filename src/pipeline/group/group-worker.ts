@@ -51,6 +51,9 @@ export interface OwnedPartitionStatus {
   restoreMs: number;
 }
 
+const START_RETRY_FIRST_MS = 1_000;
+const START_RETRY_MAX_MS = 5_000;
+
 export class GroupWorker {
   private member: GroupMember | null = null;
   private readonly runners = new Map<number, PartitionRunner>();
@@ -117,10 +120,6 @@ export class GroupWorker {
     };
   }
 
-  debugHealth(): unknown {
-    return [...this.runners.values()].map((r) => r.debugHealth());
-  }
-
   /** Ready when every owned partition's pipeline is running (no partitions: ready, idle). */
   readiness(): { ready: boolean; detail?: string } {
     for (const r of this.runners.values()) {
@@ -130,17 +129,38 @@ export class GroupWorker {
     return { ready: true };
   }
 
+  /**
+   * Starts the partition; a start that fails (NATS busy, a checkpoint that cannot be read yet) is
+   * retried with a growing pause for as long as the lease is held.
+   */
   private async acquire(partition: number, token: number): Promise<void> {
+    for (let attempt = 1; this.member?.fence(partition, token) === true; attempt++) {
+      const runner = this.newRunner(partition, token);
+      this.runners.set(partition, runner);
+      try {
+        await runner.start();
+        this.metrics?.restored(partition, runner.restoreMs, this.deps.clock());
+        return;
+      } catch (err: unknown) {
+        if (this.runners.get(partition) === runner) this.runners.delete(partition);
+        await runner.abandon();
+        const retryInMs = Math.min(START_RETRY_MAX_MS, START_RETRY_FIRST_MS * attempt);
+        this.log.warn({ partition, attempt, retryInMs, err: errorText(err) }, 'partition could not start; retrying while the lease is held');
+        await new Promise((resolve) => setTimeout(resolve, retryInMs));
+      }
+    }
+  }
+
+  private newRunner(partition: number, token: number): PartitionRunner {
     const d = this.deps;
     const count = partitionCountOf(d.config);
-    const topology = partitionTopology(d.config.topology, partition, count);
-    const runner = new PartitionRunner({
+    return new PartitionRunner({
       group: groupOf(d.config).name,
       partitionCount: count,
       workerId: d.workerId,
       partition,
       token,
-      topology,
+      topology: partitionTopology(d.config.topology, partition, count),
       settings: d.config.engine,
       engineOptions: { emitMeters: d.config.sinks.ndjson?.meters === true },
       ...(d.config.alerts.rules.length > 0 ? { alerts: d.config.alerts } : {}),
@@ -158,16 +178,6 @@ export class GroupWorker {
       onCheckpoint: (report) => this.metrics?.checkpointed(report.durationMs),
       consumerInactiveMs: Math.max(groupOf(d.config).leaseMs * 3, 60_000),
     });
-    this.runners.set(partition, runner);
-    try {
-      await runner.start();
-      this.metrics?.restored(partition, runner.restoreMs, d.clock());
-    } catch (err: unknown) {
-      this.log.error({ partition, err: errorText(err) }, 'partition could not start; it stays leased and is retried on the next take-over');
-      this.runners.delete(partition);
-      await runner.abandon();
-      throw err;
-    }
   }
 
   private lose(partition: number): void {

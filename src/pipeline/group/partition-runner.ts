@@ -106,7 +106,6 @@ export class PartitionRunner {
   }
 
   private starting: Promise<void> | null = null;
-  private readonly dbg = { caughtUp: 0, notCaughtUp: 0, lastNowMs: 0 };
   private halted = false;
 
   private async doStart(): Promise<void> {
@@ -121,15 +120,6 @@ export class PartitionRunner {
       const restored = restoreFromCheckpoint(saved, { ...this.scope(), topology: d.topology, settings: d.settings, ...(d.engineOptions === undefined ? {} : { engineOptions: d.engineOptions }), alerts: d.alerts ?? null });
       this.engine = restored.engine;
       this.alerts = restored.alerts;
-    }
-    {
-      const engine = this.engine;
-      const orig = engine.advance.bind(engine);
-      engine.advance = (nowMs: number, caughtUp?: boolean) => {
-        this.dbg[caughtUp === false ? 'notCaughtUp' : 'caughtUp']++;
-        this.dbg.lastNowMs = nowMs;
-        return orig(nowMs, caughtUp);
-      };
     }
     this.baseSequence = saved?.lastSeq ?? 0;
     this.restoredFrom = saved === null ? null : saved.lastSeq;
@@ -189,10 +179,6 @@ export class PartitionRunner {
 
   private scope(): CheckpointScope {
     return { group: this.deps.group, partition: this.deps.partition, partitionCount: this.deps.partitionCount, stream: this.deps.source.stream.name };
-  }
-
-  debugHealth(): unknown {
-    return { p: this.deps.partition, health: this.source?.health(), wm: this.engine?.watermarksMs(), status: this.pipeline?.status(), dbg: this.dbg, counters: this.source?.counters, ingest: this.pipeline?.counters.byOutcome(), seen: (this.engine as unknown as { siteOrder: { clock: { seenMs: Float64Array; maxTsMs: Float64Array } }[] } | null)?.siteOrder.map((x) => [Math.max(...x.clock.seenMs), Math.min(...x.clock.seenMs), x.clock.seenMs.length]) };
   }
 
   readiness(): { ready: boolean; detail?: string } {
