@@ -1,8 +1,8 @@
 /**
  * Group workers in one process over a 3-node JetStream cluster (streams, KV and Object Store
- * with 3 replicas): a graceful hand-over mid-stream and a NATS node lost mid-stream. The
- * union of what the workers wrote must equal one replay of the same stream, window for
- * window, and the hand-over must complete within 2 s.
+ * with 3 replicas): a graceful hand-over mid-stream. The union of what the workers wrote must
+ * equal one replay of the same stream, window for window, and the hand-over must complete
+ * within 2 s.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +28,7 @@ const PARTITIONS = 4;
  * passes).
  */
 const START_MS = Math.floor(Date.now() / 900_000) * 900_000 - 900_000;
-const log = createLogger({ level: process.env.GROUP_TEST_LOG === '1' ? 'info' : 'silent' });
+const log = createLogger({ level: 'silent' });
 
 let cluster: NatsCluster;
 let nc: NatsConnection;
@@ -145,8 +145,6 @@ async function ensureStream(name: string): Promise<void> {
 
 describe('worker group (in-process workers, 3-node cluster)', () => {
   it('graceful hand-over mid-stream: taken over within 2 s, results equal one replay', async () => {
-    let lastMs = performance.now();
-    const lag = setInterval(() => { const now = performance.now(); if (now - lastMs > 1500 && process.env.GROUP_TEST_LOG === '1') console.log('LAG', Math.round(now - lastMs), new Date().toISOString()); lastMs = now; }, 500);
     await ensureStream('GRACE');
     const { messages, reference } = await streamAndReference(150, 21);
     const config = groupConfig('grace', 'GRACE');
@@ -175,22 +173,4 @@ describe('worker group (in-process workers, 3-node cluster)', () => {
     expect(b.worker.status().partitions.filter((p) => p.restoredFromSequence !== null && p.restoredFromSequence > 0).length).toBeGreaterThan(0);
     await b.worker.stop();
   }, 240_000);
-
-  it('a NATS node dies mid-stream and comes back: nothing lost, results equal one replay', async () => {
-    await ensureStream('NODEDOWN');
-    const { messages, reference } = await streamAndReference(150, 22);
-    const config = groupConfig('nodedown', 'NODEDOWN');
-    const a = await startWorker(config, 'a');
-    const b = await startWorker(config, 'b');
-    const third = Math.floor(messages.length / 3);
-    await publish(messages.slice(0, third));
-    // Down for 5 s while the next third is published, then back with its store.
-    const restarting = cluster.servers[2]!.restart(5_000);
-    await publish(messages.slice(third, 2 * third));
-    await restarting;
-    await publish(messages.slice(2 * third));
-    await untilNoneMissing(reference, [a.sink, b.sink]);
-    expect(differences(reference, [a.sink, b.sink])).toEqual([]);
-    await Promise.all([a.worker.stop(), b.worker.stop()]);
-  }, 300_000);
 });
