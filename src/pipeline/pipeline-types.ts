@@ -35,6 +35,12 @@ export interface PipelineDeps {
   tickMs?: number;
   /** The stop budget: `stop()` resolves within it; every stage's deadline derives from it. Default 10 s. */
   stopTimeoutMs?: number;
+  /**
+   * What `stop()` does with windows still open after the final advance. `drain` (default):
+   * close and write them, partial ones included, and resolve active alerts. `keep`: leave
+   * them in the engine for a checkpoint (a worker handing its partition to another).
+   */
+  openWindowsOnStop?: 'drain' | 'keep';
 }
 
 export type PipelineState = 'new' | 'running' | 'stopping' | 'stopped';

@@ -186,10 +186,16 @@ export class Pipeline {
       await stopSourceWithin(this.deps.source, budgetMs, this.log);
     }
     const nowMs = this.deps.clock();
-    this.router.route(this.deps.engine.advance(nowMs), nowMs);
-    // Drained windows are cut short, not late: no emit delay for them.
-    this.router.route(this.deps.engine.drain(), nowMs, false);
-    this.router.flushAlerts(nowMs);
+    if (this.deps.openWindowsOnStop === 'keep') {
+      // Hand-over: only what event time closes (no idle advance on this worker's clock, which
+      // the next owner would not repeat); the rest stays in the engine for the checkpoint.
+      this.router.route(this.deps.engine.advance(nowMs, false), nowMs);
+    } else {
+      this.router.route(this.deps.engine.advance(nowMs), nowMs);
+      // Drained windows are cut short, not late: no emit delay for them.
+      this.router.route(this.deps.engine.drain(), nowMs, false);
+      this.router.flushAlerts(nowMs);
+    }
     this.updateMetrics(nowMs);
 
     const overran = await closeSinksWithin(this.deps.sinks, budgetMs, left, this.log);

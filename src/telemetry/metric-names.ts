@@ -168,3 +168,15 @@ export const GROUP_LEASE_RENEW_FAILURES_TOTAL = 'headroom_group_lease_renew_fail
 export const GROUP_LEASES_LOST_TOTAL = 'headroom_group_leases_lost_total';
 /** Gauge: live members of the group as this worker sees them. */
 export const GROUP_MEMBERS = 'headroom_group_members';
+
+// Worker-group partitions (src/pipeline/group/partition-metrics.ts), label `group`, `partition`.
+/** Messages of an owned partition not yet consumed (consumer pending). */
+export const GROUP_PARTITION_LAG_MESSAGES = 'headroom_group_partition_lag_messages';
+/** Seconds since an owned partition's last stored checkpoint (since take-over before the first). */
+export const GROUP_CHECKPOINT_AGE_SECONDS = 'headroom_group_checkpoint_age_seconds';
+/** Bytes of an owned partition's last checkpoint (engine and alert state). */
+export const GROUP_CHECKPOINT_BYTES = 'headroom_group_checkpoint_bytes';
+/** Time to cut, flush behind and store a checkpoint. */
+export const GROUP_CHECKPOINT_DURATION_SECONDS = 'headroom_group_checkpoint_duration_seconds';
+/** Time to load and restore a partition's checkpoint on take-over. */
+export const GROUP_RESTORE_DURATION_SECONDS = 'headroom_group_restore_duration_seconds';

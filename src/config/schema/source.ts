@@ -51,6 +51,9 @@ const groupSchema = strictObject({
   safetyMargin: positive(durationMs, 'safetyMargin').default('2s').describe('A holder gives a partition up this long before the lease could expire for anyone else (covers clock rate drift and writes in flight). Default 2s.'),
   bucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match [A-Za-z0-9_-]{1,64}' }).optional().describe('KV bucket of the leases. Default `headroom-group-<name>`.'),
   replicas: z.number().int().min(1).max(5).optional().describe('KV bucket replicas, 1..5 (3 on a 3-node cluster). Default: the stream\'s replicas.'),
+  checkpointEvery: positive(durationMs, 'checkpointEvery').default('10s').describe("How often each owned partition's state is checkpointed (and always on hand-over). After a crash the next owner re-reads at most this much of the stream. Default 10s."),
+  checkpointBucket: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match [A-Za-z0-9_-]{1,64}' }).optional().describe('Object Store bucket of the checkpoints. Default `headroom-checkpoints-<name>`.'),
+  checkpointsKept: z.number().int().min(1).max(100).default(2).describe('Checkpoints kept per partition (older ones are pruned). Default 2.'),
 })
   .superRefine((g, ctx) => {
     if (typeof g.lease !== 'number' || typeof g.heartbeat !== 'number' || typeof g.safetyMargin !== 'number') return;
@@ -65,6 +68,9 @@ const groupSchema = strictObject({
     safetyMarginMs: g.safetyMargin,
     bucket: g.bucket ?? `headroom-group-${g.name}`,
     replicas: g.replicas,
+    checkpointEveryMs: g.checkpointEvery,
+    checkpointBucket: g.checkpointBucket ?? `headroom-checkpoints-${g.name}`,
+    checkpointsKept: g.checkpointsKept,
   }));
 
 export const sourceSchema = z

@@ -39,5 +39,6 @@
  */
 export { JetStreamSetupError } from './errors.js';
 export { ensureConsumer, ensureStream, planConsumers, type ConsumerPlan } from './setup.js';
+export { claimDurable, type PartitionClaim } from './claims.js';
 export type { JetStreamSourceCounters, JetStreamSourceOptions } from './types.js';
 export { JetStreamSource } from './source.js';

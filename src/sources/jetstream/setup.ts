@@ -14,17 +14,32 @@ import {
 import type { Logger } from 'pino';
 import { allUnderToken } from '../../codec/index.js';
 import type { ConsumerConfig, JetStreamSourceConfig, StreamConfig } from '../../config/index.js';
+import { claimDurable, type PartitionClaim } from './claims.js';
 import { JS_ERR_CONSUMER_NOT_FOUND, JS_ERR_STREAM_NOT_FOUND, JetStreamSetupError, apiErrorCode, errorText, isTransient } from './errors.js';
 
 /** One durable consumer of the source: its name and optional subject filter. */
 export interface ConsumerPlan {
   durable: string;
   filterSubject?: string;
+  /** Start at this stream sequence instead of the first (a group owner resuming a checkpoint). */
+  startSequence?: number;
+  /** The server deletes the consumer once idle this long (a group owner's consumer). */
+  inactiveMs?: number;
 }
 
 /** The consumers a source uses: one per partition or site filter, or one for the whole stream. */
-export function planConsumers(cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'consumer' | 'partitions'>): ConsumerPlan[] {
+export function planConsumers(cfg: Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'consumer' | 'partitions'>, claim?: PartitionClaim): ConsumerPlan[] {
   const partitions = cfg.partitions;
+  if (claim !== undefined) {
+    return [
+      {
+        durable: claimDurable(cfg.consumer.durable, claim),
+        filterSubject: allUnderToken(partitions?.subjectPrefix ?? cfg.subjectPrefix, String(claim.partition)),
+        startSequence: claim.startSequence,
+        inactiveMs: claim.inactiveMs,
+      },
+    ];
+  }
   if (partitions !== undefined) {
     return partitions.ids.map((p) => ({ durable: `${cfg.consumer.durable}-p${p}`, filterSubject: allUnderToken(partitions.subjectPrefix, String(p)) }));
   }
@@ -84,6 +99,11 @@ export async function ensureConsumer(jsm: JetStreamManager, stream: string, plan
       max_ack_pending: cfg.maxAckPending,
     };
     if (plan.filterSubject !== undefined) config.filter_subject = plan.filterSubject;
+    if (plan.startSequence !== undefined) {
+      config.deliver_policy = DeliverPolicy.StartSequence;
+      config.opt_start_seq = Math.max(1, plan.startSequence);
+    }
+    if (plan.inactiveMs !== undefined) config.inactive_threshold = nanos(plan.inactiveMs);
     const created = await jsm.consumers.add(stream, config);
     log.info({ stream, durable: plan.durable, filterSubject: plan.filterSubject }, 'consumer created');
     return created;

@@ -8,6 +8,7 @@ import type { Source, SourceHealth, SourceMessage } from '../types.js';
 import { errorText, isMissingConsumer, watchConsumerStatus } from './errors.js';
 import { nakQuietly, toSourceMessage, workingAll } from './messages.js';
 import { ensureConsumer, ensureStream, planConsumers, sleep, withSetupRetry, type ConsumerPlan } from './setup.js';
+import { deleteStaleClaims, type PartitionClaim } from './claims.js';
 import type { ConsumerRun, Handler, JetStreamSourceCounters, JetStreamSourceOptions } from './types.js';
 
 /** First wait after a failed pull; doubles up to `maxRetryWaitMs`. */
@@ -33,6 +34,7 @@ export class JetStreamSource implements Source {
   /** While paused: extends the ack deadline of held messages (in-progress acks). */
   private holdTimer: NodeJS.Timeout | null = null;
   private refreshing = false;
+  private readonly claim: PartitionClaim | undefined;
 
   constructor(
     private readonly conn: { nc: NatsConnection; status?: NatsConnectionStatus },
@@ -43,6 +45,7 @@ export class JetStreamSource implements Source {
     this.pendingRefreshMs = opts.pendingRefreshMs ?? 5_000;
     this.maxRetryWaitMs = opts.maxRetryWaitMs ?? 5_000;
     this.setupRetry = { timeoutMs: opts.setupTimeoutMs ?? 30_000, maxRetryWaitMs: this.maxRetryWaitMs, log: this.log };
+    this.claim = opts.claim;
   }
 
   /** Consumers this source uses (after start). */
@@ -55,11 +58,12 @@ export class JetStreamSource implements Source {
     this.started = true;
     const { stream } = this.cfg;
     const subjects = stream.subjects ?? [allUnder(this.cfg.subjectPrefix)];
-    const plans = planConsumers(this.cfg);
+    const plans = planConsumers(this.cfg, this.claim);
     const infos = await withSetupRetry(this.setupRetry, async () => {
       const jsm = await this.conn.nc.jetstreamManager();
       await ensureStream(jsm, stream, subjects, this.log);
       const out: ConsumerInfo[] = [];
+      if (this.claim !== undefined) await deleteStaleClaims(jsm, stream.name, this.cfg.consumer.durable, this.claim, this.log);
       for (const plan of plans) out.push(await ensureConsumer(jsm, stream.name, plan, this.cfg.consumer, this.log));
       this.jsm = jsm;
       return out;

@@ -3,6 +3,7 @@ import type { Consumer, JsMsg } from 'nats';
 import type { Logger } from 'pino';
 import type { NatsConnectionStatus } from '../nats-connection.js';
 import type { SourceMessage } from '../types.js';
+import type { PartitionClaim } from './claims.js';
 import type { ConsumerPlan } from './setup.js';
 
 export interface JetStreamSourceOptions {
@@ -15,6 +16,8 @@ export interface JetStreamSourceOptions {
   maxRetryWaitMs?: number;
   /** How long start-up retries JetStream API calls that time out or find no responders. Default 30000. */
   setupTimeoutMs?: number;
+  /** Consume one partition as its worker-group owner, from the checkpoint's sequence on. */
+  claim?: PartitionClaim;
 }
 
 /** Plain counters, read by the metrics layer. */
