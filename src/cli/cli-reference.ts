@@ -40,7 +40,7 @@ export function renderCliReference(program: Command = createProgram()): string {
     '',
     '<!-- Generated from the commander program (src/cli/program.ts) by `npm run docs:cli`; do not edit by hand. -->',
     '',
-    'The help of every command, as `headroom <command> --help` prints it. The README explains',
+    'The help of every command, as `headroom <command> --help` prints it. The manual (docs/) explains',
     'what the commands are for; this page lists every flag.',
     '',
     ...commands.slice(1).map((c) => `- [\`${commandPath(c)}\`](#${commandPath(c).replace(/ /g, '-')})`),

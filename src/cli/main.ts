@@ -13,7 +13,7 @@ program.hook('preAction', (_program, action) => {
 try {
   await program.parseAsync(process.argv);
 } catch (err: unknown) {
-  // One line naming the problem and the fix; the exit codes are in README.md ("Exit codes").
+  // One line naming the problem and the fix; the exit codes are in docs/operations.md ("Exit codes").
   const report = describeFailure(err, { stacks });
   process.stderr.write(report.text);
   // Exit now: a failed start can leave a listener or a connection attempt holding the loop.

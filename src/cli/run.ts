@@ -24,7 +24,7 @@ interface RunFlags {
 }
 
 /*
- * Exit codes of `run` after SIGTERM/SIGINT (README "Exit codes"): EXIT_OK when every record
+ * Exit codes of `run` after SIGTERM/SIGINT (docs/operations.md, "Exit codes"): EXIT_OK when every record
  * was delivered; EXIT_DROPPED_AT_SHUTDOWN when a sink could not deliver within the stop
  * budget and dropped records (counted as reason `shutdown` and logged with the number);
  * EXIT_RUNTIME when the stop overran the budget (a stage ignored its deadline).

@@ -1,7 +1,7 @@
 /**
  * Output records → InfluxDB points and line protocol. Pure: no I/O, no clock.
  *
- * Schema (README "Outputs"):
+ * Schema (docs/outputs.md):
  * - measurements `headroom_node`, `headroom_site`, `headroom_meter`, `headroom_alert`;
  * - tags `site`, `node`, `level`, `meter`, `window` (`10s`, `1m`, `15m`: formatWindowLabel),
  *   and for alerts `rule`, `severity`;

@@ -1,5 +1,5 @@
 /**
- * Presets for public telemetry formats (README-replay.md, tests/fixtures/golden/README.md):
+ * Presets for public telemetry formats (docs/replay-and-record.md, tests/fixtures/golden/README.md):
  *
  * - `ptdaemon`: SPEC PTDaemon power-analyser logs (MLPerf Power), key/value lines
  *   `Time,<MM-DD-YYYY HH:mm:ss.SSS>,Watts,<w>,Volts,<v>,Amps,<a>,PF,<pf>,Mark,<label>`.

@@ -2,7 +2,7 @@
  * Window results and alert transitions as JSON on NATS, so other services can react:
  * `<resultsPrefix>.<site>` for meter, node and site windows, `<alertsPrefix>.<site>` for
  * alert transitions. The payload is the output record itself, the same object as one NDJSON
- * line (README "Output records").
+ * line (docs/replay-and-record.md, "Output records").
  *
  * Core NATS, at most once. While the connection is down nats.js would buffer publishes
  * without a bound; this sink stops publishing instead, keeps up to `maxBuffered` messages

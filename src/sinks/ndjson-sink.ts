@@ -23,7 +23,7 @@ export interface NdjsonSinkOptions {
 
 /**
  * Window results and alert transitions as NDJSON, one JSON object a line, in emission
- * order. The records are the public output format (README: "Output records").
+ * order. The records are the public output format (docs/replay-and-record.md, "Output records").
  *
  * By default a restart appends: the results of earlier runs stay. A line torn by a crash
  * (SIGKILL mid-write) is cut before appending, so every line of the file parses. Rotation by

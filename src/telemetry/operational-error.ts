@@ -2,7 +2,7 @@
  * Expected operational failures (a port in use, a server that cannot be reached, a missing
  * secret): one line that names the problem and the fix, and the process exit code. The CLI
  * prints the message alone (no stack trace unless `--log-level debug`) and exits with the
- * code. Exit codes are documented in README.md ("Exit codes").
+ * code. Exit codes are documented in docs/operations.md ("Exit codes").
  */
 
 /** Everything went as asked (including a stop by SIGTERM/SIGINT). */

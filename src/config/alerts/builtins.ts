@@ -77,7 +77,7 @@ export const BUILTIN_ALERT_RULES: readonly AlertRuleInput[] = [
     },
   },
   {
-    // Pages only on a significant rise (see README "What is computed") of a node already at
+    // Pages only on a significant rise (see docs/concepts.md) of a node already at
     // half its rating; `for` outlasts a training swing; critical only when the breach is close.
     name: 'time_to_breach_short',
     metric: 'time_to_breach',

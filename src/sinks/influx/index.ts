@@ -1,7 +1,7 @@
 /**
  * InfluxDB v2 writer (`/api/v2/write`) that loses nothing it does not have to.
  *
- * Buffer and retry design (README "Outputs"):
+ * Buffer and retry design (docs/outputs.md):
  * - Server check: before the first write, `GET /ping`. A version without `/api/v2/write`
  *   (InfluxDB 1.7 and older, e.g. Debian's 1.6) is a permanent failure, and `start()`
  *   rejects with InfluxServerUnsupportedError. An unreachable server: not ready

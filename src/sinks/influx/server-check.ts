@@ -31,7 +31,7 @@ export function hasV2WriteApi(version: string): boolean {
 
 /**
  * The server answers but can never take the sink's writes. One line: what was found and what
- * is needed; the CLI prints it and exits with EXIT_RUNTIME (README "Exit codes").
+ * is needed; the CLI prints it and exits with EXIT_RUNTIME (docs/operations.md, "Exit codes").
  */
 export class InfluxServerUnsupportedError extends OperationalError {
   override readonly name = 'InfluxServerUnsupportedError';
