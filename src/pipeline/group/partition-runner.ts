@@ -66,6 +66,11 @@ export interface CheckpointReport {
 
 export class PartitionRunner {
   private pipeline: Pipeline | null = null;
+  private source: JetStreamSource | null = null;
+  /** The start in progress or done; a hand-over or loss waits for it. */
+  private starting: Promise<void> | null = null;
+  /** Set once stopping began: a start still in progress does not schedule checkpoints. */
+  private halted = false;
   private engine: WindowEngine | null = null;
   private alerts: AlertEngine | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -97,16 +102,11 @@ export class PartitionRunner {
     return this.source?.health().pending;
   }
 
-  private source: JetStreamSource | null = null;
-
   /** Starts once; a hand-over or loss that comes while starting waits for the start to finish. */
   start(): Promise<void> {
     this.starting ??= this.doStart();
     return this.starting;
   }
-
-  private starting: Promise<void> | null = null;
-  private halted = false;
 
   private async doStart(): Promise<void> {
     const d = this.deps;
