@@ -262,6 +262,18 @@ export interface NatsCluster {
  * must retry, as in production.
  */
 export async function startNatsCluster(opts: StartNatsClusterOptions = {}): Promise<NatsCluster> {
+  // Route ports are picked free, then bound by nats-server: another test file may take one in
+  // between. Such a start is tried again with new ports (three times at most).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(opts);
+    } catch (err: unknown) {
+      if (attempt >= 3 || !(err instanceof ServerStartError) || !err.message.includes('address already in use')) throw err;
+    }
+  }
+}
+
+async function startNatsClusterOnce(opts: StartNatsClusterOptions): Promise<NatsCluster> {
   const size = opts.size ?? 3;
   const routePorts: number[] = [];
   for (let i = 0; i < size; i++) routePorts.push(await freePort());

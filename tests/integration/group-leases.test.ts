@@ -119,7 +119,9 @@ describe('worker group leases (3-node cluster, R3 KV)', () => {
   });
 
   it('one cluster node killed mid-way: leases are still renewed and handed over', async () => {
-    const timing: ProbeTiming = { leaseMs: 10_000, heartbeatMs: 1_000, safetyMarginMs: 2_000 };
+    // A lease long enough to outlast the KV leader election a killed node may cause, however
+    // slow a loaded machine makes it: renewals must go on without any lease running out.
+    const timing: ProbeTiming = { leaseMs: 30_000, heartbeatMs: 1_000, safetyMarginMs: 2_000 };
     const bucket = freshBucket();
     const a = await join('a', bucket, timing);
     const b = await join('b', bucket, timing);

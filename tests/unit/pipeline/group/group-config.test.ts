@@ -19,15 +19,23 @@ describe('source.group', () => {
   it('a name alone gives the defaults: lease 10 s, heartbeat 2 s, margin 2 s, bucket from the name, the stream replicas', () => {
     const { source, paths } = parse('{ kind: jetstream, stream: { replicas: 3 }, partitions: { count: 6 }, group: west }');
     expect(paths).toEqual([]);
-    expect(source?.group).toEqual({ name: 'west', leaseMs: 10_000, heartbeatMs: 2_000, safetyMarginMs: 2_000, bucket: 'headroom-group-west', replicas: 3 });
+    expect(source?.group).toEqual({ name: 'west', leaseMs: 10_000, heartbeatMs: 2_000, safetyMarginMs: 2_000, bucket: 'headroom-group-west', replicas: 3, checkpointEveryMs: 10_000, checkpointBucket: 'headroom-checkpoints-west', checkpointsKept: 2 });
     // The group shares all P partitions; which ones this worker consumes is decided by leases.
     expect(source?.partitions).toEqual({ subjectPrefix: 'tp', count: 6, ids: [0, 1, 2, 3, 4, 5] });
+  });
+
+  it('checkpoint settings: interval with units, bucket, how many are kept; bad values name their path', () => {
+    const { source, paths } = parse('{ kind: jetstream, partitions: { count: 2 }, group: { name: g, checkpointEvery: 1m, checkpointBucket: cp, checkpointsKept: 5 } }');
+    expect(paths).toEqual([]);
+    expect(source?.group).toMatchObject({ checkpointEveryMs: 60_000, checkpointBucket: 'cp', checkpointsKept: 5 });
+    expect(parse('{ kind: jetstream, partitions: { count: 2 }, group: { name: g, checkpointsKept: 0 } }').paths).toEqual(['source.group.checkpointsKept']);
+    expect(parse('{ kind: jetstream, partitions: { count: 2 }, group: { name: g, checkpointBucket: "a/b" } }').paths).toEqual(['source.group.checkpointBucket']);
   });
 
   it('settings with units, an explicit bucket and replicas', () => {
     const { source, paths } = parse('{ kind: jetstream, partitions: { count: 4, subjectPrefix: part }, group: { name: g1, lease: 6s, heartbeat: 1s, safetyMargin: 1500ms, bucket: leases, replicas: 3 } }');
     expect(paths).toEqual([]);
-    expect(source?.group).toEqual({ name: 'g1', leaseMs: 6_000, heartbeatMs: 1_000, safetyMarginMs: 1_500, bucket: 'leases', replicas: 3 });
+    expect(source?.group).toEqual({ name: 'g1', leaseMs: 6_000, heartbeatMs: 1_000, safetyMarginMs: 1_500, bucket: 'leases', replicas: 3, checkpointEveryMs: 10_000, checkpointBucket: 'headroom-checkpoints-g1', checkpointsKept: 2 });
   });
 
   it('static partitions keep working as before, with or without count', () => {
