@@ -102,7 +102,9 @@ describe('JetStreamSource', () => {
   });
 
   it('redelivers a message that was not acked, after ack_wait, with the same sequence', async () => {
-    const source = new JetStreamSource({ nc }, sourceConfig('jsr', { ackWaitMs: 1000 }), { log });
+    // ack_wait 2 s: with 1 s a loaded machine could let a second ack_wait pass before the ack of
+    // the second delivery arrived, and JetStream rightly delivered a third time.
+    const source = new JetStreamSource({ nc }, sourceConfig('jsr', { ackWaitMs: 2000 }), { log });
     const deliveries: number[] = [];
     await source.start((batch) => {
       for (const m of batch) {
@@ -116,7 +118,7 @@ describe('JetStreamSource', () => {
     await retryUntil(async () => expect(deliveries).toHaveLength(6), 20_000);
     expect([...deliveries].sort((a, b) => a - b)).toEqual([1, 1, 2, 2, 3, 3]);
     expect(source.counters.redelivered).toBe(3);
-    await sleep(1500);
+    await sleep(3000);
     expect(deliveries).toHaveLength(6);
     const ci = await jsm.consumers.info('JSR', 'headroom');
     expect(ci.num_ack_pending).toBe(0);
