@@ -21,6 +21,7 @@ interface RunFlags {
   stopTimeout: string;
   logLevel?: string;
   failFast?: boolean;
+  workerId?: string;
 }
 
 /*
@@ -47,6 +48,7 @@ export function registerRunCommand(program: Command): void {
     .option('--stop-timeout <duration>', 'stop budget after SIGTERM/SIGINT: drain the source, close windows, flush sinks; what a sink cannot deliver by then is dropped and counted', '10s')
     .option('--log-level <level>', 'log level on stderr (default: warn for the embedded summary on a terminal, else info)')
     .option('--fail-fast', 'exit 1 at once when NATS cannot be reached at start, instead of waiting for it')
+    .option('--worker-id <id>', "this worker's id in its group (source.group); default $HEADROOM_WORKER_ID, else <hostname>-<pid>")
     .action(async (flags: RunFlags) => {
       const config = loadConfigOrThrow(flags.config);
       const embedded = flags.embedded === true;
@@ -87,6 +89,7 @@ export function registerRunCommand(program: Command): void {
         clock,
         log,
         configPath: flags.config,
+        ...workerIdOf(flags),
       });
       try {
         await service.start();
@@ -94,11 +97,11 @@ export function registerRunCommand(program: Command): void {
         if (err instanceof ServiceConfigError) throw new ConfigError(err.message, { cause: err });
         throw err;
       }
-      const pipeline = service.pipeline;
       const { metricsUrl, ndjsonPath } = service;
 
       let summary: TerminalSummary | null = null;
       if (showSummary) {
+        const pipeline = service.pipeline;
         const collector = new SummaryCollector(config.topology, config.engine.windowsMs[0] ?? 10_000);
         pipeline.onRecords((records) => collector.observe(records));
         summary = new TerminalSummary({
@@ -135,11 +138,19 @@ export function registerRunCommand(program: Command): void {
       summary?.stop();
       const { pipeline: report } = await service.stop({ afterPipeline: () => summary?.render() });
       const code = report === null || report.overran.length > 0 ? EXIT_RUNTIME : report.droppedRecords > 0 ? EXIT_DROPPED_AT_SHUTDOWN : EXIT_OK;
-      const status = pipeline.status();
+      const counts = service.counts();
       process.stdout.write(
-        `headroom: stopped — ${pipeline.counters.readings} readings, ${status.recordsOut} window records, ${pipeline.deadLetterCount} dead letters` +
+        `headroom: stopped — ${counts.readings} readings, ${counts.recordsOut} window records, ${counts.deadLetters} dead letters` +
           `${ndjsonPath === null ? '' : ` → ${ndjsonPath}`}\n`,
       );
       process.exitCode = code;
     });
+}
+
+/** The group worker id from --worker-id, else $HEADROOM_WORKER_ID; none: the service's default. */
+function workerIdOf(flags: RunFlags): { workerId?: string } {
+  const id = flags.workerId ?? process.env.HEADROOM_WORKER_ID;
+  if (id === undefined || id === '') return {};
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new ConfigError(`--worker-id (or HEADROOM_WORKER_ID) must match [A-Za-z0-9_-]{1,64}, got '${id}'`);
+  return { workerId: id };
 }

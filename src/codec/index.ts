@@ -6,3 +6,4 @@ export { formatWindowLabel, recordToPoint, recordToLine, pointToLine, MEASUREMEN
 export * from './replay-source.js';
 export * from './line-protocol/index.js';
 export * from './subjects.js';
+export { outputRecordId } from './record-id.js';

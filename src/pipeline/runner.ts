@@ -34,7 +34,7 @@ import type { OutputRecord } from '../domain/index.js';
 import type { SourceMessage } from '../sources/index.js';
 import { parseTelemetrySubject } from '../sources/index.js';
 import type { Logger } from '../telemetry/index.js';
-import { PipelineMetrics, errorText } from '../telemetry/index.js';
+import { PipelineMetrics, errorText, type PipelineHealthSample } from '../telemetry/index.js';
 import { healthSample } from './health-sample.js';
 import { ingestPayload, type IngestCounters, type IngestOptions } from './ingest.js';
 import { StopTimeoutError, type PipelineDeps, type PipelineState, type PipelineStatus, type StopReport } from './pipeline-types.js';
@@ -286,7 +286,12 @@ export class Pipeline {
     }
   }
 
+  /** The pipeline's health at `nowMs` (what the metrics export; a worker group sums its partitions'). */
+  healthSample(nowMs: number): PipelineHealthSample {
+    return healthSample(this.deps, this.siteCounters, this.deadLetters, this.paused, nowMs);
+  }
+
   private updateMetrics(nowMs: number): void {
-    this.metrics?.update(healthSample(this.deps, this.siteCounters, this.deadLetters, this.paused, nowMs));
+    if (this.metrics !== null) this.metrics.update(this.healthSample(nowMs));
   }
 }

@@ -11,18 +11,22 @@
  * reserve for what follows), then the metrics server and the NATS connections.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
-import type { HeadroomConfig } from '../config/index.js';
+import type { HeadroomConfig, JetStreamSourceConfig } from '../config/index.js';
 import { WindowEngine } from '../core/index.js';
 import { AlertEngine } from '../core/alerts/index.js';
 import { InfluxSink, MetricsServer, MetricsSink, NatsResultsSink, type Readiness, type Sink } from '../sinks/index.js';
-import { connectNats, createSimulator, telemetrySubjectPattern, type NatsConnection, type NatsHandle } from '../sources/index.js';
+import { connectNats, createSimulator, NatsDeadLetterPublisher, telemetrySubjectPattern, type NatsConnection, type NatsHandle } from '../sources/index.js';
 import { collectProcessMetrics, errorText, type Logger } from '../telemetry/index.js';
+import { CheckpointStore } from './group/checkpoint-store.js';
+import type { WorkerCounts } from './group/group-health.js';
+import { GroupWorker } from './group/group-worker.js';
 import type { StopReport } from './pipeline-types.js';
 import { Pipeline } from './runner.js';
 import { SimulatorDriver } from './runner-simulator.js';
 import { buildNdjsonSink, buildSource, ServiceConfigError, type BuiltSource, type NatsConnector } from './service-parts.js';
-import { within } from './stop-budget.js';
+import { closeSinksWithin, shutdownDrops, within } from './stop-budget.js';
 
 export { ServiceConfigError } from './service-parts.js';
 
@@ -51,6 +55,8 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
   /** Named in the warning when no output is configured. */
   configPath?: string;
+  /** This worker's id in its group (source.group). Default `<hostname>-<pid>`. */
+  workerId?: string;
 }
 
 /** What `stop()` did: the pipeline's report, or null when its stop failed (logged). */
@@ -63,6 +69,8 @@ const EMBEDDED_METRICS_LISTEN = { host: '127.0.0.1', port: 9464 };
 /** Kept back from the pipeline's share of the budget for the metrics server and NATS: a tenth, at most 1 s. */
 const CLOSE_RESERVE_SHARE = 0.1;
 const CLOSE_RESERVE_MAX_MS = 1_000;
+/** Of a group worker's stop budget, what the hand-over (checkpoints, freed leases) may take before the sinks close. */
+const HAND_OVER_SHARE = 0.7;
 
 export class HeadroomService {
   readonly registry = new Registry();
@@ -79,6 +87,9 @@ export class HeadroomService {
   private built: BuiltSource | null = null;
   private resultsConnection: NatsHandle | undefined;
   private running: Pipeline | null = null;
+  /** The worker, when the source is a group's (source.group): it runs one pipeline per owned partition. */
+  private group: GroupWorker | null = null;
+  private groupNats: NatsHandle | undefined;
   private driver: SimulatorDriver | null = null;
   private driverDone: Promise<void> = Promise.resolve();
   /** Until the pipeline runs, /readyz answers 503 with this. */
@@ -97,7 +108,7 @@ export class HeadroomService {
     if (metricsCfg !== undefined || opts.embedded || opts.metricsListen !== undefined) {
       const listen = opts.metricsListen ?? (metricsCfg === undefined ? EMBEDDED_METRICS_LISTEN : { host: metricsCfg.host, port: metricsCfg.port });
       this.sinks.push(new MetricsSink(config.topology, { windowsMs: metricsCfg?.windowsMs ?? config.engine.windowsMs, maxDepth: metricsCfg?.maxDepth ?? 10 }, this.registry));
-      this.server = new MetricsServer({ ...listen, registry: this.registry, log, readiness: () => this.running?.readiness() ?? this.startup });
+      this.server = new MetricsServer({ ...listen, registry: this.registry, log, readiness: () => this.running?.readiness() ?? this.group?.readiness() ?? this.startup, status: () => this.status() });
     }
   }
 
@@ -109,7 +120,21 @@ export class HeadroomService {
 
   /** The source's kind, once started. */
   get sourceKind(): string {
+    if (this.group !== null) return `jetstream, worker ${this.group.workerId} of group ${this.opts.config.source.kind === 'jetstream' ? this.opts.config.source.group?.name : ''}`;
     return this.built?.source.kind ?? 'none';
+  }
+
+  /** Readings, window records and dead letters so far (a group worker: over every partition it ran). */
+  counts(): WorkerCounts {
+    if (this.group !== null) return this.group.counts();
+    const p = this.running;
+    return p === null ? { readings: 0, recordsOut: 0, deadLetters: 0 } : { readings: p.counters.readings, recordsOut: p.status().recordsOut, deadLetters: p.deadLetterCount };
+  }
+
+  /** What `/status` answers: the group worker's partitions, else the pipeline's state. */
+  status(): unknown {
+    if (this.group !== null) return { group: this.group.status(), counts: this.group.counts() };
+    return this.running === null ? { state: 'starting' } : { pipeline: this.running.status(), counts: this.counts() };
   }
 
   async start(): Promise<void> {
@@ -130,15 +155,14 @@ export class HeadroomService {
           this.startup = { ready: false, detail };
         },
       });
+    const group = this.opts.embedded ? null : groupConfigOf(config);
+    if (group !== null) {
+      await this.startGroup(group, connect);
+      return;
+    }
     const built = await buildSource(config, this.opts.embedded, log, connect);
     this.built = built;
-    // Each sink has its own bounded buffer: an InfluxDB outage does not stall /metrics or NATS.
-    if (config.sinks.influx !== undefined) this.sinks.push(new InfluxSink(config.sinks.influx, { log }));
-    if (config.sinks.natsResults.enabled) {
-      if (config.nats === undefined) throw new ServiceConfigError('sinks.natsResults needs a nats section');
-      this.resultsConnection = built.nats ?? (await connect(config.nats));
-      this.sinks.push(new NatsResultsSink(config.sinks.natsResults, { nc: this.resultsConnection.nc, log }));
-    }
+    await this.addRemoteSinks(built.nats, connect);
     const closeReserveMs = Math.min(CLOSE_RESERVE_MAX_MS, this.opts.stopBudgetMs * CLOSE_RESERVE_SHARE);
     const pipeline = new Pipeline({
       config: { subjectPrefix: telemetrySubjectPattern(config.source), maxMessageBytes: config.source.maxMessageBytes, lineProtocol: config.source.lineProtocol },
@@ -156,6 +180,61 @@ export class HeadroomService {
     this.running = pipeline;
     await pipeline.start();
     if (built.bus !== undefined) this.startSimulator(built.bus);
+  }
+
+  /** InfluxDB and NATS results, each with its own bounded buffer: an InfluxDB outage does not stall /metrics or NATS. */
+  private async addRemoteSinks(nats: NatsHandle | undefined, connect: NatsConnector): Promise<void> {
+    const { config, log } = this.opts;
+    if (config.sinks.influx !== undefined) this.sinks.push(new InfluxSink(config.sinks.influx, { log }));
+    if (config.sinks.natsResults.enabled) {
+      if (config.nats === undefined) throw new ServiceConfigError('sinks.natsResults needs a nats section');
+      this.resultsConnection = nats ?? (await connect(config.nats));
+      this.sinks.push(new NatsResultsSink(config.sinks.natsResults, { nc: this.resultsConnection.nc, log }));
+    }
+  }
+
+  /**
+   * A worker of a group (docs/worker-groups.md): one NATS connection, the sinks shared by the
+   * partitions it comes to own (started here, closed by `stop()`), the checkpoint store, and
+   * the worker that joins the group and runs a pipeline per owned partition.
+   */
+  private async startGroup(config: GroupConfig, connect: NatsConnector): Promise<void> {
+    const { log } = this.opts;
+    const nats = await connect(config.nats);
+    this.groupNats = nats;
+    await this.addRemoteSinks(nats, connect);
+    for (const sink of this.sinks) await sink.start?.();
+    const group = config.source.group;
+    const store = await CheckpointStore.open(nats.nc, group.name, { bucket: group.checkpointBucket, replicas: group.replicas ?? config.source.stream.replicas, keep: group.checkpointsKept });
+    const worker = new GroupWorker({
+      config,
+      nc: nats.nc,
+      natsStatus: nats.status,
+      sinks: this.sinks,
+      ...(config.deadLetter.enabled ? { deadLetter: new NatsDeadLetterPublisher(nats.nc, config.deadLetter, log) } : {}),
+      store,
+      workerId: this.opts.workerId ?? `${hostname()}-${process.pid}`,
+      clock: this.clock,
+      logger: log,
+      registry: this.registry,
+      checkpointEveryMs: group.checkpointEveryMs,
+    });
+    await worker.start();
+    this.group = worker;
+  }
+
+  /**
+   * A group worker's stop: hand every partition over (stop consuming, checkpoint, free the
+   * lease) within most of the budget, then close the shared sinks with what is left. A
+   * hand-over cut short only means the next owner restores an older checkpoint.
+   */
+  private async stopGroup(worker: GroupWorker, leftMs: () => number): Promise<StopReport> {
+    const log = this.log;
+    const closeReserveMs = Math.min(CLOSE_RESERVE_MAX_MS, this.opts.stopBudgetMs * CLOSE_RESERVE_SHARE);
+    const handOverMs = Math.max(0, (leftMs() - closeReserveMs) * HAND_OVER_SHARE);
+    if ((await within(settled(worker.stop()), handOverMs)) === 'timeout') log.warn({ timeoutMs: Math.round(handOverMs) }, 'hand-over did not finish within its share of the stop budget; the next owner restores the last stored checkpoint');
+    const overran = await closeSinksWithin(this.sinks, this.opts.stopBudgetMs, () => Math.max(0, leftMs() - closeReserveMs), log);
+    return { ...shutdownDrops(this.sinks), overran };
   }
 
   /** The in-process simulator feeds the bus (embedded default, or a memory source). */
@@ -189,14 +268,24 @@ export class HeadroomService {
         log.error({ err: errorText(err) }, 'pipeline stop failed');
       }
     }
+    if (this.group !== null) report = await this.stopGroup(this.group, leftMs);
     hooks.afterPipeline?.();
     if (this.server !== null && (await within(settled(this.server.stop()), leftMs())) === 'timeout') log.warn('metrics server did not close within the stop budget');
-    const nats = this.built?.nats;
+    const nats = this.built?.nats ?? this.groupNats;
     const results = this.resultsConnection;
     const natsClosing = [nats, results !== nats ? results : undefined].filter((h): h is NatsHandle => h !== undefined).map((h) => closeNats(h.nc, log));
     if ((await within(settled(Promise.all(natsClosing)), leftMs())) === 'timeout') log.warn('NATS did not drain within the stop budget');
     return { pipeline: report };
   }
+}
+
+/** A config whose source is a worker group's (source.group on a JetStream source with nats). */
+type GroupConfig = HeadroomConfig & { source: JetStreamSourceConfig & { group: NonNullable<JetStreamSourceConfig['group']> }; nats: NonNullable<HeadroomConfig['nats']> };
+
+function groupConfigOf(config: HeadroomConfig): GroupConfig | null {
+  if (config.source.kind !== 'jetstream' || config.source.group === undefined) return null;
+  if (config.nats === undefined) throw new ServiceConfigError('source.group needs a nats section');
+  return config as GroupConfig;
 }
 
 /** Resolves when `promise` settles, either way. */

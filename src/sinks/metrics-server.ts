@@ -1,7 +1,9 @@
 /**
  * The HTTP endpoint of the metrics sink (node:http): `/metrics` (the injected registry in
  * the Prometheus text format), `/healthz` (200 while the process serves), `/readyz` (200
- * when the readiness check passes, else 503 with the reason), and `/`, a page linking them.
+ * when the readiness check passes, else 503 with the reason), `/status` (JSON: what the
+ * process runs; a group worker's partitions, leases, lag and checkpoints), and `/`, a page
+ * linking them.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +25,8 @@ export interface MetricsServerOptions {
   registry: Registry;
   /** Evaluated per `/readyz` request. */
   readiness: () => Readiness;
+  /** Evaluated per `/status` request, answered as JSON. */
+  status?: () => unknown;
   log: Logger;
 }
 
@@ -35,6 +39,7 @@ const INDEX_HTML = [
   '<li><a href="/metrics">/metrics</a>: Prometheus metrics</li>',
   '<li><a href="/healthz">/healthz</a>: liveness (200 while the process serves)</li>',
   '<li><a href="/readyz">/readyz</a>: readiness (200 when sources are connected and no sink has failed for good)</li>',
+  '<li><a href="/status">/status</a>: status as JSON (a group worker: its partitions, leases, lag and checkpoints)</li>',
   '</ul>',
   '</body></html>',
   '',
@@ -71,7 +76,7 @@ export class MetricsServer {
       });
     });
     const address = this.address();
-    this.log.info({ host: address.address, port: address.port }, 'serving /metrics, /healthz, /readyz');
+    this.log.info({ host: address.address, port: address.port }, 'serving /metrics, /healthz, /readyz, /status');
     return address;
   }
 
@@ -116,9 +121,15 @@ export class MetricsServer {
         res.end(r.ready ? 'ready\n' : `not ready: ${r.detail ?? 'unknown'}\n`);
         return;
       }
+      case '/status': {
+        const body = `${JSON.stringify(this.opts.status?.() ?? {}, null, 2)}\n`;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
       default:
         res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end('not found: try /metrics, /healthz or /readyz\n');
+        res.end('not found: try /metrics, /healthz, /readyz or /status\n');
     }
   }
 }

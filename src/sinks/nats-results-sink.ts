@@ -10,10 +10,15 @@
  * newest results matter most to a reacting service), and publishes them in order once the
  * connection is back. The connection is shared and owned by the caller: close() does not
  * close it.
+ *
+ * Every message carries `Nats-Msg-Id` (`outputRecordId`: the window's key and revision, or
+ * the alert transition): a JetStream stream capturing the results subjects keeps one copy of
+ * a record re-sent within its duplicate window (a worker group's take-over re-emits what was
+ * emitted after the last checkpoint).
  */
-import { DebugEvents, Events, type NatsConnection } from 'nats';
+import { DebugEvents, Events, headers, type MsgHdrs, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
-import { resultSubject } from '../codec/index.js';
+import { outputRecordId, resultSubject } from '../codec/index.js';
 import type { NatsResultsSinkConfig } from '../config/index.js';
 import type { OutputRecord } from '../domain/index.js';
 import type { Sink, SinkCloseOptions, SinkHealth } from './types.js';
@@ -51,7 +56,11 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 interface Message {
   subject: string;
   payload: Uint8Array;
+  headers: MsgHdrs;
 }
+
+/** The header JetStream de-duplicates on. */
+const MSG_ID_HEADER = 'Nats-Msg-Id';
 
 export class NatsResultsSink implements Sink {
   readonly name = 'nats-results';
@@ -89,7 +98,9 @@ export class NatsResultsSink implements Sink {
     }
     let full = 0;
     for (const record of records) {
-      const message = { subject: resultSubject(this.cfg, record), payload: this.encoder.encode(JSON.stringify(record)) };
+      const h = headers();
+      h.set(MSG_ID_HEADER, outputRecordId(record));
+      const message = { subject: resultSubject(this.cfg, record), payload: this.encoder.encode(JSON.stringify(record)), headers: h };
       if (this.connected && this.queue.length === 0) this.publish(message);
       else {
         if (this.queue.length >= this.maxBuffered) {
@@ -153,7 +164,7 @@ export class NatsResultsSink implements Sink {
 
   private publish(message: Message): void {
     try {
-      this.nc.publish(message.subject, message.payload);
+      this.nc.publish(message.subject, message.payload, { headers: message.headers });
       this.counters.published++;
     } catch (err: unknown) {
       this.drop('publish_error', 1, `${message.subject}: ${errorText(err)}`);

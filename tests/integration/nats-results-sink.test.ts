@@ -132,3 +132,43 @@ describe('NATS results sink', () => {
     await sink.close();
   }, 30_000);
 });
+
+describe('NATS results sink into a JetStream stream', () => {
+  let server: NatsServer;
+  let nc: NatsConnection;
+
+  beforeAll(async () => {
+    server = await startNats({ jetstream: true });
+    nc = await connect({ servers: server.url });
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await server?.stop();
+  });
+
+  it('a record re-sent by another sink (a take-over) is stored once; a later revision is kept', async () => {
+    const jsm = await nc.jetstreamManager();
+    await jsm.streams.add({ name: 'RESULTS', subjects: ['headroom.results.>', 'headroom.alerts.>'], duplicate_window: 60 * 1e9 });
+    const first = [nodeWindow('ash1', 0), nodeWindow('ash1', 1), alert];
+    const before = new NatsResultsSink(cfg, { nc, log });
+    before.write(first);
+    await before.close();
+    // The next owner re-emits the same records after restoring, then restates window 1.
+    const restated = { ...nodeWindow('ash1', 1), revision: 1, loadWatts: 1234 };
+    const after = new NatsResultsSink(cfg, { nc, log });
+    after.write([...first, restated, nodeWindow('ash1', 2)]);
+    await after.close();
+    expect(after.stats().published).toBe(5);
+
+    const stored = await retryUntil(async () => {
+      const info = await jsm.streams.info('RESULTS');
+      if (info.state.messages < 5) throw new Error(`${info.state.messages} stored`);
+      return info.state.messages;
+    }, 5_000, 50);
+    expect(stored).toBe(5);
+    const records: OutputRecord[] = [];
+    for (let seq = 1; seq <= stored; seq++) records.push((await jsm.streams.getMessage('RESULTS', { seq })).json<OutputRecord>());
+    expect(records).toEqual([...first, restated, nodeWindow('ash1', 2)]);
+  });
+});

@@ -12,9 +12,10 @@ import type { NatsConnection } from 'nats';
 import type { Registry } from 'prom-client';
 import type { HeadroomConfig, JetStreamSourceConfig } from '../../config/index.js';
 import type { Sink } from '../../sinks/index.js';
-import { telemetrySubjectPattern, type NatsConnectionStatus } from '../../sources/index.js';
+import { telemetrySubjectPattern, type DeadLetterPublisher, type NatsConnectionStatus } from '../../sources/index.js';
 import type { Logger } from '../../telemetry/index.js';
-import { errorText } from '../../telemetry/index.js';
+import { errorText, PipelineMetrics } from '../../telemetry/index.js';
+import { GroupHealth, type WorkerCounts } from './group-health.js';
 import { openGroupBucket } from './leases.js';
 import { GroupMember } from './member.js';
 import { GroupMetrics } from './metrics.js';
@@ -28,6 +29,8 @@ export interface GroupWorkerDeps {
   natsStatus?: NatsConnectionStatus;
   /** Started by the caller before `start()`, closed by the caller after `stop()`. */
   sinks: readonly Sink[];
+  /** Rejected messages of every partition go here; absent = counted only. */
+  deadLetter?: DeadLetterPublisher;
   store: PartitionStateStore;
   workerId: string;
   clock: () => number;
@@ -59,11 +62,20 @@ export class GroupWorker {
   private readonly runners = new Map<number, PartitionRunner>();
   private readonly log: Logger;
   private readonly metrics: PartitionMetrics | null;
+  /** The pipeline metrics of a single worker, summed over this worker's partitions. */
+  private readonly pipelineMetrics: PipelineMetrics | null;
+  private readonly health = new GroupHealth();
   private metricsTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: GroupWorkerDeps) {
     this.log = deps.logger.child({ component: 'group-worker', worker: deps.workerId });
     this.metrics = deps.registry === undefined ? null : new PartitionMetrics(deps.registry, groupOf(deps.config).name);
+    this.pipelineMetrics = deps.registry === undefined ? null : new PipelineMetrics(deps.registry);
+  }
+
+  /** Readings, window records and dead letters since this worker started, over every partition it ran. */
+  counts(): WorkerCounts {
+    return this.health.totals([...this.runners.values()].map((r) => r.counts()));
   }
 
   get workerId(): string {
@@ -87,7 +99,7 @@ export class GroupWorker {
       onRelease: (p) => this.release(p),
     });
     await this.member.start();
-    if (this.metrics !== null) this.metricsTimer = setInterval(() => this.updateMetrics(), 1_000);
+    if (this.deps.registry !== undefined) this.metricsTimer = setInterval(() => this.updateMetrics(), 1_000);
   }
 
   /** Hands every partition over (checkpoint, then the lease is freed) and leaves the group. */
@@ -96,8 +108,10 @@ export class GroupWorker {
     this.metricsTimer = null;
     await this.member?.stop();
     // Runners the member no longer knew of (lost meanwhile) stop without a checkpoint.
-    await Promise.all([...this.runners.values()].map((r) => r.abandon()));
+    const left = [...this.runners.values()];
     this.runners.clear();
+    await Promise.all(left.map((r) => r.abandon().finally(() => this.retire(r))));
+    this.updateMetrics();
   }
 
   status(): { workerId: string; partitions: OwnedPartitionStatus[] } {
@@ -144,6 +158,7 @@ export class GroupWorker {
       } catch (err: unknown) {
         if (this.runners.get(partition) === runner) this.runners.delete(partition);
         await runner.abandon();
+        this.retire(runner);
         const retryInMs = Math.min(START_RETRY_MAX_MS, START_RETRY_FIRST_MS * attempt);
         this.log.warn({ partition, attempt, retryInMs, err: errorText(err) }, 'partition could not start; retrying while the lease is held');
         await new Promise((resolve) => setTimeout(resolve, retryInMs));
@@ -169,6 +184,7 @@ export class GroupWorker {
       nc: d.nc,
       ...(d.natsStatus === undefined ? {} : { natsStatus: d.natsStatus }),
       sinks: d.sinks,
+      ...(d.deadLetter === undefined ? {} : { deadLetter: d.deadLetter }),
       owns: () => this.member?.fence(partition, token) ?? false,
       store: d.store,
       clock: d.clock,
@@ -184,7 +200,13 @@ export class GroupWorker {
     const runner = this.runners.get(partition);
     this.runners.delete(partition);
     this.log.warn({ partition }, 'lease lost: partition stopped without a checkpoint');
-    void runner?.abandon();
+    if (runner !== undefined) void runner.abandon().finally(() => this.retire(runner));
+  }
+
+  /** A runner that stopped on this worker: its counts stay in the worker's totals. */
+  private retire(runner: PartitionRunner): void {
+    const sample = runner.healthSample(this.deps.clock());
+    if (sample !== null) this.health.retire(sample, runner.counts());
   }
 
   private async release(partition: number): Promise<void> {
@@ -192,14 +214,24 @@ export class GroupWorker {
     this.runners.delete(partition);
     if (runner === undefined) return;
     const startedMs = performance.now();
-    await runner.handOver();
+    await runner.handOver().finally(() => this.retire(runner));
     this.log.info({ partition, handOverMs: Math.round(performance.now() - startedMs), position: runner.position }, 'partition handed over');
   }
 
   private updateMetrics(): void {
-    if (this.metrics === null) return;
     const nowMs = this.deps.clock();
-    this.metrics.update(this.status().partitions, nowMs);
+    this.metrics?.update(this.status().partitions, nowMs);
+    if (this.pipelineMetrics === null) return;
+    const live = [...this.runners.values()];
+    const samples = live.map((r) => r.healthSample(nowMs)).filter((s) => s !== null);
+    const status = this.deps.natsStatus;
+    const sinks = this.deps.sinks.map((s) => {
+      const h = s.health();
+      const stats = s.stats?.();
+      return { name: s.name, buffered: h.buffered, failed: h.failed, ...(stats === undefined ? {} : { stats }) };
+    });
+    this.pipelineMetrics.update(this.health.merge(samples, { sinks, ...(status === undefined ? {} : { nats: { connected: status.state === 'connected', reconnects: status.reconnects } }) }));
+    this.pipelineMetrics.setAlerts(live.flatMap((r) => r.activeAlerts()));
   }
 }
 

@@ -15,8 +15,9 @@ import { AlertEngine } from '../../core/alerts/index.js';
 import type { AlertsConfig } from '../../core/alerts/index.js';
 import type { EngineSettings, Topology } from '../../domain/index.js';
 import type { Sink } from '../../sinks/index.js';
-import { JetStreamSource, type NatsConnectionStatus } from '../../sources/index.js';
-import type { Logger } from '../../telemetry/index.js';
+import { JetStreamSource, type DeadLetterPublisher, type NatsConnectionStatus } from '../../sources/index.js';
+import type { Logger, PipelineHealthSample } from '../../telemetry/index.js';
+import type { ActiveAlert } from '../../core/alerts/index.js';
 import { Pipeline, type PipelineConfig, type StopReport } from '../runner.js';
 import { restoreFromCheckpoint, takeCheckpoint, type Checkpoint, type CheckpointScope } from './checkpoint.js';
 import { FencedSink } from './fenced-sink.js';
@@ -45,6 +46,8 @@ export interface PartitionRunnerDeps {
   natsStatus?: NatsConnectionStatus;
   /** The worker's sinks, shared by its partitions (started and closed by the worker). */
   sinks: readonly Sink[];
+  /** Rejected messages go here (shared by the worker's partitions); absent = counted only. */
+  deadLetter?: DeadLetterPublisher;
   /** True while this worker still holds the partition's lease with `token`. */
   owns: () => boolean;
   store: PartitionStateStore;
@@ -102,6 +105,22 @@ export class PartitionRunner {
     return this.source?.health().pending;
   }
 
+  /** The partition pipeline's health (null before it was built). */
+  healthSample(nowMs: number): PipelineHealthSample | null {
+    return this.pipeline?.healthSample(nowMs) ?? null;
+  }
+
+  /** Readings, window records and dead letters of this owner's pipeline so far. */
+  counts(): { readings: number; recordsOut: number; deadLetters: number } {
+    const p = this.pipeline;
+    return p === null ? { readings: 0, recordsOut: 0, deadLetters: 0 } : { readings: p.counters.readings, recordsOut: p.status().recordsOut, deadLetters: p.deadLetterCount };
+  }
+
+  /** Alerts pending or firing in this partition now. */
+  activeAlerts(): readonly ActiveAlert[] {
+    return this.alerts?.activeAlerts() ?? [];
+  }
+
   /** Starts once; a hand-over or loss that comes while starting waits for the start to finish. */
   start(): Promise<void> {
     this.starting ??= this.doStart();
@@ -136,6 +155,7 @@ export class PartitionRunner {
       source: this.source,
       sinks: this.fenced,
       ...(this.alerts === null ? {} : { alerts: this.alerts }),
+      ...(d.deadLetter === undefined ? {} : { deadLetter: d.deadLetter }),
       clock: d.clock,
       logger: this.log,
       ...(d.natsStatus === undefined ? {} : { natsStatus: d.natsStatus }),
