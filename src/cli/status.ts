@@ -1,5 +1,10 @@
 import type { Command } from 'commander';
-import { formatGroupStatus, groupStatus, openGroupBucket } from '../pipeline/group/index.js';
+import type { NatsConnection } from 'nats';
+import type { JetStreamSourceConfig } from '../config/index.js';
+import { formatGroupStatus, groupStatus, openGroupBucket, type PartitionExtras } from '../pipeline/group/index.js';
+import { CheckpointStore } from '../pipeline/group/checkpoint-store.js';
+import { claimDurable } from '../sources/index.js';
+import type { Logger } from '../telemetry/index.js';
 import { createLogger, errorText, OperationalError } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { connectForCli, natsConfigFor, natsUrlOf } from './options.js';
@@ -27,10 +32,37 @@ export function registerStatusCommand(program: Command): void {
         } catch (err: unknown) {
           throw new OperationalError(`group ${group.name}: bucket ${group.bucket} not found (no worker of the group has started yet?): ${errorText(err)}`, { cause: err });
         }
-        const status = await groupStatus(kv, { group: group.name, bucket: group.bucket, partitionCount: partitions.ids.length, nowMs: () => Date.now() });
+        const extras = await partitionExtras(nc, source, log);
+        const status = await groupStatus(kv, { group: group.name, bucket: group.bucket, partitionCount: partitions.ids.length, nowMs: () => Date.now(), extras });
         process.stdout.write(opts.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatGroupStatus(status));
       } finally {
         await nc.close();
       }
     });
+}
+
+/**
+ * Lag (the owner's consumer's pending messages) and the newest stored checkpoint of each
+ * partition; a part that cannot be read is left out (shown as '-') and logged.
+ */
+async function partitionExtras(nc: NatsConnection, source: JetStreamSourceConfig, log: Logger): Promise<PartitionExtras> {
+  const group = source.group!;
+  const jsm = await nc.jetstreamManager();
+  const store = await CheckpointStore.open(nc, group.name, { bucket: group.checkpointBucket }).catch((err: unknown) => {
+    log.warn({ err: errorText(err) }, 'checkpoint bucket not readable; no checkpoint column');
+    return null;
+  });
+  return async (partition, { token }) => {
+    const out: Awaited<ReturnType<PartitionExtras>> = {};
+    if (token !== null) {
+      const name = claimDurable(source.consumer.durable, { partition, token });
+      await jsm.consumers.info(source.stream.name, name).then(
+        (info) => (out.lagMessages = info.num_pending),
+        (err: unknown) => log.debug({ partition, consumer: name, err: errorText(err) }, 'no consumer info'),
+      );
+    }
+    const newest = (await store?.list(partition).catch(() => []))?.[0];
+    if (newest !== undefined) Object.assign(out, { lastCheckpointAtMs: newest.takenAtMs, lastCheckpointSeq: newest.lastSeq, lastCheckpointBytes: newest.sizeBytes });
+    return out;
+  };
 }

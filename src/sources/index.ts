@@ -20,6 +20,7 @@ export { NatsSource, type NatsSourceCounters, type NatsSourceOptions } from './n
 export {
   JetStreamSource,
   JetStreamSetupError,
+  claimDurable,
   ensureConsumer,
   ensureStream,
   planConsumers,

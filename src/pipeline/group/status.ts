@@ -32,6 +32,10 @@ export interface PartitionStatus {
   lagMessages?: number;
   /** Time of the last checkpoint (filled by the service). */
   lastCheckpointAtMs?: number;
+  /** Stream sequence the last checkpoint includes every message up to. */
+  lastCheckpointSeq?: number;
+  /** Stored size of the last checkpoint. */
+  lastCheckpointBytes?: number;
 }
 
 export interface GroupStatus {
@@ -43,7 +47,7 @@ export interface GroupStatus {
   partitions: PartitionStatus[];
 }
 
-export type PartitionExtras = (partition: number) => Promise<{ lagMessages?: number; lastCheckpointAtMs?: number }>;
+export type PartitionExtras = (partition: number, owner: { token: number | null }) => Promise<Pick<PartitionStatus, 'lagMessages' | 'lastCheckpointAtMs' | 'lastCheckpointSeq' | 'lastCheckpointBytes'>>;
 
 export interface GroupStatusOptions {
   group: string;
@@ -70,7 +74,7 @@ export async function groupStatus(kv: KV, opts: GroupStatusOptions): Promise<Gro
       revision: entry?.revision ?? null,
       expiresAtMs: owner === null ? null : (value?.expiresAtMs ?? null),
     };
-    if (opts.extras !== undefined) Object.assign(status, await opts.extras(p));
+    if (opts.extras !== undefined) Object.assign(status, await opts.extras(p, { token: status.token }));
     partitions.push(status);
   }
   const workers = [...read.members.values()]
@@ -113,7 +117,7 @@ export function formatGroupStatus(s: GroupStatus): string {
       p.token === null ? '-' : String(p.token),
       p.expiresAtMs === null ? '-' : p.expiresAtMs >= s.readAtMs ? `in ${seconds(p.expiresAtMs - s.readAtMs)}` : `${seconds(s.readAtMs - p.expiresAtMs)} ago`,
       p.lagMessages === undefined ? '-' : String(p.lagMessages),
-      p.lastCheckpointAtMs === undefined ? '-' : `${seconds(s.readAtMs - p.lastCheckpointAtMs)} ago`,
+      p.lastCheckpointAtMs === undefined ? '-' : `${seconds(s.readAtMs - p.lastCheckpointAtMs)} ago${p.lastCheckpointSeq === undefined ? '' : ` (seq ${p.lastCheckpointSeq}${p.lastCheckpointBytes === undefined ? '' : `, ${p.lastCheckpointBytes} B`})`}`,
     ]),
   ]);
   return `${head}\n\n${workers}\n\n${parts}\n`;
