@@ -2,7 +2,7 @@
  * One id per output record version: the same window at the same revision, or the same alert
  * transition, always gets the same id, whoever emits it. NATS results carry it as
  * `Nats-Msg-Id`, so a JetStream stream over the results drops a window re-emitted after a
- * take-over as a duplicate (docs/worker-groups.md, "Exact outputs").
+ * take-over as a duplicate (docs/worker-groups.md, "What is guaranteed").
  */
 import type { OutputRecord } from '../domain/index.js';
 
