@@ -3,6 +3,7 @@
  * pipeline/service.ts (`HeadroomService`), the one place `run`, `npm start` and worker groups share.
  */
 import type { Command } from 'commander';
+import { isValidWorkerId } from '../pipeline/group/index.js';
 import { HeadroomService, ServiceConfigError } from '../pipeline/index.js';
 import { createLogger, EXIT_DROPPED_AT_SHUTDOWN, EXIT_OK, EXIT_RUNTIME, EXIT_SECOND_SIGNAL } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
@@ -48,7 +49,7 @@ export function registerRunCommand(program: Command): void {
     .option('--stop-timeout <duration>', 'stop budget after SIGTERM/SIGINT: drain the source, close windows, flush sinks; what a sink cannot deliver by then is dropped and counted', '10s')
     .option('--log-level <level>', 'log level on stderr (default: warn for the embedded summary on a terminal, else info)')
     .option('--fail-fast', 'exit 1 at once when NATS cannot be reached at start, instead of waiting for it')
-    .option('--worker-id <id>', "this worker's id in its group (source.group); default $HEADROOM_WORKER_ID, else <hostname>-<pid>")
+    .option('--worker-id <id>', "this worker's id in its group (source.group); default $HEADROOM_WORKER_ID, else <hostname>-<pid>-<random>")
     .action(async (flags: RunFlags) => {
       const config = loadConfigOrThrow(flags.config);
       const embedded = flags.embedded === true;
@@ -151,6 +152,6 @@ export function registerRunCommand(program: Command): void {
 function workerIdOf(flags: RunFlags): { workerId?: string } {
   const id = flags.workerId ?? process.env.HEADROOM_WORKER_ID;
   if (id === undefined || id === '') return {};
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new ConfigError(`--worker-id (or HEADROOM_WORKER_ID) must match [A-Za-z0-9_-]{1,64}, got '${id}'`);
+  if (!isValidWorkerId(id)) throw new ConfigError(`--worker-id (or HEADROOM_WORKER_ID) must match [A-Za-z0-9_-]{1,100}, got '${id}'`);
   return { workerId: id };
 }

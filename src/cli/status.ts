@@ -1,10 +1,5 @@
 import type { Command } from 'commander';
-import type { NatsConnection } from 'nats';
-import type { JetStreamSourceConfig } from '../config/index.js';
-import { formatGroupStatus, groupStatus, openGroupBucket, type PartitionExtras } from '../pipeline/group/index.js';
-import { CheckpointStore } from '../pipeline/group/checkpoint-store.js';
-import { claimDurable } from '../sources/index.js';
-import type { Logger } from '../telemetry/index.js';
+import { formatGroupStatus, groupStatus, openGroupBucket, partitionExtras } from '../pipeline/group/index.js';
 import { createLogger, errorText, OperationalError } from '../telemetry/index.js';
 import { ConfigError, loadConfigOrThrow } from './config-arg.js';
 import { connectForCli, natsConfigFor, natsUrlOf } from './options.js';
@@ -41,28 +36,3 @@ export function registerStatusCommand(program: Command): void {
     });
 }
 
-/**
- * Lag (the owner's consumer's pending messages) and the newest stored checkpoint of each
- * partition; a part that cannot be read is left out (shown as '-') and logged.
- */
-async function partitionExtras(nc: NatsConnection, source: JetStreamSourceConfig, log: Logger): Promise<PartitionExtras> {
-  const group = source.group!;
-  const jsm = await nc.jetstreamManager();
-  const store = await CheckpointStore.open(nc, group.name, { bucket: group.checkpointBucket }).catch((err: unknown) => {
-    log.warn({ err: errorText(err) }, 'checkpoint bucket not readable; no checkpoint column');
-    return null;
-  });
-  return async (partition, { token }) => {
-    const out: Awaited<ReturnType<PartitionExtras>> = {};
-    if (token !== null) {
-      const name = claimDurable(source.consumer.durable, { partition, token });
-      await jsm.consumers.info(source.stream.name, name).then(
-        (info) => (out.lagMessages = info.num_pending),
-        (err: unknown) => log.debug({ partition, consumer: name, err: errorText(err) }, 'no consumer info'),
-      );
-    }
-    const newest = (await store?.list(partition).catch(() => []))?.[0];
-    if (newest !== undefined) Object.assign(out, { lastCheckpointAtMs: newest.takenAtMs, lastCheckpointSeq: newest.lastSeq, lastCheckpointBytes: newest.sizeBytes });
-    return out;
-  };
-}

@@ -11,7 +11,6 @@
  * reserve for what follows), then the metrics server and the NATS connections.
  */
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import type { HeadroomConfig, JetStreamSourceConfig } from '../config/index.js';
 import { WindowEngine } from '../core/index.js';
@@ -22,6 +21,7 @@ import { collectProcessMetrics, errorText, type Logger } from '../telemetry/inde
 import { CheckpointStore } from './group/checkpoint-store.js';
 import type { WorkerCounts } from './group/group-health.js';
 import { GroupWorker } from './group/group-worker.js';
+import { defaultWorkerId } from './group/membership.js';
 import type { StopReport } from './pipeline-types.js';
 import { Pipeline } from './runner.js';
 import { SimulatorDriver } from './runner-simulator.js';
@@ -55,7 +55,7 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
   /** Named in the warning when no output is configured. */
   configPath?: string;
-  /** This worker's id in its group (source.group). Default `<hostname>-<pid>`. */
+  /** This worker's id in its group (source.group). Default `<hostname>-<pid>-<random>`. */
   workerId?: string;
 }
 
@@ -213,7 +213,7 @@ export class HeadroomService {
       sinks: this.sinks,
       ...(config.deadLetter.enabled ? { deadLetter: new NatsDeadLetterPublisher(nats.nc, config.deadLetter, log) } : {}),
       store,
-      workerId: this.opts.workerId ?? `${hostname()}-${process.pid}`,
+      workerId: this.opts.workerId ?? defaultWorkerId(),
       clock: this.clock,
       logger: log,
       registry: this.registry,

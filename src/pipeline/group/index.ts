@@ -5,3 +5,4 @@ export { defaultWorkerId, isValidWorkerId } from './membership.js';
 export { GroupMember, type GroupMemberOptions } from './member.js';
 export { GroupMetrics } from './metrics.js';
 export { formatGroupStatus, groupStatus, type GroupStatus, type GroupStatusOptions, type PartitionExtras, type PartitionStatus, type WorkerStatus } from './status.js';
+export { partitionExtras } from './status-extras.js';
