@@ -28,12 +28,14 @@ interface RunOutput {
 
 class Run {
   readonly engine: WindowEngine;
-  readonly alerts = new AlertEngine(config.topology, config.alerts);
-  private readonly windows: WindowResult[] = [];
-  private readonly events: AlertEvent[] = [];
+  readonly alerts: AlertEngine;
+  private windows: WindowResult[] = [];
+  private events: AlertEvent[] = [];
 
-  constructor(settings: EngineSettings = config.engine) {
-    this.engine = new WindowEngine(config.topology, settings);
+  constructor(settings: EngineSettings = config.engine, from?: Run) {
+    // From another run: its engines restored from their snapshots (a worker taking over a checkpoint).
+    this.engine = from === undefined ? new WindowEngine(config.topology, settings) : WindowEngine.restore(config.topology, settings, from.engine.snapshot());
+    this.alerts = from === undefined ? new AlertEngine(config.topology, config.alerts) : AlertEngine.restore(config.topology, config.alerts, from.alerts.snapshot());
   }
 
   /** `seconds` of gateway batches from `startMs`, at 1 Hz, recorded at the batch's own event time (as a replay does). */
@@ -57,6 +59,12 @@ class Run {
     return windows;
   }
 
+  /** Forgets what was put out so far: finish() returns only what comes after. */
+  forget(): void {
+    this.windows = [];
+    this.events = [];
+  }
+
   finish(): RunOutput {
     const windows = this.engine.drain();
     this.windows.push(...windows);
@@ -72,7 +80,7 @@ class Run {
 const BEFORE_S = 180;
 const AFTER_S = 90;
 
-/** 5 min of the demo fleet, a gap of `gapMs` without data (walked in idle steps or not), 2 min more. */
+/** BEFORE_S seconds of the demo fleet, a gap of `gapMs` without data (walked in idle steps or not), AFTER_S seconds more. */
 function runWithGap(gapMs: number, walk: 'jump' | 'steps' | 'idle-jump'): { out: RunOutput; jumpWork: EngineWork } {
   const run = new Run();
   run.feed(FIXTURE_START_MS, BEFORE_S, 7);
@@ -116,6 +124,32 @@ describe('a jump in event time', () => {
       // The windows after the gap are the same in number (only their times and the billing period differ).
       expect(long.out.windows.length, walk).toBe(short.out.windows.length);
     }
+  });
+});
+
+describe('a checkpoint of an old stream, then recent data', () => {
+  it('the restored engines jump 90 days at the cost of 2 hours, with the outputs of engines that ran through', () => {
+    const outputs = (gapMs: number, restore: boolean): { out: RunOutput; jumpWindows: number } => {
+      const old = new Run();
+      old.feed(FIXTURE_START_MS, BEFORE_S, 7);
+      const run = restore ? new Run(config.engine, old) : old;
+      run.forget();
+      const before = run.engine.work().windowsPassed;
+      const resumeMs = FIXTURE_START_MS + BEFORE_S * 1000 + gapMs;
+      run.feed(resumeMs, 1, 8);
+      const jumpWindows = run.engine.work().windowsPassed - before;
+      run.feed(resumeMs + 1000, AFTER_S, 9);
+      return { out: run.finish(), jumpWindows };
+    };
+    const through = outputs(90 * DAY_MS, false);
+    const restored = outputs(90 * DAY_MS, true);
+    const short = outputs(2 * HOUR_MS, true);
+    expect(restored.jumpWindows).toBe(short.jumpWindows);
+    expect(restored.jumpWindows).toBe(through.jumpWindows);
+    expect(restored.out.windows.length).toBeGreaterThan(0);
+    expect(restored.out.windows).toEqual(through.out.windows);
+    expect(restored.out.alerts).toEqual(through.out.alerts);
+    expect(restored.out.active).toEqual(through.out.active);
   });
 });
 
