@@ -77,8 +77,8 @@ class Run {
   }
 }
 
-const BEFORE_S = 180;
-const AFTER_S = 90;
+const BEFORE_S = 120;
+const AFTER_S = 60;
 
 /** BEFORE_S seconds of the demo fleet, a gap of `gapMs` without data (walked in idle steps or not), AFTER_S seconds more. */
 function runWithGap(gapMs: number, walk: 'jump' | 'steps' | 'idle-jump'): { out: RunOutput; jumpWork: EngineWork } {
