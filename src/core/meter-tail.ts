@@ -137,16 +137,23 @@ export function foldTail(tail: MeterTail, frontierMs: number, maxHoldMs: number,
   }
 }
 
-/** Earliest time at which this meter may contribute, given the fold frontier. */
-export function earliestLiveMs(tail: MeterTail, frontierMs: number, maxHoldMs: number): number {
+/**
+ * Earliest time at which this meter may contribute, given the fold frontier. A counter
+ * interval longer than maxCounterGapMs covers nothing (see above): after a long silence the
+ * meter's next contribution is its successor, however far away, so the gap costs nothing.
+ */
+export function earliestLiveMs(tail: MeterTail, frontierMs: number, maxHoldMs: number, maxCounterGapMs: number): number {
   const len = tail.data.length >> 1;
   if (tail.head >= len) return Infinity;
   const ts = tail.data[tail.head << 1]!;
   if (ts >= frontierMs) return ts;
   // The anchor: live at the frontier while its hold lasts or its counter interval to the
   // successor runs, else its successor is the first.
-  if (ts + maxHoldMs > frontierMs || isCounterInterval(tail, tail.head)) return frontierMs;
-  return tail.head + 1 < len ? tail.data[(tail.head + 1) << 1]! : Infinity;
+  if (ts + maxHoldMs > frontierMs) return frontierMs;
+  if (tail.head + 1 >= len) return Infinity;
+  const nextTsMs = tail.data[(tail.head + 1) << 1]!;
+  if (isCounterInterval(tail, tail.head) && nextTsMs - ts <= maxCounterGapMs) return frontierMs;
+  return nextTsMs;
 }
 
 /**

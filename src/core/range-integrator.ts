@@ -25,6 +25,8 @@ export class RangeIntegrator {
   private readonly bucket: MeterBucket;
   private readonly maxHoldMs: number;
   private readonly maxCounterGapMs: number;
+  /** Ranges integrated so far (work done, not state). */
+  rangesIntegrated = 0;
 
   constructor(
     private readonly model: SiteModel,
@@ -43,6 +45,7 @@ export class RangeIntegrator {
   }
 
   integrate(fromMs: number, toMs: number, out: SiteAggregates): void {
+    this.rangesIntegrated++;
     resetAggregates(out, fromMs);
     const { meterNodeOffsets } = this.model;
     const { sumWatts, covered, stride } = this.buckets;

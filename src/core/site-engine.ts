@@ -35,8 +35,8 @@ import { WindowSchedule } from './window-schedule.js';
  * - frontierMs: time before it is folded into the sizes' frozen accumulators and gone from
  *   the tails. It is acceptFromMs, unless a counter interval that a reading still acceptable
  *   could close holds it back (to a whole second of the bucket grid, BUCKET_MS).
- * - earliestDataMs(): the earliest time a tail or grid sum still contributes (≥ frontierMs):
- *   windows wholly before it are empty and skipped.
+ * - earliestTailMs(): the earliest time a meter tail still contributes (≥ frontierMs): windows
+ *   wholly before it, without grid sums, are empty and skipped (in one step, however many).
  * drain() makes acceptHorizonMs and finalBeforeMs Infinity: everything is folded and final.
  */
 export class SiteEngine {
@@ -168,13 +168,18 @@ export class SiteEngine {
     this.closed = true;
   }
 
+  /** Work done so far: windows passed one by one and ranges integrated (see WindowEngine.work()). */
+  work(): { windowsPassed: number; rangesIntegrated: number } {
+    return { windowsPassed: this.schedule.windowsPassed, rangesIntegrated: this.integrator.rangesIntegrated };
+  }
+
   private process(wm: number, acceptHorizonMs: number, out: WindowResult[]): void {
     const draining = acceptHorizonMs === Infinity;
     const finalBeforeMs = draining ? Infinity : wm - this.settings.allowedLatenessMs;
     const sizes = this.schedule.sizes;
     // 1. Restate windows changed by late readings.
     if (this.dirtyFromMs !== Infinity) {
-      const earliestMs = this.earliestDataMs();
+      const earliestMs = this.earliestTailMs();
       for (const size of sizes) {
         for (const window of size.open) {
           if (window.startMs + size.windowMs > this.dirtyFromMs && window.startMs < this.dirtyToMs) this.builder.build(size, window, this.frontierMs, earliestMs, out);
@@ -184,16 +189,17 @@ export class SiteEngine {
       this.dirtyToMs = -Infinity;
     }
     // 2. Emit windows the watermark has passed, in order of end time, folding behind them.
+    //    Stretches without data are skipped in one step: a jump costs the data, not its length.
     for (;;) {
-      const earliestMs = this.earliestDataMs();
+      const earliestMs = this.earliestTailMs();
       this.schedule.skipEmptyWindows(earliestMs, finalBeforeMs);
       const endMs = this.schedule.nextEndMs();
       if (!(endMs <= wm)) break;
       for (const size of sizes) {
         if (size.nextStartMs + size.windowMs !== endMs) continue;
         const window = this.schedule.pass(size);
-        // A window holds data if the live tails reach into it or its frozen part has some.
-        if (endMs > earliestMs || size.frozen.startMs === window.startMs) this.builder.build(size, window, this.frontierMs, earliestMs, out);
+        // A window holds data if the live tails reach into it, its frozen part has some or it has grid sums.
+        if (endMs > earliestMs || size.frozen.startMs === window.startMs || size.grid.has(window.startMs)) this.builder.build(size, window, this.frontierMs, earliestMs, out);
         if (endMs > finalBeforeMs) size.open.push(window);
       }
       this.advanceFrontier(Math.min(acceptHorizonMs, this.foldLimitMs()), draining);
@@ -217,14 +223,14 @@ export class SiteEngine {
     return this.schedule.nextEndMs();
   }
 
-  /** Earliest time any meter or grid sensor may contribute. */
-  private earliestDataMs(): number {
+  /** Earliest time any meter's tail may contribute (grid sums are kept per window: the schedule's). */
+  private earliestTailMs(): number {
     let earliestMs = Infinity;
     for (const tail of this.tails) {
-      const liveMs = earliestLiveMs(tail, this.frontierMs, this.settings.maxHoldMs);
+      const liveMs = earliestLiveMs(tail, this.frontierMs, this.settings.maxHoldMs, this.settings.maxCounterGapMs);
       if (liveMs < earliestMs) earliestMs = liveMs;
     }
-    return Math.min(earliestMs, this.schedule.earliestGridStartMs());
+    return earliestMs;
   }
 
   /** Folds [frontier, toMs) into the frozen accumulators of every window size. */
@@ -236,7 +242,7 @@ export class SiteEngine {
       if (!(toMs > this.frontierMs)) return;
     }
     const sizes = this.schedule.sizes;
-    const earliestMs = this.earliestDataMs();
+    const earliestMs = this.earliestTailMs();
     const windowSizesMs = sizes.map((size) => size.windowMs);
     let fromMs = this.frontierMs;
     while (fromMs < toMs) {

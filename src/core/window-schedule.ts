@@ -17,6 +17,8 @@ export class WindowSchedule {
   passedUntilMs = -Infinity;
   /** True once every size has passed a window. */
   allStarted = false;
+  /** Windows passed one by one so far (work done, not state: not snapshotted). */
+  windowsPassed = 0;
 
   constructor(settings: EngineSettings, meterCount: number, nodeCount: number) {
     const swingSizes = settings.windowsMs.filter((windowMs) => windowMs >= SWING_MIN_WINDOW_MS).length;
@@ -46,12 +48,14 @@ export class WindowSchedule {
     }
   }
 
-  /** The earliest start of a window holding grid sums (Infinity when none does). */
-  earliestGridStartMs(): number {
+  /**
+   * The earliest start of a window of `size` not yet passed that holds grid sums (Infinity
+   * when none does). Sums of windows already passed (kept for restatements) do not count: they
+   * cannot make a window still to come hold data.
+   */
+  private pendingGridStartMs(size: SizeState): number {
     let earliest = Infinity;
-    for (const size of this.sizes) {
-      for (const startMs of size.grid.keys()) if (startMs < earliest) earliest = startMs;
-    }
+    for (const startMs of size.grid.keys()) if (startMs >= size.nextStartMs && startMs < earliest) earliest = startMs;
     return earliest;
   }
 
@@ -91,11 +95,14 @@ export class WindowSchedule {
   }
 
   /**
-   * Jumps each size over a stretch of windows without any data (a site silent for hours, or a
-   * first reading far behind the next): only windows still open to late data are kept.
+   * Jumps each size over a stretch of windows without any data (a site silent for hours or
+   * months, or a first reading far behind the next), in one step whatever its length: only
+   * windows still open to late data are kept. `earliestTailMs`: the earliest time a meter
+   * tail may contribute; the size's own grid sums of windows to come count too.
    */
-  skipEmptyWindows(earliestDataMs: number, finalBeforeMs: number): void {
+  skipEmptyWindows(earliestTailMs: number, finalBeforeMs: number): void {
     for (const size of this.sizes) {
+      const earliestDataMs = Math.min(earliestTailMs, this.pendingGridStartMs(size));
       if (!(size.nextStartMs + size.windowMs <= earliestDataMs)) continue;
       let jumpMs = Math.min(
         windowStartMs(earliestDataMs, size.windowMs),
@@ -110,6 +117,7 @@ export class WindowSchedule {
 
   /** Passes the next window of `size` (the watermark reached its end) and returns it. */
   pass(size: SizeState): OpenWindow {
+    this.windowsPassed++;
     size.started = true;
     this.allStarted = this.sizes.every((other) => other.started);
     const window: OpenWindow = { startMs: size.nextStartMs, revision: -1 };
