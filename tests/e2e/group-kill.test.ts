@@ -5,7 +5,8 @@
  * points; half the time it is restarted at once, half the time the others take its
  * partitions over when its leases run out and it comes back at the next point (and takes its
  * share back by hand-over). Every final window of the union of the workers' NDJSON results and
- * of the results stream (JetStream de-duplicates re-sent windows by message id) must equal
+ * of the results stream (JetStream de-duplicates re-sent windows by message id) and every
+ * point in InfluxDB 1.x (same series and time overwrite; written through a v2 write shim) must equal
  * `headroom replay` of the same stream: none missing, none extra, none different.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,12 +18,13 @@ import { connect, StringCodec, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadConfigFile } from '../../src/config/index.js';
-import { outputRecordId } from '../../src/codec/index.js';
+import { outputRecordId, recordToPoint } from '../../src/codec/index.js';
 import type { OutputRecord, WindowResult } from '../../src/domain/index.js';
 import { createSimulator, NO_FAULTS } from '../../src/sources/index.js';
 import { finalWindows } from '../helpers/final-windows.js';
 import { parseNdjsonResults } from '../helpers/ndjson-results.js';
-import { retryUntil, startNatsCluster, type NatsCluster } from '../helpers/servers.js';
+import { startInfluxV1Shim, type InfluxV1Shim } from '../helpers/influx-v1-shim.js';
+import { retryUntil, startInfluxdb1, startNatsCluster, type InfluxDb1Server, type NatsCluster } from '../helpers/servers.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const mainJs = join(repoRoot, 'dist/cli/main.js');
@@ -40,6 +42,8 @@ const PUBLISH_MS = 40_000;
 const START_MS = Math.floor(Date.now() / 900_000) * 900_000 - 900_000;
 
 let cluster: NatsCluster;
+let influx: InfluxDb1Server;
+let shim: InfluxV1Shim;
 let nc: NatsConnection;
 let dir = '';
 const children = new Set<ChildProcess>();
@@ -59,13 +63,24 @@ function seeded(seed: number): () => number {
 beforeAll(async () => {
   cluster = await startNatsCluster({ extraConfig: `mappings { "telemetry.*.*": "tp.{{partition(${PARTITIONS},1)}}.{{wildcard(1)}}.{{wildcard(2)}}" }` });
   nc = await connect({ servers: cluster.urls });
+  influx = await startInfluxdb1();
+  shim = await startInfluxV1Shim(influx.url);
+  await influxql('CREATE DATABASE headroom');
   dir = await mkdtemp(join(tmpdir(), 'headroom-group-kill-'));
 }, 120_000);
+
+async function influxql(q: string): Promise<{ results: { series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[] }> {
+  const res = await fetch(`${influx.url}/query?${new URLSearchParams({ q, db: 'headroom', epoch: 'ms' }).toString()}`, { method: 'POST' });
+  if (!res.ok) throw new Error(`influxql answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as Awaited<ReturnType<typeof influxql>>;
+}
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   await nc?.close();
   await cluster?.stop();
+  await shim?.close();
+  await influx?.stop();
   if (dir !== '') await rm(dir, { recursive: true, force: true });
 });
 
@@ -101,7 +116,7 @@ async function groupConfig(): Promise<string> {
       partitions: { count: PARTITIONS },
       group: { name: 'kill', lease: '3s', heartbeat: '1s', safetyMargin: '500ms', checkpointEvery: '2s' },
     },
-    sinks: { ndjson: { path: 'results.ndjson' }, natsResults: { enabled: true, resultsPrefix: 'results.windows', alertsPrefix: 'results.alerts' } },
+    sinks: { ndjson: { path: 'results.ndjson' }, influx: { url: shim.url, org: 'headroom', bucket: 'headroom', flushInterval: '200ms' }, natsResults: { enabled: true, resultsPrefix: 'results.windows', alertsPrefix: 'results.alerts' } },
   };
   const path = join(dir, 'group.yaml');
   await writeFile(path, stringifyYaml(config));
@@ -203,6 +218,19 @@ describe('worker group under kill -9', () => {
     expect(new Set(streamedIds)).toEqual(new Set(written.map(outputRecordId)));
     expect(compare(reference, finalWindows(streamed))).toEqual([]);
     expect(alertIds(streamed)).toEqual(alertIds(referenceRecords));
+    // InfluxDB: every final window is one point (same series and time overwritten), with the
+    // replay's values; nothing else.
+    let influxDiffs: string[] = [];
+    await retryUntil(
+      async () => {
+        influxDiffs = await influxDifferences(reference);
+        if (influxDiffs.length > 0) throw new Error(`${influxDiffs.length} differences in InfluxDB`);
+      },
+      30_000,
+      1_000,
+    ).catch(() => undefined);
+    expect(influxDiffs).toEqual([]);
+
     // Evidence the kills mattered: windows emitted after the last checkpoint were emitted again.
     expect(written.length).toBeGreaterThan(new Set(written.map(outputRecordId)).size);
 
@@ -210,6 +238,41 @@ describe('worker group under kill -9', () => {
     await Promise.all(workers.map((w) => w?.exited));
   }, 420_000);
 });
+
+/** Differences between the points of the reference's final windows and what InfluxDB holds. */
+async function influxDifferences(reference: Map<string, WindowResult>): Promise<string[]> {
+  const stored = new Map<string, Record<string, unknown>>();
+  for (const measurement of new Set([...reference.values()].map((r) => recordToPoint(r).measurement))) {
+    for (const series of (await influxql(`SELECT * FROM "${measurement}" GROUP BY *`)).results[0]?.series ?? []) {
+      for (const values of series.values) {
+        const row: Record<string, unknown> = {};
+        series.columns.forEach((c, i) => (row[c] = values[i]));
+        stored.set(pointKey(measurement, series.tags ?? {}, Number(row.time)), row);
+      }
+    }
+  }
+  const out: string[] = [];
+  for (const [key, ref] of reference) {
+    const point = recordToPoint(ref);
+    const row = stored.get(pointKey(point.measurement, point.tags, point.timeMs));
+    if (row === undefined) {
+      out.push(`${key}: no point`);
+      continue;
+    }
+    for (const [field, want] of Object.entries(point.fields)) {
+      const got = row[field];
+      const same = typeof want.value === 'number' && typeof got === 'number' ? Math.abs(want.value - got) <= 2e-6 + 1e-12 * Math.abs(want.value) : want.value === got;
+      if (!same) out.push(`${key}: ${field} ${String(got)} vs ${String(want.value)}`);
+    }
+  }
+  if (stored.size !== reference.size) out.push(`${stored.size} points for ${reference.size} windows`);
+  return out;
+}
+
+function pointKey(measurement: string, tags: Readonly<Record<string, string>>, timeMs: number): string {
+  const sorted = Object.entries(tags).filter(([, v]) => v !== '').sort(([a], [b]) => a.localeCompare(b));
+  return `${measurement}|${JSON.stringify(sorted)}|${timeMs}`;
+}
 
 /** Every difference between two sets of final windows, one line each (every field; numbers to float noise). */
 function compare(reference: Map<string, WindowResult>, got: Map<string, WindowResult>): string[] {
