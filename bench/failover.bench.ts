@@ -109,7 +109,7 @@ class NdjsonTail {
     try {
       return statSync(path).size;
     } catch (err: unknown) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return 0;
       throw err;
     }
   }
@@ -181,11 +181,15 @@ const driver = new SimulatorDriver({
     await retryUntil(() => js.publish(m.subject, sc.encode(m.payload), { msgID }), 60_000, 250);
   },
 });
-const publishing = driver.run();
+let publishError: unknown;
+const publishing = driver.run().catch((err: unknown) => {
+  publishError = err;
+});
 
 const rounds: Round[] = [];
 try {
   for (let round = 1; round <= ROUNDS; round++) {
+    if (publishError !== undefined) throw new Error('publishing the demo fleet failed', { cause: publishError });
     const settled = await settle(workers);
     // Kill a worker that owns sites; alternate between the two when both do.
     const withSites = settled.filter((s) => s.group.partitions.some((p) => partitionSites[p.partition]!.length > 0));
@@ -214,6 +218,7 @@ try {
     await victim.exited;
     workers[workers.indexOf(victim)] = await startWorker(victim.id, configPath);
   }
+  if (publishError !== undefined) throw new Error('publishing the demo fleet failed', { cause: publishError });
 } finally {
   driver.stop();
   await publishing;
