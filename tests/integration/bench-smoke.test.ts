@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../src/config/index.js';
+import { sitesByPartition } from '../../src/pipeline/group/partition-map.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BENCH_TIMEOUT_MS = 600_000;
@@ -69,7 +71,7 @@ function expectSane(report: Report, bench: string, positive: RegExp): void {
 describe('benchmarks at tiny size', () => {
   it('every bench/*.bench.ts has a smoke run here', () => {
     const benches = readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
-    expect(benches).toEqual(['checkpoint', 'codec', 'core', 'e2e', 'scale']);
+    expect(benches).toEqual(['checkpoint', 'codec', 'core', 'e2e', 'failover', 'scale']);
   });
 
   it('core: readings/s of baseline and core, ratio, heap per meter', { timeout: BENCH_TIMEOUT_MS }, async () => {
@@ -99,6 +101,21 @@ describe('benchmarks at tiny size', () => {
     const report = await runBench('checkpoint', { BENCH_CKPT_RACKS: '100', BENCH_CKPT_SECONDS: '12', BENCH_CKPT_ROUNDS: '1' });
     expectSane(report, 'checkpoint', /Ms$|Bytes$|PerMeter$|^meters$|^chunks$|PerSecond$|^compressionRatio$|^coreShareAt10s$/);
     expect(report.figures['meters']).toBe(103);
+  });
+
+  it('failover: takeover, first window and restore times after a SIGKILL in a group of two workers', { timeout: BENCH_TIMEOUT_MS }, async () => {
+    const report = await runBench('failover', { BENCH_FAILOVER_ROUNDS: '1', BENCH_FAILOVER_PARTITIONS: '4', BENCH_FAILOVER_LEASE: '3s', BENCH_FAILOVER_HEARTBEAT: '1s', BENCH_FAILOVER_MARGIN: '1s', BENCH_FAILOVER_CHECKPOINT_EVERY: '2s' });
+    expectSane(report, 'failover', /Ms$|^rounds$|^settings\.(partitions|workers|meters)$/);
+    expect(report.figures['settings']).toMatchObject({ partitions: 4, leaseMs: 3_000, heartbeatMs: 1_000, safetyMarginMs: 1_000, checkpointEveryMs: 2_000 });
+    const rounds = report.figures['perRound'] as { partitionsTaken: number[]; sites: string[] }[];
+    expect(rounds).toHaveLength(1);
+    expect(rounds[0]!.partitionsTaken.length).toBe(2);
+    // The dead worker's sites are those nats-server's partition() puts in the partitions it held.
+    const demo = loadConfigFile(join(root, 'config/demo-fleet.yaml'));
+    if (!demo.ok) throw new Error(JSON.stringify(demo.issues));
+    const bySite = sitesByPartition(demo.config.topology, 4);
+    expect(rounds[0]!.sites).toEqual(rounds[0]!.partitionsTaken.flatMap((p) => bySite[p]!).sort());
+    expect(rounds[0]!.sites.length).toBeGreaterThan(0);
   });
 
   it('scale: validate time and memory, /metrics series, bytes and scrape time', { timeout: BENCH_TIMEOUT_MS }, async () => {
