@@ -30,12 +30,15 @@ afterAll(() => stopNatsWithClient(server, nc));
 
 type Cfg = Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'stream' | 'consumer'>;
 
-function sourceConfig(prefix: string, overrides: { sites?: string[]; maxAckPending?: number; ackWaitMs?: number; batch?: number } = {}): Cfg {
+type Overrides = { sites?: string[]; maxAckPending?: number; ackWaitMs?: number; batch?: number; expiresMs?: number };
+
+function sourceConfig(prefix: string, overrides: Overrides = {}): Cfg {
+  const { maxAckPending = 1000, batch = 100, expiresMs = 1000, ackWaitMs = 30_000 } = overrides;
   return {
     subjectPrefix: prefix,
     sites: overrides.sites,
     stream: { name: prefix.toUpperCase(), subjects: [`${prefix}.>`], maxAgeMs: 3_600_000, maxBytes: 64 * 1024 * 1024, replicas: 1, storage: 'file' },
-    consumer: { durable: 'headroom', maxAckPending: overrides.maxAckPending ?? 1000, batch: overrides.batch ?? 100, expiresMs: 1000, ackWaitMs: overrides.ackWaitMs ?? 30_000 },
+    consumer: { durable: 'headroom', maxAckPending, batch, expiresMs, ackWaitMs },
   };
 }
 
@@ -102,9 +105,12 @@ describe('JetStreamSource', () => {
   });
 
   it('redelivers a message that was not acked, after ack_wait, with the same sequence', async () => {
-    // ack_wait 2 s: with 1 s a loaded machine could let a second ack_wait pass before the ack of
-    // the second delivery arrived, and JetStream rightly delivered a third time.
-    const source = new JetStreamSource({ nc }, sourceConfig('jsr', { ackWaitMs: 2000 }), { log });
+    // One pull that outlives the test (expires 20 s). nats-server before 2.10.14 drops a
+    // redelivery that finds only an expired pull request waiting (back one ack_wait later) and
+    // steps the consumer back, so the last message comes again as a first delivery
+    // (nats-io/nats-server#5305). With 1 s pulls and ack_wait a whole multiple of that, each
+    // redelivery fell due within milliseconds of a pull's expiry: under load, a coin flip.
+    const source = new JetStreamSource({ nc }, sourceConfig('jsr', { ackWaitMs: 1000, expiresMs: 20_000 }), { log });
     const deliveries: number[] = [];
     await source.start((batch) => {
       for (const m of batch) {
@@ -118,7 +124,7 @@ describe('JetStreamSource', () => {
     await retryUntil(async () => expect(deliveries).toHaveLength(6), 20_000);
     expect([...deliveries].sort((a, b) => a - b)).toEqual([1, 1, 2, 2, 3, 3]);
     expect(source.counters.redelivered).toBe(3);
-    await sleep(3000);
+    await sleep(1500);
     expect(deliveries).toHaveLength(6);
     const ci = await jsm.consumers.info('JSR', 'headroom');
     expect(ci.num_ack_pending).toBe(0);
