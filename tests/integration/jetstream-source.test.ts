@@ -160,6 +160,38 @@ describe('JetStreamSource', () => {
     await source.stop();
   });
 
+  it('stop naks what a paused source holds: the next source on the durable gets each message at once, and once', async () => {
+    // ack_wait 60 s: a message that came back only after ack_wait would run the wait below out.
+    const cfg = sourceConfig('jsn', { ackWaitMs: 60_000 });
+    const first = new JetStreamSource({ nc }, cfg, { log });
+    await first.start((batch) => {
+      for (const m of batch) m.ack?.();
+    });
+    first.pause();
+    await publish('jsn.ash1.gw', 3);
+    // All three delivered to the paused source (the only one pulling), held there unacked.
+    await retryUntil(async () => {
+      const ci = await jsm.consumers.info('JSN', 'headroom');
+      expect(ci.num_ack_pending).toBe(3);
+      expect(ci.num_pending).toBe(0);
+    });
+    await first.stop();
+
+    const second = new JetStreamSource({ nc }, cfg, { log });
+    const got: number[] = [];
+    await second.start((batch) => {
+      for (const m of batch) {
+        got.push(m.position?.sequence ?? -1);
+        m.ack?.();
+      }
+    });
+    await retryUntil(async () => expect([...got].sort((a, b) => a - b)).toEqual([1, 2, 3]), 20_000);
+    await retryUntil(async () => expect((await jsm.consumers.info('JSN', 'headroom')).num_ack_pending).toBe(0));
+    expect(got).toHaveLength(3);
+    expect(second.counters.redelivered).toBe(3);
+    await second.stop();
+  });
+
   it('with several sites, uses one durable consumer per site and skips other sites', async () => {
     const cfg = sourceConfig('jss', { sites: ['ash1', 'dfw2'] });
     const source = new JetStreamSource({ nc }, cfg, { log });

@@ -31,6 +31,22 @@ export function nakQuietly(m: JsMsg, log: Logger): void {
   }
 }
 
+/**
+ * Naks what a stopped pull left, so another worker gets it at once. First `dropStalePulls` (a
+ * consumer-info round trip, which makes the server drop pull requests nobody listens to): with
+ * only such a request waiting, nats-server before 2.10.14 hands it a nak'ed message, loses it
+ * until ack_wait and steps the consumer back one message (nats-io/nats-server#5305).
+ */
+export async function nakAfterStop(left: readonly JsMsg[], dropStalePulls: () => Promise<unknown>, log: Logger): Promise<void> {
+  if (left.length === 0) return;
+  try {
+    await dropStalePulls();
+  } catch (err: unknown) {
+    log.debug({ err: errorText(err) }, 'consumer info before nak failed; one nak\'ed message may come back only after ack_wait');
+  }
+  for (const m of left) nakQuietly(m, log);
+}
+
 /** In-progress acks for held messages, so ack_wait does not bring them back. */
 export function workingAll(held: readonly JsMsg[], log: Logger): void {
   for (const m of held) {
