@@ -30,12 +30,15 @@ afterAll(() => stopNatsWithClient(server, nc));
 
 type Cfg = Pick<JetStreamSourceConfig, 'subjectPrefix' | 'sites' | 'stream' | 'consumer'>;
 
-function sourceConfig(prefix: string, overrides: { sites?: string[]; maxAckPending?: number; ackWaitMs?: number; batch?: number } = {}): Cfg {
+type Overrides = { sites?: string[]; maxAckPending?: number; ackWaitMs?: number; batch?: number; expiresMs?: number };
+
+function sourceConfig(prefix: string, overrides: Overrides = {}): Cfg {
+  const { maxAckPending = 1000, batch = 100, expiresMs = 1000, ackWaitMs = 30_000 } = overrides;
   return {
     subjectPrefix: prefix,
     sites: overrides.sites,
     stream: { name: prefix.toUpperCase(), subjects: [`${prefix}.>`], maxAgeMs: 3_600_000, maxBytes: 64 * 1024 * 1024, replicas: 1, storage: 'file' },
-    consumer: { durable: 'headroom', maxAckPending: overrides.maxAckPending ?? 1000, batch: overrides.batch ?? 100, expiresMs: 1000, ackWaitMs: overrides.ackWaitMs ?? 30_000 },
+    consumer: { durable: 'headroom', maxAckPending, batch, expiresMs, ackWaitMs },
   };
 }
 
@@ -102,9 +105,12 @@ describe('JetStreamSource', () => {
   });
 
   it('redelivers a message that was not acked, after ack_wait, with the same sequence', async () => {
-    // ack_wait 2 s: with 1 s a loaded machine could let a second ack_wait pass before the ack of
-    // the second delivery arrived, and JetStream rightly delivered a third time.
-    const source = new JetStreamSource({ nc }, sourceConfig('jsr', { ackWaitMs: 2000 }), { log });
+    // One pull that outlives the test (expires 20 s). nats-server before 2.10.14 drops a
+    // redelivery that finds only an expired pull request waiting (back one ack_wait later) and
+    // steps the consumer back, so the last message comes again as a first delivery
+    // (nats-io/nats-server#5305). With 1 s pulls and ack_wait a whole multiple of that, each
+    // redelivery fell due within milliseconds of a pull's expiry: under load, a coin flip.
+    const source = new JetStreamSource({ nc }, sourceConfig('jsr', { ackWaitMs: 1000, expiresMs: 20_000 }), { log });
     const deliveries: number[] = [];
     await source.start((batch) => {
       for (const m of batch) {
@@ -118,7 +124,7 @@ describe('JetStreamSource', () => {
     await retryUntil(async () => expect(deliveries).toHaveLength(6), 20_000);
     expect([...deliveries].sort((a, b) => a - b)).toEqual([1, 1, 2, 2, 3, 3]);
     expect(source.counters.redelivered).toBe(3);
-    await sleep(3000);
+    await sleep(1500);
     expect(deliveries).toHaveLength(6);
     const ci = await jsm.consumers.info('JSR', 'headroom');
     expect(ci.num_ack_pending).toBe(0);
@@ -152,6 +158,38 @@ describe('JetStreamSource', () => {
     await retryUntil(async () => expect(got).toEqual(Array.from({ length: 45 }, (_, i) => i + 1)));
     await retryUntil(async () => expect(source.health().pending).toBe(0));
     await source.stop();
+  });
+
+  it('stop naks what a paused source holds: the next source on the durable gets each message at once, and once', async () => {
+    // ack_wait 60 s: a message that came back only after ack_wait would run the wait below out.
+    const cfg = sourceConfig('jsn', { ackWaitMs: 60_000 });
+    const first = new JetStreamSource({ nc }, cfg, { log });
+    await first.start((batch) => {
+      for (const m of batch) m.ack?.();
+    });
+    first.pause();
+    await publish('jsn.ash1.gw', 3);
+    // All three delivered to the paused source (the only one pulling), held there unacked.
+    await retryUntil(async () => {
+      const ci = await jsm.consumers.info('JSN', 'headroom');
+      expect(ci.num_ack_pending).toBe(3);
+      expect(ci.num_pending).toBe(0);
+    });
+    await first.stop();
+
+    const second = new JetStreamSource({ nc }, cfg, { log });
+    const got: number[] = [];
+    await second.start((batch) => {
+      for (const m of batch) {
+        got.push(m.position?.sequence ?? -1);
+        m.ack?.();
+      }
+    });
+    await retryUntil(async () => expect([...got].sort((a, b) => a - b)).toEqual([1, 2, 3]), 20_000);
+    await retryUntil(async () => expect((await jsm.consumers.info('JSN', 'headroom')).num_ack_pending).toBe(0));
+    expect(got).toHaveLength(3);
+    expect(second.counters.redelivered).toBe(3);
+    await second.stop();
   });
 
   it('with several sites, uses one durable consumer per site and skips other sites', async () => {

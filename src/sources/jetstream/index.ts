@@ -36,6 +36,14 @@
  * Reconnect. Pulls that fail while NATS is away are retried with a capped backoff; nats.js
  * re-issues the open pull after a reconnect. Messages delivered but not acked before a
  * server restart are redelivered after `ack_wait`: nothing is lost, some may come twice.
+ *
+ * nats-server before 2.10.14 (Debian's 2.9 included; nats-io/nats-server#5305). A redelivery
+ * (after `ack_wait`, or a nak) that finds only expired or abandoned pull requests waiting is
+ * dropped until the next `ack_wait`, and the consumer steps back one message, which then comes
+ * again as a first delivery. Nothing is lost, but that redelivery comes an `ack_wait` late and
+ * one message twice. It takes a redelivery falling due in the moment a pull expires (rare), or
+ * a nak right after the only pull went away: so `stop()` first has the server drop its pull (a
+ * consumer-info round trip), then naks.
  */
 export { JetStreamSetupError } from './errors.js';
 export { ensureConsumer, ensureStream, planConsumers, type ConsumerPlan } from './setup.js';

@@ -31,6 +31,31 @@ export function nakQuietly(m: JsMsg, log: Logger): void {
   }
 }
 
+/** Longest wait for `dropStalePulls` before nak'ing anyway (a server that does not answer). */
+const DROP_STALE_PULLS_MAX_WAIT_MS = 1000;
+
+/**
+ * Naks what a stopped pull left, so another worker gets it at once. First `dropStalePulls` (a
+ * consumer-info round trip, which makes the server drop pull requests nobody listens to): with
+ * only such a request waiting, nats-server before 2.10.14 hands it a nak'ed message, loses it
+ * until ack_wait and steps the consumer back one message (nats-io/nats-server#5305).
+ */
+export async function nakAfterStop(left: readonly JsMsg[], dropStalePulls: () => Promise<unknown>, log: Logger): Promise<void> {
+  if (left.length === 0) return;
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, DROP_STALE_PULLS_MAX_WAIT_MS);
+  });
+  try {
+    await Promise.race([dropStalePulls(), gaveUp]);
+  } catch (err: unknown) {
+    log.debug({ err: errorText(err) }, 'consumer info before nak failed; one nak\'ed message may come back only after ack_wait');
+  } finally {
+    clearTimeout(timer);
+  }
+  for (const m of left) nakQuietly(m, log);
+}
+
 /** In-progress acks for held messages, so ack_wait does not bring them back. */
 export function workingAll(held: readonly JsMsg[], log: Logger): void {
   for (const m of held) {

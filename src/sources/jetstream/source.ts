@@ -6,7 +6,7 @@ import type { JetStreamSourceConfig } from '../../config/index.js';
 import type { NatsConnectionStatus } from '../nats-connection.js';
 import type { Source, SourceHealth, SourceMessage } from '../types.js';
 import { errorText, isMissingConsumer, watchConsumerStatus } from './errors.js';
-import { nakQuietly, toSourceMessage, workingAll } from './messages.js';
+import { nakAfterStop, toSourceMessage, workingAll } from './messages.js';
 import { ensureConsumer, ensureStream, planConsumers, sleep, withSetupRetry, type ConsumerPlan } from './setup.js';
 import { deleteStaleClaims, type PartitionClaim } from './claims.js';
 import type { ConsumerRun, Handler, JetStreamSourceCounters, JetStreamSourceOptions } from './types.js';
@@ -237,11 +237,8 @@ export class JetStreamSource implements Source {
         const pump = (async (): Promise<unknown> => {
           try {
             for await (const m of messages) {
-              if (aborted) {
-                nakQuietly(m, this.log);
-                continue;
-              }
               buffer.push(m);
+              if (aborted) continue; // nak'ed below, once the pull is gone
               run.received++;
               run.pending = m.info.pending;
               receivedInFetch++;
@@ -272,9 +269,11 @@ export class JetStreamSource implements Source {
         }
         run.abort = null;
         run.wake = null;
-        // Nak what arrived after an abort (held ones too) so another worker gets it without waiting ack_wait.
-        for (const m of buffer.splice(0, buffer.length)) nakQuietly(m, this.log);
         const pumpError = await pump;
+        // Nak what arrived after an abort (held ones too) so another worker gets it without waiting ack_wait.
+        const { stream } = this.cfg;
+        const dropStalePulls = async (): Promise<unknown> => (this.isConnected() ? this.jsm?.consumers.info(stream.name, run.plan.durable) : undefined);
+        await nakAfterStop(buffer.splice(0, buffer.length), dropStalePulls, this.log);
         if (pumpError !== null && !aborted) throw pumpError;
         if (failures > 0) this.log.info({ durable: run.plan.durable, failures }, 'pulling again');
         failures = 0;
