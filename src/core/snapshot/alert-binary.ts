@@ -15,7 +15,7 @@
 import type { Tick } from '../alerts/observe.js';
 import type { RawState, Target } from '../alerts/targets.js';
 import type { AlertSeverityLevel } from '../alerts/types.js';
-import { ByteReader, ByteWriter, NO_STRING, binaryVersion } from './binary.js';
+import { ByteReader, ByteWriter, NO_STRING, binaryVersion, newStringCache } from './binary.js';
 import { SnapshotError } from './error.js';
 import { readNodeWindows, readSiteWindow, writeNodeWindows, writeSiteWindow } from './window-records.js';
 
@@ -86,17 +86,18 @@ export function writeAlertState(parts: AlertEngineParts, version: number): Uint8
     }
   }
   w.u32(parts.targetsByKey.size);
+  const [rule, site, severity] = [newStringCache(), newStringCache(), newStringCache()];
   for (const target of parts.targetsByKey.values()) {
     w.reserve(TARGET_BYTES + target.instances.length * INSTANCE_BYTES);
-    w.u32Unchecked(w.strIndex(target.rule.name));
-    w.u32Unchecked(w.strIndex(target.site));
+    w.u32Unchecked(w.strIndexCached(target.rule.name, rule!));
+    w.u32Unchecked(w.strIndexCached(target.site, site!));
     w.u32Unchecked(target.node === null ? NO_STRING : w.strIndex(target.node.id));
     w.f64Unchecked(target.memory.lastDataEndMs);
     w.f64Unchecked(target.memory.prevCompleteness);
     w.f64Unchecked(target.memory.stableWindows);
     w.u8Unchecked(target.instances.length);
     for (const inst of target.instances) {
-      w.u32Unchecked(w.strIndex(inst.severity));
+      w.u32Unchecked(w.strIndexCached(inst.severity, severity!));
       w.u8Unchecked((inst.active ? 1 : 0) | (inst.value === null ? 2 : 0) | (inst.thresholdValue === null ? 4 : 0));
       w.u8Unchecked(RAW_CODE[inst.raw]);
       w.u8Unchecked(RAW_CODE[inst.announced]);

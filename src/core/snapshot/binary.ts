@@ -12,15 +12,28 @@
  *   12  body (the format's fields, in its order)
  *   ..  string table: count u32, then per string its UTF-8 length u32 and bytes
  *
- * A string in the body is its index in the table (u32). Number arrays are a length (u32) and
- * that many float64: copied as bytes where the machine is little-endian too.
+ * A string in the body is its index in the table (u32). A number array is its length (u32), then
+ * segments until that many numbers are given: a segment header u32 (count × 2 + 1 for a run of
+ * one value, count × 2 for literals), then the run's value or the literals (float64). Runs of
+ * identical values (same bits: NaN and -0 kept) of MIN_RUN or more are written once; the rest
+ * is copied as bytes where the machine is little-endian too.
  */
 import { SnapshotError } from './error.js';
 
 const HEADER_BYTES = 12;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+/** Shortest run of one value written as a run. */
+const MIN_RUN = 8;
 /** "no string" (e.g. a site rule's node) as a string index. */
 export const NO_STRING = 0xffffffff;
+
+/** The last string looked up at one call site, and its index. */
+export interface StringCache {
+  s: string | undefined;
+  index: number;
+}
+
+export const newStringCache = (): StringCache => ({ s: undefined, index: 0 });
 
 export class ByteWriter {
   private bytes: Uint8Array;
@@ -92,6 +105,15 @@ export class ByteWriter {
     this.u32(this.strIndex(s));
   }
 
+  /** strIndex() for a string that often repeats at this call site: `cache` holds the last one. */
+  strIndexCached(s: string, cache: StringCache): number {
+    if (s !== cache.s) {
+      cache.s = s;
+      cache.index = this.strIndex(s);
+    }
+    return cache.index;
+  }
+
   strIndex(s: string): number {
     let index = this.strings.get(s);
     if (index === undefined) {
@@ -101,10 +123,39 @@ export class ByteWriter {
     return index;
   }
 
-  /** A number array: its length, then its values (float64). */
+  /** A number array: its length, then its values in literal and run segments. */
   f64s(values: ArrayLike<number>): void {
-    this.u32(values.length);
-    this.f64Values(values);
+    const n = values.length;
+    this.u32(n);
+    if (!(LITTLE_ENDIAN_HOST && values instanceof Float64Array)) {
+      if (n > 0) this.u32(n * 2);
+      this.f64Values(values);
+      return;
+    }
+    // Compare bit patterns, two 32-bit words per number.
+    const words = new Uint32Array(values.buffer, values.byteOffset, n * 2);
+    let literalFrom = 0;
+    let i = 0;
+    while (i < n) {
+      const lo = words[i * 2]!;
+      const hi = words[i * 2 + 1]!;
+      let j = i + 1;
+      while (j < n && words[j * 2] === lo && words[j * 2 + 1] === hi) j++;
+      if (j - i >= MIN_RUN) {
+        if (i > literalFrom) {
+          this.u32((i - literalFrom) * 2);
+          this.f64Values(values, literalFrom, i);
+        }
+        this.u32((j - i) * 2 + 1);
+        this.f64(values[i]!);
+        literalFrom = j;
+      }
+      i = j;
+    }
+    if (n > literalFrom) {
+      this.u32((n - literalFrom) * 2);
+      this.f64Values(values, literalFrom, n);
+    }
   }
 
   /** Values only (the length is known to the reader). */
@@ -268,20 +319,36 @@ export class ByteReader {
     return s;
   }
 
-  /** A number array written by ByteWriter.f64s, as a Float64Array (a copy). */
+  /** A number array written by ByteWriter.f64s, as a Float64Array. */
   f64s(): Float64Array {
-    return this.f64Values(this.u32());
+    const n = this.u32();
+    const out = new Float64Array(n);
+    let at = 0;
+    while (at < n) {
+      const header = this.u32();
+      const count = Math.floor(header / 2);
+      if (count === 0 || at + count > n) throw this.corrupt(`segment of ${count} numbers at ${at} of ${n}`);
+      if (header % 2 === 1) out.fill(this.f64(), at, at + count);
+      else this.f64Into(out, at, count);
+      at += count;
+    }
+    return out;
   }
 
+  /** `n` float64 written by ByteWriter.f64Values. */
   f64Values(n: number): Float64Array {
-    this.need(n * 8);
     const out = new Float64Array(n);
-    if (LITTLE_ENDIAN_HOST) {
-      new Uint8Array(out.buffer).set(this.bytes.subarray(this.at, this.at + n * 8));
-      this.at += n * 8;
-      return out;
-    }
-    for (let i = 0; i < n; i++) out[i] = this.f64Unchecked();
+    this.f64Into(out, 0, n);
     return out;
+  }
+
+  private f64Into(out: Float64Array, at: number, n: number): void {
+    this.need(n * 8);
+    if (LITTLE_ENDIAN_HOST) {
+      new Uint8Array(out.buffer, out.byteOffset + at * 8, n * 8).set(this.bytes.subarray(this.at, this.at + n * 8));
+      this.at += n * 8;
+      return;
+    }
+    for (let i = 0; i < n; i++) out[at + i] = this.f64Unchecked();
   }
 }

@@ -27,12 +27,28 @@ const WHAT = 'window engine';
 const GRID_FIELDS = ['hertzSum', 'hertzCount', 'voltsSum', 'voltsCount', 'priceSum', 'priceCount', 'carbonSum', 'carbonCount'] as const satisfies readonly (keyof GridSums)[];
 
 export function writeWindowState(sites: readonly SiteState[]): Uint8Array {
-  let estimateBytes = 1 << 12;
-  for (const site of sites) for (const tail of site.tails) estimateBytes += 24 * ((tail.data.length >> 1) - tail.head) + 16;
-  const w = new ByteWriter(WINDOW_MAGIC, WINDOW_SNAPSHOT_VERSION, estimateBytes * 2);
+  // An upper bound of the size (runs only shrink it): the buffer is allocated once.
+  let boundBytes = 1 << 12;
+  for (const site of sites) boundBytes += siteBoundBytes(site);
+  const w = new ByteWriter(WINDOW_MAGIC, WINDOW_SNAPSHOT_VERSION, boundBytes);
   w.u32(sites.length);
   for (const site of sites) writeSite(w, site);
   return w.finish();
+}
+
+/** Bytes a site takes at most: every number as float64, plus lengths and segment headers. */
+function siteBoundBytes(site: SiteState): number {
+  const arrayBytes = (values: ArrayLike<number>): number => 16 + values.length * 8;
+  let bytes = 1024 + site.site.length * 3;
+  for (const tail of site.tails) bytes += 5 + 24 * ((tail.data.length >> 1) - tail.head);
+  for (const values of [site.counterMeters ?? [], site.lateByMeter, site.lateByGridMeter, site.meterMaxTsMs, site.meterSeenMs, ...site.gridSeen]) bytes += arrayBytes(values);
+  for (const size of site.sizes) {
+    bytes += 1024 + 24 * size.open.length + 32 * size.demandWindows.length + 24 * size.demandIntervals.length + 80 * size.grid.length;
+    for (const field of AGG_FIELDS) bytes += arrayBytes(size.frozen[field]);
+    bytes += arrayBytes(size.historyStartMs) + arrayBytes(size.historyLoadWatts);
+    if (size.swing !== null) bytes += arrayBytes(size.swing[1]) + arrayBytes(size.swing[2]);
+  }
+  return bytes;
 }
 
 function writeSite(w: ByteWriter, site: SiteState): void {

@@ -5,7 +5,7 @@
  * (0 where null). Written field by field, without per-record objects or keys.
  */
 import type { NodeWindow, SiteWindow } from '../../domain/index.js';
-import type { ByteReader, ByteWriter } from './binary.js';
+import { newStringCache, type ByteReader, type ByteWriter } from './binary.js';
 
 /** Bytes of one NodeWindow row: site, node, level (u32), two flag bytes, 21 numbers. */
 const NODE_ROW_BYTES = 12 + 2 + 21 * 8;
@@ -20,10 +20,12 @@ const SITE_ROW_BYTES = 4 + 2 + 19 * 8;
 export function writeNodeWindows(w: ByteWriter, rows: readonly NodeWindow[]): void {
   w.u32(rows.length);
   w.reserve(rows.length * NODE_ROW_BYTES);
+  const site = newStringCache();
+  const level = newStringCache();
   for (const n of rows) {
-    w.u32Unchecked(w.strIndex(n.site));
+    w.u32Unchecked(w.strIndexCached(n.site, site));
     w.u32Unchecked(w.strIndex(n.node));
-    w.u32Unchecked(w.strIndex(n.level));
+    w.u32Unchecked(w.strIndexCached(n.level, level));
     w.u8Unchecked(
       (n.failoverHeadroomWatts === null ? 1 : 0) |
         (n.childrenLoadWatts === null ? 2 : 0) |
