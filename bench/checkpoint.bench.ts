@@ -9,7 +9,7 @@
  * synchronous take timed alone); peak RSS. Median of BENCH_CKPT_ROUNDS rounds.
  * Run: npx tsc -p tsconfig.bench.json && node dist-bench/bench/checkpoint.bench.js [--json FILE]; BENCH_CKPT_RACKS (100000), BENCH_CKPT_SECONDS (30), BENCH_CKPT_ROUNDS (3).
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, monitorEventLoopDelay, type PerformanceEntry } from 'node:perf_hooks';
 import { connect } from 'nats';
 import { builtinAlertsConfig } from '../src/config/index.js';
 import { WindowEngine } from '../src/core/index.js';
@@ -47,6 +47,14 @@ const feedSeconds = (performance.now() - feedStart) / 1000;
 console.log(`fed ${SECONDS} s of event time to ${meters.toLocaleString('en-US')} meters in ${feedSeconds.toFixed(1)} s; checkpointing`);
 const scope = { group: 'bench', partition: 0, partitionCount: 1, stream: 'TELEMETRY' };
 
+// Garbage-collection pauses (main thread), to tell how much of a block was a collection the
+// snapshot's allocations set off.
+const gcPauses: PerformanceEntry[] = [];
+const gcObserver = new PerformanceObserver((list) => gcPauses.push(...list.getEntries()));
+gcObserver.observe({ entryTypes: ['gc'] });
+const gcMsWithin = (fromMs: number, toMs: number): number =>
+  gcPauses.filter((e) => e.startTime >= fromMs && e.startTime < toMs).reduce((ms, e) => ms + e.duration, 0);
+
 const server = await startNats({ jetstream: true });
 const nc = await connect({ servers: server.url });
 const rounds: Record<string, number>[] = [];
@@ -62,11 +70,14 @@ try {
     const checkpoint = takeCheckpoint({ ...scope, engine, alerts, lastSeq: round + 1, takenAtMs: Date.now(), workerId: 'bench' });
     const snapshotMs = performance.now() - t0;
     const snapshotCpuMs = cpuMs() - cpu0;
+    // GC entries are delivered asynchronously: read them once the put has been awaited.
+    const snapshotEndMs = performance.now();
     const put = await store.put(checkpoint);
     const cpuPerCheckpointMs = cpuMs() - cpu0;
     loopDelay.disable();
     // max is the longest delay past the 10 ms tick (ns); the synchronous take is one block on its own.
     const longestBlockMs = Math.max(snapshotMs, loopDelay.max / 1e6);
+    const snapshotGcMs = gcMsWithin(t0, snapshotEndMs);
 
     const t1 = performance.now();
     const latest = await store.latest(0);
@@ -89,6 +100,7 @@ try {
       chunks: put.object.chunks,
       snapshotMs,
       snapshotCpuMs,
+      snapshotGcMs,
       longestBlockMs,
       encodeMs: put.encodeMs,
       putMs: put.putMs,
@@ -99,6 +111,7 @@ try {
     });
   }
 } finally {
+  gcObserver.disconnect();
   await nc.close();
   await server.stop();
 }
@@ -119,6 +132,8 @@ const figures = {
   compressionRatio: m('storedBytes') / m('rawBytes'),
   snapshotMs: m('snapshotMs'),
   snapshotCpuMs: m('snapshotCpuMs'),
+  /** Garbage-collection pauses during the synchronous snapshot (set off by its allocations). */
+  snapshotGcMs: m('snapshotGcMs'),
   /** Longest the event loop was blocked while one checkpoint was taken and put. */
   longestBlockMs: m('longestBlockMs'),
   encodeMs: m('encodeMs'),
@@ -139,6 +154,6 @@ console.log(`meters: ${fmt(meters)} over ${topology.sites.length} sites, ${SECON
 console.log(`state: engine ${fmt(figures.engineSnapshotBytes)} B + alerts ${fmt(figures.alertSnapshotBytes)} B = ${fmt(figures.rawBytesPerMeter)} B/meter; stored ${fmt(figures.storedBytes)} B (${fmt(figures.storedBytesPerMeter)} B/meter, ratio ${fmt(figures.compressionRatio, 3)}, ${figures.chunks} chunks)`);
 console.log(`ms: snapshot ${fmt(figures.snapshotMs)}, encode ${fmt(figures.encodeMs)}, put ${fmt(figures.putMs)}, get ${fmt(figures.getMs)}, decode ${fmt(figures.decodeMs)}, restore ${fmt(figures.restoreMs)}`);
 console.log(`cpu per checkpoint ${fmt(figures.cpuPerCheckpointMs)} ms (snapshot ${fmt(figures.snapshotCpuMs)}) = ${fmt(figures.coreShareAt10s * 100, 1)} % of a core at one checkpoint per 10 s`);
-console.log(`longest event-loop block per checkpoint ${fmt(figures.longestBlockMs)} ms; peak RSS ${fmt(figures.peakRssBytes / 2 ** 20)} MiB`);
+console.log(`longest event-loop block per checkpoint ${fmt(figures.longestBlockMs)} ms (GC pauses in the snapshot ${fmt(figures.snapshotGcMs)} ms); peak RSS ${fmt(figures.peakRssBytes / 2 ** 20)} MiB`);
 const written = writeReport('checkpoint', figures);
 if (written !== undefined) console.log(`figures written to ${written}`);

@@ -59,19 +59,21 @@ function applyTargets(parts: AlertEngineParts, saved: readonly DecodedTarget[]):
   const inOrder = [...parts.targetsByKey.values()];
   let byName: Map<string, Target> | undefined;
   const nameOf = (rule: string, site: string, node: string | null): string => JSON.stringify([rule, site, node]);
-  saved.forEach((s, i) => {
+  for (let i = 0; i < saved.length; i++) {
+    const s = saved[i]!;
     let target: Target | undefined = inOrder[i];
     if (target === undefined || target.rule.name !== s.rule || target.site !== s.site || (target.node?.id ?? null) !== s.node) {
       byName ??= new Map(inOrder.map((t) => [nameOf(t.rule.name, t.site, t.node?.id ?? null), t]));
       target = byName.get(nameOf(s.rule, s.site, s.node));
     }
-    if (target === undefined) return;
-    [target.memory.lastDataEndMs, target.memory.prevCompleteness, target.memory.stableWindows] = s.memory;
+    if (target === undefined) continue;
+    target.memory.lastDataEndMs = s.memory[0];
+    target.memory.prevCompleteness = s.memory[1];
+    target.memory.stableWindows = s.memory[2];
     for (const si of s.instances) {
-      const inst = target.instances.find((instance) => instance.severity === si.severity);
-      if (inst !== undefined) setInstance(inst, si);
+      for (const inst of target.instances) if (inst.severity === si.severity) setInstance(inst, si);
     }
-  });
+  }
 }
 
 function setInstance(inst: Instance, s: Pick<Instance, 'active' | 'activeSinceMs' | 'firingSinceMs' | 'clearSinceMs' | 'raw' | 'announced' | 'value' | 'thresholdValue'>): void {
