@@ -77,7 +77,7 @@ try {
     loopDelay.disable();
     // max is the longest delay past the 10 ms tick (ns); the synchronous take is one block on its own.
     const longestBlockMs = Math.max(snapshotMs, loopDelay.max / 1e6);
-    const snapshotGcMs = gcMsWithin(t0, snapshotEndMs);
+    const gcMsInSnapshot = gcMsWithin(t0, snapshotEndMs);
 
     const t1 = performance.now();
     const latest = await store.latest(0);
@@ -100,7 +100,7 @@ try {
       chunks: put.object.chunks,
       snapshotMs,
       snapshotCpuMs,
-      snapshotGcMs,
+      gcMsInSnapshot,
       longestBlockMs,
       encodeMs: put.encodeMs,
       putMs: put.putMs,
@@ -133,7 +133,7 @@ const figures = {
   snapshotMs: m('snapshotMs'),
   snapshotCpuMs: m('snapshotCpuMs'),
   /** Garbage-collection pauses during the synchronous snapshot (set off by its allocations). */
-  snapshotGcMs: m('snapshotGcMs'),
+  gcMsInSnapshot: m('gcMsInSnapshot'),
   /** Longest the event loop was blocked while one checkpoint was taken and put. */
   longestBlockMs: m('longestBlockMs'),
   encodeMs: m('encodeMs'),
@@ -154,6 +154,6 @@ console.log(`meters: ${fmt(meters)} over ${topology.sites.length} sites, ${SECON
 console.log(`state: engine ${fmt(figures.engineSnapshotBytes)} B + alerts ${fmt(figures.alertSnapshotBytes)} B = ${fmt(figures.rawBytesPerMeter)} B/meter; stored ${fmt(figures.storedBytes)} B (${fmt(figures.storedBytesPerMeter)} B/meter, ratio ${fmt(figures.compressionRatio, 3)}, ${figures.chunks} chunks)`);
 console.log(`ms: snapshot ${fmt(figures.snapshotMs)}, encode ${fmt(figures.encodeMs)}, put ${fmt(figures.putMs)}, get ${fmt(figures.getMs)}, decode ${fmt(figures.decodeMs)}, restore ${fmt(figures.restoreMs)}`);
 console.log(`cpu per checkpoint ${fmt(figures.cpuPerCheckpointMs)} ms (snapshot ${fmt(figures.snapshotCpuMs)}) = ${fmt(figures.coreShareAt10s * 100, 1)} % of a core at one checkpoint per 10 s`);
-console.log(`longest event-loop block per checkpoint ${fmt(figures.longestBlockMs)} ms (GC pauses in the snapshot ${fmt(figures.snapshotGcMs)} ms); peak RSS ${fmt(figures.peakRssBytes / 2 ** 20)} MiB`);
+console.log(`longest event-loop block per checkpoint ${fmt(figures.longestBlockMs)} ms (GC pauses in the snapshot ${fmt(figures.gcMsInSnapshot)} ms); peak RSS ${fmt(figures.peakRssBytes / 2 ** 20)} MiB`);
 const written = writeReport('checkpoint', figures);
 if (written !== undefined) console.log(`figures written to ${written}`);
