@@ -15,7 +15,9 @@
 import type { Tick } from '../alerts/observe.js';
 import type { RawState, Target } from '../alerts/targets.js';
 import type { AlertSeverityLevel } from '../alerts/types.js';
-import { ByteReader, ByteWriter, NO_STRING, binaryVersion, newStringCache } from './binary.js';
+import { NO_STRING, binaryVersion } from './binary.js';
+import { ByteReader } from './byte-reader.js';
+import { ByteWriter, newStringCache } from './byte-writer.js';
 import { SnapshotError } from './error.js';
 import { readNodeWindows, readSiteWindow, writeNodeWindows, writeSiteWindow } from './window-records.js';
 

@@ -18,7 +18,9 @@
  * Number arrays are a length u32 and float64 values.
  */
 import type { GridSums } from '../grid.js';
-import { ByteReader, ByteWriter, binaryVersion } from './binary.js';
+import { binaryVersion } from './binary.js';
+import { ByteReader } from './byte-reader.js';
+import { ByteWriter } from './byte-writer.js';
 import { SnapshotError } from './error.js';
 import { AGG_FIELDS, WINDOW_SNAPSHOT_VERSION, type AggregatesState, type SiteState, type SizeSnapshot, type TailState } from './window-state.js';
 

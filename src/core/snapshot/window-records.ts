@@ -5,7 +5,8 @@
  * (0 where null). Written field by field, without per-record objects or keys.
  */
 import type { NodeWindow, SiteWindow } from '../../domain/index.js';
-import { newStringCache, type ByteReader, type ByteWriter } from './binary.js';
+import type { ByteReader } from './byte-reader.js';
+import { newStringCache, type ByteWriter } from './byte-writer.js';
 
 /** Bytes of one NodeWindow row: site, node, level (u32), two flag bytes, 21 numbers. */
 const NODE_ROW_BYTES = 12 + 2 + 21 * 8;
