@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAlertRule, type AlertRuleInput } from '../../../src/config/index.js';
-import { AlertEngine, WindowEngine } from '../../../src/core/index.js';
+import { AlertEngine, SnapshotError, WindowEngine } from '../../../src/core/index.js';
 import type { AlertsConfig } from '../../../src/core/alerts/index.js';
 import type { AlertEvent, EngineSettings, Reading, WindowResult } from '../../../src/domain/index.js';
 import { baseSettings, node, site, topo } from './fixtures.js';
@@ -152,5 +152,26 @@ describe('snapshot at a random cut (windows and alerts)', () => {
       ),
       { numRuns: 40 },
     );
+  });
+
+  it('a truncated or extended snapshot is refused with SnapshotError, never half-read', () => {
+    const config = alertsConfig('final', '20s');
+    const engine = new WindowEngine(TOPOLOGY, SETTINGS);
+    const alerts = new AlertEngine(TOPOLOGY, config);
+    const out: Outcome = { windows: [], alerts: [] };
+    for (const arrival of stream(5, 90, 4_000)) step(engine, alerts, arrival, out);
+    expect(out.alerts.length).toBeGreaterThan(0);
+    const restores: [string, Uint8Array, (bytes: Uint8Array) => unknown][] = [
+      ['window', engine.snapshot(), (bytes) => WindowEngine.restore(TOPOLOGY, SETTINGS, bytes)],
+      ['alert', alerts.snapshot(), (bytes) => AlertEngine.restore(TOPOLOGY, config, bytes)],
+    ];
+    for (const [what, bytes, restore] of restores) {
+      expect(() => restore(bytes), what).not.toThrow();
+      const cuts = [0, 3, 11, 12, 13, ...Array.from({ length: 60 }, (_, k) => Math.floor((bytes.length * (k + 1)) / 61)), bytes.length - 1];
+      for (const cut of cuts) expect(() => restore(bytes.subarray(0, cut)), `${what} cut at ${cut}`).toThrow(SnapshotError);
+      const longer = new Uint8Array(bytes.length + 1);
+      longer.set(bytes);
+      expect(() => restore(longer), `${what} one byte longer`).toThrow(SnapshotError);
+    }
   });
 });
