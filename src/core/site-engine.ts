@@ -267,23 +267,26 @@ export class SiteEngine {
     for (const seen of this.gridSeen) for (const tsMs of seen) if (tsMs < toMs) seen.delete(tsMs);
   }
 
-  /** The site's state in the snapshot format (snapshot/window-state.ts). */
+  /**
+   * The site's state in the snapshot format (snapshot/window-state.ts). It shares the engine's
+   * arrays: encode it before the engine records or advances again.
+   */
   toState(): SiteState {
     return {
       site: this.model.spec.id,
       tails: this.tails.map(exportTail),
       frontierMs: this.frontierMs,
       acceptFromMs: this.acceptFromMs,
-      counterMeters: [...this.counters.meters],
+      counterMeters: this.counters.meters,
       maxTsMs: this.maxTsMs,
       watermarkMs: this.watermarkMs,
       dirtyFromMs: this.dirtyFromMs,
       dirtyToMs: this.dirtyToMs,
       closed: this.closed,
-      lateByMeter: Array.from(this.lateByMeter),
-      lateByGridMeter: Array.from(this.lateByGridMeter),
-      meterMaxTsMs: Array.from(this.clock.maxTsMs),
-      meterSeenMs: Array.from(this.clock.seenMs),
+      lateByMeter: this.lateByMeter,
+      lateByGridMeter: this.lateByGridMeter,
+      meterMaxTsMs: this.clock.maxTsMs,
+      meterSeenMs: this.clock.seenMs,
       counterResets: this.counterResets,
       passedUntilMs: this.schedule.passedUntilMs,
       allStarted: this.schedule.allStarted,

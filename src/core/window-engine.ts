@@ -1,7 +1,7 @@
 import type { EngineSettings, Reading, RecordOutcome, Topology, WindowResult } from '../domain/index.js';
 import { buildSiteModel } from './site-model.js';
 import { SiteEngine } from './site-engine.js';
-import { decodeWindowSnapshot, encodeWindowSnapshot } from './snapshot/window-state.js';
+import { decodeWindowSnapshot, encodeWindowSnapshot } from './snapshot/window-snapshot.js';
 import { SnapshotError } from './snapshot/error.js';
 
 export interface EngineOptions {

@@ -1,8 +1,6 @@
 import type { AlertEvent, Topology, WindowResult } from '../../domain/index.js';
 import { DEFAULT_TREND_HORIZON_MS } from '../derive/index.js';
-import { ALERT_SNAPSHOT_VERSION, isAlertSnapshot, nanToNull, nullToNan, type EngineSnapshot, type SnapshotTarget, type SnapshotTick } from '../snapshot/alert-state.js';
-import { decodeSnapshot, encodeSnapshot } from '../snapshot/envelope.js';
-import { SnapshotError } from '../snapshot/error.js';
+import { encodeAlertSnapshot, restoreAlertSnapshot, type AlertEngineParts } from '../snapshot/alert-snapshot.js';
 import type { Tick } from './observe.js';
 import { annotationsOf, buildTargets, inhibitor, labelsOf, step, thresholdOf, type RawState, type SiteState, type Target } from './targets.js';
 import type { ActiveAlert, AlertsConfig } from './types.js';
@@ -183,40 +181,9 @@ export class AlertEngine {
     return out;
   }
 
-  /** Serialises alert states, target memory and windows waiting to become final. */
+  /** Serialises alert states, target memory and windows waiting to become final (snapshot/alert-snapshot.ts). */
   snapshot(): Uint8Array {
-    const targets: SnapshotTarget[] = [];
-    for (const [key, target] of this.targetsByKey) {
-      targets.push({
-        key,
-        memory: [nanToNull(target.memory.lastDataEndMs), nanToNull(target.memory.prevCompleteness), target.memory.stableWindows],
-        instances: target.instances.map((instance) => ({
-          severity: instance.severity,
-          active: instance.active,
-          activeSinceMs: nanToNull(instance.activeSinceMs),
-          firingSinceMs: nanToNull(instance.firingSinceMs),
-          clearSinceMs: nanToNull(instance.clearSinceMs),
-          raw: instance.raw,
-          announced: instance.announced,
-          value: instance.value,
-          thresholdValue: instance.thresholdValue,
-        })),
-      });
-    }
-    const pending: SnapshotTick[] = [];
-    for (const buffer of this.pending.values()) {
-      for (const tick of buffer.values()) {
-        pending.push({ ...tick, nodes: [...tick.nodes.values()] });
-      }
-    }
-    const state: EngineSnapshot = {
-      version: ALERT_SNAPSHOT_VERSION,
-      lastEvaluatedEndMs: [...this.lastEvaluatedEndMs],
-      maxEndMs: [...this.maxEndMs],
-      pending,
-      targets,
-    };
-    return encodeSnapshot(state);
+    return encodeAlertSnapshot(this.parts());
   }
 
   /**
@@ -226,36 +193,12 @@ export class AlertEngine {
    */
   static restore(topology: Topology, config: AlertsConfig, bytes: Uint8Array): AlertEngine {
     const engine = new AlertEngine(topology, config);
-    const parsed = decodeSnapshot(bytes, 'alert', [ALERT_SNAPSHOT_VERSION]);
-    if (!isAlertSnapshot(parsed)) throw new SnapshotError('not an alert engine snapshot');
-    const state: EngineSnapshot = parsed;
-    for (const [key, endMs] of state.lastEvaluatedEndMs) engine.lastEvaluatedEndMs.set(key, endMs);
-    for (const [site, endMs] of state.maxEndMs) engine.maxEndMs.set(site, endMs);
-    for (const tick of state.pending) {
-      const buffer = engine.pending.get(tick.site);
-      if (buffer === undefined) continue;
-      buffer.set(`${tick.windowMs}|${tick.end}`, { ...tick, nodes: new Map(tick.nodes.map((node) => [node.node, node])) });
-    }
-    for (const saved of state.targets) {
-      const target = engine.targetsByKey.get(saved.key);
-      if (target === undefined) continue;
-      target.memory.lastDataEndMs = nullToNan(saved.memory[0]);
-      target.memory.prevCompleteness = nullToNan(saved.memory[1]);
-      target.memory.stableWindows = saved.memory[2];
-      for (const si of saved.instances) {
-        const inst = target.instances.find((instance) => instance.severity === si.severity);
-        if (inst === undefined) continue;
-        inst.active = si.active;
-        inst.activeSinceMs = nullToNan(si.activeSinceMs);
-        inst.firingSinceMs = nullToNan(si.firingSinceMs);
-        inst.clearSinceMs = nullToNan(si.clearSinceMs ?? null);
-        inst.raw = si.raw;
-        inst.announced = si.announced;
-        inst.value = si.value;
-        inst.thresholdValue = si.thresholdValue;
-      }
-    }
+    restoreAlertSnapshot(engine.parts(), bytes);
     return engine;
+  }
+
+  private parts(): AlertEngineParts {
+    return { lastEvaluatedEndMs: this.lastEvaluatedEndMs, maxEndMs: this.maxEndMs, pending: this.pending, targetsByKey: this.targetsByKey };
   }
 }
 

@@ -1,11 +1,16 @@
-/** The alert engine's snapshot format: alert states, target memory and windows waiting to become final. */
+/**
+ * The alert engine's snapshot format: alert states, target memory and windows waiting to become
+ * final. Written in version 2 (binary: alert-binary.ts); version 1 (JSON, the types below) is read.
+ */
 import type { NodeWindow } from '../../domain/index.js';
 import type { Tick } from '../alerts/observe.js';
 import type { RawState } from '../alerts/targets.js';
 import type { AlertSeverityLevel } from '../alerts/types.js';
 
-/** The alert engine's snapshot format version (restore refuses any other with SnapshotError). */
-export const ALERT_SNAPSHOT_VERSION = 1;
+/** The alert engine's snapshot format version written (restore refuses versions it does not read with SnapshotError). */
+export const ALERT_SNAPSHOT_VERSION = 2;
+/** Versions restore reads. */
+export const ALERT_SNAPSHOT_VERSIONS_READ: readonly number[] = [1, 2];
 
 export interface SnapshotInstance {
   severity: AlertSeverityLevel;
@@ -36,10 +41,10 @@ export interface EngineSnapshot {
   targets: SnapshotTarget[];
 }
 
-/** Shape check of an alert snapshot whose version decodeSnapshot has accepted. */
+/** Shape check of a version 1 alert snapshot whose version decodeSnapshot has accepted. */
 export function isAlertSnapshot(o: Record<string, unknown>): o is Record<string, unknown> & EngineSnapshot {
   return (
-    o['version'] === ALERT_SNAPSHOT_VERSION &&
+    o['version'] === 1 &&
     Array.isArray(o['lastEvaluatedEndMs']) &&
     Array.isArray(o['maxEndMs']) &&
     Array.isArray(o['pending']) &&

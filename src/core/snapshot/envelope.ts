@@ -19,6 +19,8 @@ export function decodeSnapshot(
   what: string,
   versions: readonly number[],
   reviver?: (key: string, value: unknown) => unknown,
+  /** The versions named in the refusal (all this build reads, binary ones included). */
+  readable: readonly number[] = versions,
 ): Record<string, unknown> {
   let parsed: unknown;
   try {
@@ -30,7 +32,7 @@ export function decodeSnapshot(
   const record = parsed as Record<string, unknown>;
   const version = record['version'];
   if (typeof version !== 'number' || !versions.includes(version)) {
-    throw new SnapshotError(`${what} snapshot has format version ${JSON.stringify(version) ?? 'none'}; this build reads version ${versions.join(', ')}`);
+    throw new SnapshotError(`${what} snapshot has format version ${JSON.stringify(version) ?? 'none'}; this build reads version ${readable.join(', ')}`);
   }
   return record;
 }

@@ -1,25 +1,33 @@
 /**
- * The window engine's snapshot format (version 1): per site, its meter tails, its place on the
- * timeline, its counters and, per window size, the frozen accumulators, open windows, history,
- * demand and grid sums. Plain data (typed arrays as number arrays), JSON with NaN and ±Infinity
- * kept. The conversions between the engine's structures and this format live here; SiteEngine
- * exposes only toState()/fromState().
+ * The window engine's snapshot format: per site, its meter tails, its place on the timeline,
+ * its counters and, per window size, the frozen accumulators, open windows, history, demand
+ * and grid sums. SiteState is the engine's state as plain data; it is written as
+ * - version 2 (written): binary, typed arrays copied as bytes (window-binary.ts);
+ * - version 1 (read only): JSON with typed arrays as number arrays, NaN and ±Infinity kept.
+ * The conversions between the engine's structures and SiteState live here; SiteEngine exposes
+ * only toState()/fromState().
  */
 import type { SiteAggregates } from '../aggregates.js';
 import type { GridSums } from '../grid.js';
 import type { MeterTail } from '../meter-tail.js';
 import type { OpenWindow, SizeState } from '../size-state.js';
 import { resetSwing } from '../swing.js';
-import { decodeNonFinite, decodeSnapshot, encodeNonFinite, encodeSnapshot } from './envelope.js';
-import { SnapshotError } from './error.js';
 
-/** The window engine's snapshot format version (restore refuses any other with SnapshotError). */
-export const WINDOW_SNAPSHOT_VERSION = 1;
+/** The window engine's snapshot format version written (restore refuses any other it does not read with SnapshotError). */
+export const WINDOW_SNAPSHOT_VERSION = 2;
+/** Versions restore reads. */
+export const WINDOW_SNAPSHOT_VERSIONS_READ: readonly number[] = [1, 2];
 
-/** Plain-data form of aggregates (typed arrays as number arrays). */
-export type AggregatesState = { startMs: number } & { [K in Exclude<keyof SiteAggregates, 'startMs'>]: number[] };
+/** Numbers of a state: typed arrays as the engine holds them, number arrays in version 1. */
+export type Numbers = ArrayLike<number>;
 
-/** Plain-data form of a meter tail: its live part only (head 0). */
+/** Plain-data form of aggregates. */
+export type AggregatesState = { startMs: number } & { [K in Exclude<keyof SiteAggregates, 'startMs'>]: Numbers };
+
+/**
+ * Plain-data form of a meter tail: live from pair `head` on (toState() hands out the engine's
+ * own arrays; a decoded state starts at head 0).
+ */
 export interface TailState {
   data: number[];
   wattHours: number[] | null;
@@ -33,13 +41,13 @@ export interface SizeSnapshot {
   started: boolean;
   frozen: AggregatesState;
   open: OpenWindow[];
-  historyStartMs: number[];
-  historyLoadWatts: number[];
+  historyStartMs: Numbers;
+  historyLoadWatts: Numbers;
   demandWindows: [number, [number, number]][];
   demandIntervals: [number, number][];
   grid: [number, GridSums][];
   /** Frozen swing series: [startMs, sum per node × point, seconds per node × point]; null when empty. */
-  swing: [number, number[], number[]] | null;
+  swing: [number, Numbers, Numbers] | null;
 }
 
 /** Plain-data state of one site engine (see SiteEngine for what each time means). */
@@ -55,10 +63,10 @@ export interface SiteState {
   dirtyFromMs: number;
   dirtyToMs?: number;
   closed: boolean;
-  lateByMeter: number[];
-  lateByGridMeter: number[];
-  meterMaxTsMs: number[];
-  meterSeenMs: number[];
+  lateByMeter: Numbers;
+  lateByGridMeter: Numbers;
+  meterMaxTsMs: Numbers;
+  meterSeenMs: Numbers;
   counterResets: number;
   passedUntilMs: number;
   allStarted: boolean;
@@ -66,29 +74,7 @@ export interface SiteState {
   sizes: SizeSnapshot[];
 }
 
-/** The whole window engine: its sites in topology order. */
-export interface WindowEngineState {
-  version: number;
-  sites: SiteState[];
-}
-
-export function encodeWindowSnapshot(sites: SiteState[]): Uint8Array {
-  const state: WindowEngineState = { version: WINDOW_SNAPSHOT_VERSION, sites };
-  return encodeSnapshot(state, encodeNonFinite);
-}
-
-/**
- * The site states of a window engine snapshot (not yet checked against a topology: each
- * SiteEngine.fromState does that). Corrupt bytes and unknown versions throw SnapshotError.
- */
-export function decodeWindowSnapshot(bytes: Uint8Array): unknown[] {
-  const parsed = decodeSnapshot(bytes, 'window engine', [WINDOW_SNAPSHOT_VERSION], decodeNonFinite);
-  const sites = parsed['sites'];
-  if (!Array.isArray(sites)) throw new SnapshotError('snapshot has no sites');
-  return sites;
-}
-
-const AGG_FIELDS = [
+export const AGG_FIELDS = [
   'energyWattMs',
   'coveredMs',
   'count',
@@ -101,49 +87,52 @@ const AGG_FIELDS = [
   'nodeMinWatts',
 ] as const;
 
+/** The accumulators as they are (no copy: encode before the engine moves on). */
 export function exportAggregates(agg: SiteAggregates): AggregatesState {
   const state = { startMs: agg.startMs } as AggregatesState;
-  for (const field of AGG_FIELDS) state[field] = Array.from(agg[field]);
+  for (const field of AGG_FIELDS) state[field] = agg[field];
   return state;
 }
 
 export function importAggregates(agg: SiteAggregates, state: AggregatesState): void {
   agg.startMs = state.startMs;
   for (const field of AGG_FIELDS) {
-    const values = state[field];
-    if (!Array.isArray(values) || values.length !== agg[field].length) throw new Error(`snapshot field ${field} has the wrong size`);
+    const values: unknown = state[field];
+    if (!isNumbers(values) || values.length !== agg[field].length) throw new Error(`snapshot field ${field} has the wrong size`);
     agg[field].set(values);
   }
 }
 
-/** The live part of a tail (from its head on), re-based to head 0. */
+function isNumbers(x: unknown): x is Numbers {
+  return Array.isArray(x) || x instanceof Float64Array;
+}
+
+/** The tail as it is (no copy: encode before the engine moves on); its live part starts at `head`. */
 export function exportTail(tail: MeterTail): TailState {
-  return {
-    data: tail.data.slice(tail.head << 1),
-    wattHours: tail.wattHours === null ? null : tail.wattHours.slice(tail.head),
-    head: 0,
-  };
+  return tail;
 }
 
+/** Takes over a decoded tail state, re-based to head 0. */
 export function importTail(tail: MeterTail, state: TailState): void {
-  tail.data = state.data;
-  tail.wattHours = state.wattHours;
-  tail.head = state.head;
+  tail.data = state.head === 0 ? state.data : state.data.slice(state.head << 1);
+  tail.wattHours = state.wattHours === null || state.head === 0 ? state.wattHours : state.wattHours.slice(state.head);
+  tail.head = 0;
 }
 
+/** A size's state, sharing the engine's arrays (no copy: encode before the engine moves on). */
 export function exportSizeState(size: SizeState): SizeSnapshot {
   return {
     windowMs: size.windowMs,
     nextStartMs: size.nextStartMs,
     started: size.started,
     frozen: exportAggregates(size.frozen),
-    open: size.open.map((window) => ({ ...window })),
-    historyStartMs: Array.from(size.history.startMs),
-    historyLoadWatts: Array.from(size.history.loadWatts),
+    open: size.open,
+    historyStartMs: size.history.startMs,
+    historyLoadWatts: size.history.loadWatts,
     demandWindows: [...size.demand.windows],
     demandIntervals: [...size.demand.intervals],
     grid: [...size.grid],
-    swing: size.swing === undefined || Number.isNaN(size.swing.startMs) ? null : [size.swing.startMs, Array.from(size.swing.sumWatts), Array.from(size.swing.seconds)],
+    swing: size.swing === undefined || Number.isNaN(size.swing.startMs) ? null : [size.swing.startMs, size.swing.sumWatts, size.swing.seconds],
   };
 }
 

@@ -16,16 +16,15 @@
  * Body, before gzip: header length u32, header JSON (UTF-8: scope, lastSeq, sites, takenAtMs,
  * workerId, engineBytes, alertsBytes), the engine snapshot, the alert snapshot.
  */
-import { createHash } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { createGzip, gunzip } from 'node:zlib';
 import { CHECKPOINT_FORMAT_VERSION, CheckpointCorruptError, CheckpointVersionError, type Checkpoint } from './checkpoint.js';
 
 const MAGIC = [0x48, 0x52, 0x43, 0x4b]; // "HRCK"
 const PREFIX_BYTES = 44;
 const DIGEST_AT = 12;
 const FLAG_GZIP = 1;
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 export interface EncodeOptions {
@@ -48,7 +47,10 @@ interface BodyHeader {
   alertsBytes: number | null;
 }
 
-/** Encodes a checkpoint (gzip runs on the libuv thread pool, off the event loop). */
+/**
+ * Encodes a checkpoint. gzip and SHA-256 run on the libuv thread pool, off the event loop; the
+ * snapshots are streamed into gzip rather than first copied into one body.
+ */
 export async function encodeCheckpoint(checkpoint: Checkpoint, options: EncodeOptions = {}): Promise<Uint8Array> {
   const header: BodyHeader = {
     group: checkpoint.group,
@@ -63,32 +65,52 @@ export async function encodeCheckpoint(checkpoint: Checkpoint, options: EncodeOp
     alertsBytes: checkpoint.alerts === null ? null : checkpoint.alerts.byteLength,
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
-  const raw = Buffer.allocUnsafe(4 + headerBytes.length + checkpoint.engine.byteLength + (checkpoint.alerts?.byteLength ?? 0));
-  raw.writeUInt32BE(headerBytes.length, 0);
-  let at = 4;
-  for (const part of [headerBytes, checkpoint.engine, checkpoint.alerts ?? new Uint8Array(0)]) {
-    raw.set(part, at);
-    at += part.byteLength;
-  }
-  let body: Uint8Array = raw;
+  const headerLength = Buffer.allocUnsafe(4);
+  headerLength.writeUInt32BE(headerBytes.length, 0);
+  const parts = [headerLength, headerBytes, checkpoint.engine, checkpoint.alerts ?? new Uint8Array(0)];
+  const rawBytes = parts.reduce((n, part) => n + part.byteLength, 0);
+  let body: Uint8Array | null = null;
   let flags = 0;
   if ((options.compress ?? 'auto') === 'auto') {
-    const zipped = await gzipAsync(raw, { level: options.gzipLevel ?? 1 });
-    if (zipped.length <= raw.length * 0.9) {
+    const zipped = await gzipParts(parts, options.gzipLevel ?? 1);
+    if (zipped.length <= rawBytes * 0.9) {
       body = zipped;
       flags |= FLAG_GZIP;
     }
   }
-  if (body.byteLength > 0xffffffff) throw new RangeError(`checkpoint body of ${body.byteLength} bytes exceeds 4 GiB`);
-  const out = Buffer.allocUnsafe(PREFIX_BYTES + body.byteLength);
+  const bodyBytes = body === null ? rawBytes : body.byteLength;
+  if (bodyBytes > 0xffffffff) throw new RangeError(`checkpoint body of ${bodyBytes} bytes exceeds 4 GiB`);
+  const out = Buffer.allocUnsafe(PREFIX_BYTES + bodyBytes);
   out.set(MAGIC, 0);
   out.writeUInt8(CHECKPOINT_FORMAT_VERSION, 4);
   out.writeUInt8(flags, 5);
   out.writeUInt16BE(0, 6);
-  out.writeUInt32BE(body.byteLength, 8);
-  out.set(body, PREFIX_BYTES);
-  out.set(digestOf(out), DIGEST_AT);
+  out.writeUInt32BE(bodyBytes, 8);
+  if (body !== null) out.set(body, PREFIX_BYTES);
+  else {
+    let at = PREFIX_BYTES;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.byteLength;
+    }
+  }
+  out.set(await digestOf(out), DIGEST_AT);
   return out;
+}
+
+/** gzip of the parts one after the other, streamed through zlib (on the thread pool). */
+async function gzipParts(parts: readonly Uint8Array[], level: number): Promise<Buffer> {
+  const gz = createGzip({ level });
+  const chunks: Buffer[] = [];
+  gz.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const done = new Promise<void>((resolve, reject) => {
+    gz.once('end', resolve);
+    gz.once('error', reject);
+  });
+  for (const part of parts) gz.write(part);
+  gz.end();
+  await done;
+  return Buffer.concat(chunks);
 }
 
 /** Decodes a checkpoint; CheckpointCorruptError unless every byte is as written, CheckpointVersionError for other versions. */
@@ -102,7 +124,7 @@ export async function decodeCheckpoint(bytes: Uint8Array): Promise<Checkpoint> {
   if (buf.length !== PREFIX_BYTES + bodyBytes) {
     throw new CheckpointCorruptError(`checkpoint is torn: ${buf.length - PREFIX_BYTES} body bytes of ${bodyBytes}`);
   }
-  if (!digestOf(buf).equals(buf.subarray(DIGEST_AT, PREFIX_BYTES))) {
+  if (!(await digestOf(buf)).equals(buf.subarray(DIGEST_AT, PREFIX_BYTES))) {
     throw new CheckpointCorruptError('checkpoint checksum does not match: corrupt or torn');
   }
   if (version !== CHECKPOINT_FORMAT_VERSION) {
@@ -120,8 +142,15 @@ export async function decodeCheckpoint(bytes: Uint8Array): Promise<Checkpoint> {
   return parseBody(raw, version);
 }
 
-function digestOf(buf: Buffer): Buffer {
-  return createHash('sha256').update(buf.subarray(4, DIGEST_AT)).update(buf.subarray(PREFIX_BYTES)).digest();
+/**
+ * SHA-256 of bytes 4..11 and the body (WebCrypto: computed on the thread pool). It takes one
+ * contiguous input: the 8 prefix bytes are laid before a copy of the body.
+ */
+async function digestOf(buf: Buffer): Promise<Buffer> {
+  const input = Buffer.allocUnsafe(8 + buf.length - PREFIX_BYTES);
+  input.set(buf.subarray(4, DIGEST_AT), 0);
+  input.set(buf.subarray(PREFIX_BYTES), 8);
+  return Buffer.from(await webcrypto.subtle.digest('SHA-256', input));
 }
 
 function parseBody(raw: Buffer, version: number): Checkpoint {

@@ -11,8 +11,21 @@ const T0 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 const TOPOLOGY = topo(site('s1', [node('pdu', null, 10_000, ['m1', 'm2'])]));
 const ALERTS: AlertsConfig = { revisions: 'final', allowedLatenessMs: baseSettings.allowedLatenessMs, trendWindows: baseSettings.trendWindows, rules: [] };
 
-const decode = (bytes: Uint8Array): Record<string, unknown> => JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
-const encode = (state: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(state));
+// Snapshots are binary from version 2 on (magic, then the version as u16 little-endian at
+// byte 4): decode reads the version and keeps the bytes; encode writes them back with the
+// version given, or, for a version no header can hold, as the JSON envelope of version 1.
+interface Decoded {
+  version: unknown;
+  bytes: Uint8Array;
+}
+const decode = (bytes: Uint8Array): Record<string, unknown> & Decoded => ({ version: new DataView(bytes.buffer, bytes.byteOffset).getUint16(4, true), bytes });
+const encode = (state: Decoded): Uint8Array => {
+  const { version, bytes } = state;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 0 || version > 0xffff) return new TextEncoder().encode(JSON.stringify({ version }));
+  const out = bytes.slice();
+  new DataView(out.buffer).setUint16(4, version, true);
+  return out;
+};
 
 /** A window engine fed 40 s of two meters at 1 Hz (advanced as it goes). */
 function fedEngine(): { engine: WindowEngine; results: WindowResult[] } {

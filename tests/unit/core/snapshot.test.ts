@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SnapshotError, WindowEngine } from '../../../src/core/index.js';
 import type { EngineSettings, Reading, RecordOutcome, Topology, WindowResult } from '../../../src/domain/index.js';
 import { baseSettings, node, site, topo } from './fixtures.js';
+import { windowSnapshotV1Json } from './snapshot-v1.js';
 
 // Snapshot round trips: an engine restored mid-stream must continue exactly like one that
 // never stopped (same records, same order, same revisions, same stats).
@@ -167,7 +168,7 @@ describe('snapshot round trip', () => {
 
   it('a snapshot naming a counter meter the site does not have is rejected', () => {
     const engine = new WindowEngine(TOPOLOGY, SETTINGS);
-    const state = JSON.parse(new TextDecoder().decode(engine.snapshot())) as { sites: { counterMeters: number[] }[] };
+    const state = JSON.parse(windowSnapshotV1Json(engine)) as { sites: { counterMeters: number[] }[] };
     state.sites[0]!.counterMeters = [99];
     expect(() => WindowEngine.restore(TOPOLOGY, SETTINGS, new TextEncoder().encode(JSON.stringify(state)))).toThrow(SnapshotError);
   });
@@ -180,7 +181,7 @@ describe('snapshot round trip', () => {
     const results: WindowResult[] = [];
     watts.forEach(({ reading, nowMs }, i) => {
       if (i === half) {
-        const state = JSON.parse(new TextDecoder().decode(engine.snapshot())) as { sites: Record<string, unknown>[] };
+        const state = JSON.parse(windowSnapshotV1Json(engine)) as { sites: Record<string, unknown>[] };
         for (const site of state.sites) for (const key of ['acceptFromMs', 'counterMeters', 'dirtyToMs']) delete site[key];
         engine = WindowEngine.restore(TOPOLOGY, SETTINGS, new TextEncoder().encode(JSON.stringify(state)), { emitMeters: true });
       }
