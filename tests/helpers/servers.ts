@@ -213,6 +213,10 @@ export interface NatsServer {
    * `downMs` (default 0) with no server (an outage).
    */
   restart(downMs?: number): Promise<void>;
+  /** SIGSTOP: a hung server (connections stay open, nothing answers) until resume(). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 interface NatsPortsFile {
@@ -372,10 +376,14 @@ async function startNatsNode(params: NatsNodeParams): Promise<NatsServer> {
     monitorUrl: `http://127.0.0.1:${monitorPort}`,
     storeDir,
     stop: async () => {
+      current.proc.signal('SIGCONT');
       await current.proc.stop();
       await removeDir(dir);
     },
+    pause: () => current.proc.signal('SIGSTOP'),
+    resume: () => current.proc.signal('SIGCONT'),
     restart: async (downMs = 0) => {
+      current.proc.signal('SIGCONT');
       await current.proc.stop();
       if (downMs > 0) await sleep(downMs);
       current = await launch(port, monitorPort);

@@ -1,5 +1,5 @@
 /** JetStream error handling: the set-up error and how NATS errors are classified (by code, never by message text). */
-import { ConsumerEvents, ErrorCode, NatsError, type ConsumerMessages } from 'nats';
+import { ConsumerDebugEvents, ConsumerEvents, ErrorCode, NatsError, type ConsumerMessages } from 'nats';
 import type { Logger } from 'pino';
 import { errorText } from '../../telemetry/index.js';
 
@@ -50,13 +50,27 @@ export function isTransient(err: unknown): boolean {
 }
 
 /**
- * Stops a consume() with a ConsumerGoneError when its consumer or stream is gone: consume()
- * would retry a vanished consumer for ever on its own; ended with an error, the pull loop
- * re-creates it.
+ * The status events that say the server is not answering this consumer's pulls: its idle
+ * heartbeats stopped (the consumer's leader died, or its node is cut off, until an election
+ * or a reconnect re-pulls), or nobody answers at all.
  */
-export async function watchConsumerStatus(messages: ConsumerMessages, log: Logger): Promise<void> {
+const UNANSWERED_EVENTS: ReadonlySet<string> = new Set([ConsumerEvents.HeartbeatsMissed, ConsumerEvents.NoResponders]);
+
+/**
+ * Watches a consume()'s status events:
+ * - `onAnswered(false)` when the server stopped answering (heartbeats missed, no responders),
+ *   `onAnswered(true)` when a pull ended on the server's word (it expired with nothing more to
+ *   deliver: the consumer is reachable and has nothing for us). Messages say so too; the pull
+ *   loop notes those.
+ * - Stops the consume() with a ConsumerGoneError when its consumer or stream is gone: consume()
+ *   would retry a vanished consumer for ever on its own; ended with an error, the pull loop
+ *   re-creates it.
+ */
+export async function watchConsumerStatus(messages: ConsumerMessages, log: Logger, onAnswered: (answered: boolean) => void): Promise<void> {
   try {
     for await (const s of await messages.status()) {
+      if (UNANSWERED_EVENTS.has(s.type)) onAnswered(false);
+      else if (s.type === ConsumerDebugEvents.Discard) onAnswered(true);
       if (GONE_EVENTS.has(s.type)) {
         messages.stop(new ConsumerGoneError(s.type));
         return;

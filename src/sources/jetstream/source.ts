@@ -9,6 +9,7 @@ import { errorText, isMissingConsumer, watchConsumerStatus } from './errors.js';
 import { nakAfterStop, toSourceMessage, workingAll } from './messages.js';
 import { ensureConsumer, ensureStream, planConsumers, sleep, withSetupRetry, type ConsumerPlan } from './setup.js';
 import { deleteStaleClaims, type PartitionClaim } from './claims.js';
+import { watchDisconnects } from './disconnects.js';
 import type { ConsumerRun, Handler, JetStreamSourceCounters, JetStreamSourceOptions } from './types.js';
 
 /** First wait after a failed pull; doubles up to `maxRetryWaitMs`. */
@@ -35,6 +36,8 @@ export class JetStreamSource implements Source {
   private holdTimer: NodeJS.Timeout | null = null;
   private refreshing = false;
   private readonly claim: PartitionClaim | undefined;
+  /** Ends the watch on disconnects (each one strands every pull in flight). */
+  private unwatchDisconnects: (() => void) | null = null;
 
   constructor(
     private readonly conn: { nc: NatsConnection; status?: NatsConnectionStatus },
@@ -77,6 +80,7 @@ export class JetStreamSource implements Source {
         consumer,
         pending: infos[i]?.num_pending ?? 0,
         held: [],
+        unanswered: false,
         received: 0,
         receivedAtRefresh: -1,
         loop: Promise.resolve(),
@@ -86,6 +90,9 @@ export class JetStreamSource implements Source {
       run.loop = this.pullLoop(run, handler);
       this.runs.push(run);
     }
+    this.unwatchDisconnects = watchDisconnects(this.conn.nc, this.log, () => {
+      for (const run of this.runs) run.unanswered = true;
+    });
     this.pendingTimer = setInterval(() => void this.refreshPending(), this.pendingRefreshMs);
     this.pendingTimer.unref();
     this.log.info({ stream: stream.name, consumers: plans.map((p) => p.durable), batch: this.cfg.consumer.batch }, 'consuming');
@@ -125,20 +132,25 @@ export class JetStreamSource implements Source {
     if (this.pendingTimer !== null) clearInterval(this.pendingTimer);
     this.pendingTimer = null;
     for (const run of this.runs) run.abort?.();
+    this.unwatchDisconnects?.();
     this.resume();
     await Promise.all(this.runs.map((r) => r.loop));
   }
 
   /**
    * `pending`: messages not yet handed over (consumer pending plus held here). Caught up:
-   * connected, not paused, nothing pending and nothing held.
+   * connected, not paused, nothing pending and nothing held, and every consumer's pulls
+   * answered: while one is not (its leader died, the connection dropped), messages may wait
+   * that no `pending` counts, and the pipeline must take the time as a stall, not as silence.
    */
   health(): SourceHealth {
     let pending = 0;
     for (const r of this.runs) pending += r.pending + r.held.length;
+    const unanswered = this.runs.some((r) => r.unanswered);
     const connected = this.isConnected();
-    const health: SourceHealth = { connected, pending, caughtUp: connected && this.started && !this.stopping && !this.paused && pending === 0 };
+    const health: SourceHealth = { connected, pending, caughtUp: connected && this.started && !this.stopping && !this.paused && !unanswered && pending === 0 };
     if (this.paused) health.detail = 'paused';
+    else if (unanswered) health.detail = 'consumer not answering';
     return health;
   }
 
@@ -233,11 +245,14 @@ export class JetStreamSource implements Source {
         run.wake = () => waiter.wake?.();
         // consume() retries a vanished consumer or stream forever on its own; end the pull
         // with an error instead, so the loop below re-creates them.
-        void watchConsumerStatus(messages, this.log);
+        void watchConsumerStatus(messages, this.log, (answered) => {
+          run.unanswered = !answered;
+        });
         const pump = (async (): Promise<unknown> => {
           try {
             for await (const m of messages) {
               buffer.push(m);
+              run.unanswered = false;
               if (aborted) continue; // nak'ed below, once the pull is gone
               run.received++;
               run.pending = m.info.pending;
@@ -283,6 +298,7 @@ export class JetStreamSource implements Source {
         run.abort = null;
         run.wake = null;
         if (this.stopping) break;
+        run.unanswered = true;
         this.counters.pullErrors++;
         const waitMs = Math.min(this.maxRetryWaitMs, MIN_RETRY_WAIT_MS * 2 ** Math.min(failures, 10));
         if (failures === 0) this.log.warn({ durable: run.plan.durable, err: errorText(err), retryInMs: waitMs }, 'pull failed; retrying');

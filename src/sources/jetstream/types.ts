@@ -41,6 +41,12 @@ export interface ConsumerRun {
   pending: number;
   /** Messages received and not yet handed over (held while paused), oldest first. */
   held: JsMsg[];
+  /**
+   * The server stopped answering this consumer's pulls (heartbeats missed, a pull failed): what
+   * waits upstream is unknown, so the source is not caught up. Cleared by the next message or
+   * pull that ends on the server's word.
+   */
+  unanswered: boolean;
   /** Messages received since start (tells a refresh whether any arrived since the previous one). */
   received: number;
   /** `received` at the previous consumer-info refresh. */
