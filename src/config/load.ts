@@ -4,6 +4,7 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { headroomConfigSchema, UNKNOWN_KEYS_SEPARATOR, type HeadroomConfig } from './schema/index.js';
 import { checkTopologyRules, type IssuePath } from './topology-rules.js';
+import { parseYamlFast } from './yaml-fast.js';
 
 export interface ConfigIssue {
   /** Path in the document, like `sites[0].nodes[3].parent`; '' for the whole file. */
@@ -111,8 +112,24 @@ export function validateConfig(data: unknown): ConfigResult {
   return { ok: false, issues: result.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
 }
 
-/** Parses YAML (or JSON) config text. `sourceName` names the text in messages. */
+/**
+ * Parses YAML (or JSON) config text. `sourceName` names the text in messages.
+ *
+ * A valid config is read on the fast path (plain data, no positioned document). Anything
+ * else (a YAML error, an invalid config, or text the fast path declines) is read again on
+ * the positioned path, which reports every issue with its path and line/column.
+ */
 export function parseConfigText(text: string, sourceName: string): ConfigResult {
+  const data = parseYamlFast(text);
+  if (data !== undefined && data !== null) {
+    const result = validate(data);
+    if (result.ok) return result;
+  }
+  return parsePositioned(text, sourceName);
+}
+
+/** The positioned path: the `yaml` document model, kept for line/column positions. */
+export function parsePositioned(text: string, sourceName: string): ConfigResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
