@@ -61,11 +61,12 @@ const CORE_SCHEMA = jsYaml.FAILSAFE_SCHEMA.extend({
 });
 
 /**
- * A tag (`!`), anchor (`&`) or alias (`*`) where a node may start, or a directive (`%` at a
- * line start). Conservative: the same characters inside a scalar (`note: a *b`) only send
- * the text down the positioned path.
+ * A tag (`!`), an anchor (`&name`) or an alias (`*name`) where a node may start, or a
+ * directive (`%` at a line start). Conservative: the same characters in a scalar or a
+ * comment (`note: see *this*`) only send the text down the positioned path; a lone `&` or
+ * `*` (`# A & B`) is no anchor or alias.
  */
-const DECLINED = /(?:^|[\s[{,:])[!&*]|^%/m;
+const DECLINED = /(?:^|[\s[{,:])(?:[&*][^\s,[\]{}]|!)|^%/m;
 
 /** Plain data of a single YAML (or JSON) document, or undefined when the fast path declines. */
 export function parseYamlFast(text: string): unknown {
