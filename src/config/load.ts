@@ -124,12 +124,19 @@ export function parseConfigText(text: string, sourceName: string): ConfigResult 
   if (data !== undefined && data !== null) {
     const result = validate(data);
     if (result.ok) return result;
+    // The fast path read the same data the document holds: only positions are missing.
+    return positioned(text, sourceName, { data, issues: result.issues });
   }
-  return parsePositioned(text, sourceName);
+  return positioned(text, sourceName);
 }
 
-/** The positioned path: the `yaml` document model, kept for line/column positions. */
+/** The positioned path alone: the `yaml` document model, kept for line/column positions. */
 export function parsePositioned(text: string, sourceName: string): ConfigResult {
+  return positioned(text, sourceName);
+}
+
+/** `known`: the data and issues the fast path found, so that the schema does not run twice. */
+function positioned(text: string, sourceName: string, known?: { data: unknown; issues: RawIssue[] }): ConfigResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -141,16 +148,16 @@ export function parsePositioned(text: string, sourceName: string): ConfigResult 
       }),
     };
   }
-  let data: unknown;
+  let data: unknown = known?.data;
   try {
-    data = doc.toJS();
+    if (known === undefined) data = doc.toJS();
   } catch (err: unknown) {
     return { ok: false, issues: [{ path: '', message: `cannot read ${sourceName}: ${err instanceof Error ? err.message : String(err)}` }] };
   }
   if (data === null || data === undefined) {
     return { ok: false, issues: [{ path: '', message: 'the file is empty: expected a mapping with at least `sites`' }] };
   }
-  const result = validate(data);
+  const result = known === undefined ? validate(data) : { ok: false as const, issues: known.issues };
   if (result.ok) return result;
   const located = result.issues.map((i) => {
     const topLevel = i.path.length === 0 && i.notAMapping === true;
