@@ -6,7 +6,8 @@
  * in under a second. js-yaml is given exactly the YAML 1.2 core schema as the `yaml`
  * package resolves it (same patterns, same conversions), and declines (returns undefined)
  * whatever the two could read differently: tags, anchors and aliases (the `yaml` package
- * caps alias expansion), directives (`%YAML 1.1` switches the schema), `__proto__` keys,
+ * caps alias expansion), directives (`%YAML 1.1` switches the schema), null keys and
+ * collections as keys (stringified differently), `__proto__` keys,
  * and anything js-yaml refuses (duplicate keys, syntax errors, several documents). The
  * caller then takes the positioned path, which decides and reports exactly as before.
  */
@@ -61,12 +62,24 @@ const CORE_SCHEMA = jsYaml.FAILSAFE_SCHEMA.extend({
 });
 
 /**
- * A tag (`!`), an anchor (`&name`) or an alias (`*name`) where a node may start, or a
- * directive (`%` at a line start). Conservative: the same characters in a scalar or a
- * comment (`note: see *this*`) only send the text down the positioned path; a lone `&` or
- * `*` (`# A & B`) is no anchor or alias.
+ * What the fast path declines, found in the text. Conservative: the same characters in a
+ * scalar or a comment (`note: see *this*`) only send the text down the positioned path.
  */
-const DECLINED = /(?:^|[\s[{,:])(?:[&*][^\s,[\]{}]|!)|^%/m;
+const DECLINED = new RegExp(
+  [
+    // A tag (`!`), an anchor (`&name`) or an alias (`*name`) where a node may start; a lone
+    // `&` or `*` (`# A & B`) is neither.
+    String.raw`(?:^|[\s[{,:])(?:[&*][^\s,[\]{}]|!)`,
+    // A directive (`%YAML 1.1` switches the schema).
+    String.raw`^%`,
+    // A null key (`~: x`, `: x`): the `yaml` package makes it '', js-yaml 'null'. A
+    // collection as a key (`[a, b]: x`, `? x`): the two stringify it differently. Both only
+    // where a key starts: a line's indentation, `- `, or `{`, `[`, `,` in a flow collection
+    // (an implicit key is at most 1024 characters, which also bounds the scan).
+    String.raw`(?:^[ \t]*|-[ \t]+|[{,[][ \t]*)(?:(?:~|null|Null|NULL)?[ \t]*:(?=[\s,[\]{}]|$)|[[{][^\n]{0,1024}?[\]}][ \t]*:(?=[\s,[\]{}]|$)|\?(?=\s|$))`,
+  ].join('|'),
+  'm',
+);
 
 /** Plain data of a single YAML (or JSON) document, or undefined when the fast path declines. */
 export function parseYamlFast(text: string): unknown {

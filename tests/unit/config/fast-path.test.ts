@@ -83,6 +83,19 @@ describe('plain scalars resolve as in the YAML 1.2 core schema of the `yaml` pac
   });
 });
 
+describe('keys resolve as the positioned path reads them, or the fast path declines', () => {
+  const keys = ['~', 'null', 'NULL', '', '"~"', "'null'", '1.0', 'true', '.inf', '0x1F', '0o17', '-0', '[a, b]', '{a: 1}', '? x\n', 'a b', 'a : b'];
+  it.each(keys)('%j', (key) => {
+    const text = `${key}: v\n`;
+    const fast = parseYamlFast(text);
+    if (fast !== undefined) expect(fast).toEqual(positionedData(text));
+  });
+
+  it.each(['~: v\n', 'null: v\n', ': v\n', '[a, b]: v\n', '{a: 1}: v\n', '? x\n: v\n', '{ ~: v }\n'])('declines the key of %j', (text) => {
+    expect(parseYamlFast(text)).toBeUndefined();
+  });
+});
+
 describe('the fast path declines what it could read differently', () => {
   it.each([
     ['a tag', 'v: !!str 12\n'],
