@@ -4,6 +4,7 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { headroomConfigSchema, UNKNOWN_KEYS_SEPARATOR, type HeadroomConfig } from './schema/index.js';
 import { checkTopologyRules, type IssuePath } from './topology-rules.js';
+import { parseYamlFast } from './yaml-fast.js';
 
 export interface ConfigIssue {
   /** Path in the document, like `sites[0].nodes[3].parent`; '' for the whole file. */
@@ -111,8 +112,31 @@ export function validateConfig(data: unknown): ConfigResult {
   return { ok: false, issues: result.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
 }
 
-/** Parses YAML (or JSON) config text. `sourceName` names the text in messages. */
+/**
+ * Parses YAML (or JSON) config text. `sourceName` names the text in messages.
+ *
+ * A valid config is read on the fast path (plain data, no positioned document). Anything
+ * else (a YAML error, an invalid config, or text the fast path declines) is read again on
+ * the positioned path, which reports every issue with its path and line/column.
+ */
 export function parseConfigText(text: string, sourceName: string): ConfigResult {
+  const data = parseYamlFast(text);
+  if (data !== undefined && data !== null) {
+    const result = validate(data);
+    if (result.ok) return result;
+    // The fast path read the same data the document holds: only positions are missing.
+    return positioned(text, sourceName, { data, issues: result.issues });
+  }
+  return positioned(text, sourceName);
+}
+
+/** The positioned path alone: the `yaml` document model, kept for line/column positions. */
+export function parsePositioned(text: string, sourceName: string): ConfigResult {
+  return positioned(text, sourceName);
+}
+
+/** `known`: the data and issues the fast path found, so that the schema does not run twice. */
+function positioned(text: string, sourceName: string, known?: { data: unknown; issues: RawIssue[] }): ConfigResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -124,16 +148,16 @@ export function parseConfigText(text: string, sourceName: string): ConfigResult 
       }),
     };
   }
-  let data: unknown;
+  let data: unknown = known?.data;
   try {
-    data = doc.toJS();
+    if (known === undefined) data = doc.toJS();
   } catch (err: unknown) {
     return { ok: false, issues: [{ path: '', message: `cannot read ${sourceName}: ${err instanceof Error ? err.message : String(err)}` }] };
   }
   if (data === null || data === undefined) {
     return { ok: false, issues: [{ path: '', message: 'the file is empty: expected a mapping with at least `sites`' }] };
   }
-  const result = validate(data);
+  const result = known === undefined ? validate(data) : { ok: false as const, issues: known.issues };
   if (result.ok) return result;
   const located = result.issues.map((i) => {
     const topLevel = i.path.length === 0 && i.notAMapping === true;

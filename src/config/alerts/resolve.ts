@@ -102,6 +102,17 @@ export function checkAlerts(section: ParsedSection, windowsMs: readonly number[]
   const windows = new Set(windowsMs);
   const siteIds = new Set(sites.map((s) => s.id));
   const seen = new Map<string, number>();
+  // Node ids and levels per site, built once when a scope names nodes or levels (a scan of
+  // every node per named node is quadratic at 100,000 nodes).
+  const nodeIndex = new Map<SiteSpec, { ids: Set<string>; levels: Set<string> }>();
+  const indexOf = (site: SiteSpec): { ids: Set<string>; levels: Set<string> } => {
+    let index = nodeIndex.get(site);
+    if (index === undefined) {
+      index = { ids: new Set(site.nodes.map((x) => x.id)), levels: new Set(site.nodes.map((x) => x.level)) };
+      nodeIndex.set(site, index);
+    }
+    return index;
+  };
   section.rules.forEach((rule, i) => {
     const at = (...p: (string | number)[]): (string | number)[] => ['alerts', 'rules', i, ...p];
     const first = seen.get(rule.name);
@@ -117,10 +128,10 @@ export function checkAlerts(section: ParsedSection, windowsMs: readonly number[]
       });
       const inScope = sites.filter((s) => scope.sites === undefined || scope.sites.includes(s.id));
       scope.nodes?.forEach((n, j) => {
-        if (!inScope.some((s) => s.nodes.some((x) => x.id === n))) issues.push({ path: [...path, 'nodes', j], message: `unknown node '${n}'` });
+        if (!inScope.some((s) => indexOf(s).ids.has(n))) issues.push({ path: [...path, 'nodes', j], message: `unknown node '${n}'` });
       });
       scope.levels?.forEach((l, j) => {
-        if (!inScope.some((s) => s.nodes.some((x) => x.level === l))) issues.push({ path: [...path, 'levels', j], message: `no node has level '${l}'` });
+        if (!inScope.some((s) => indexOf(s).levels.has(l))) issues.push({ path: [...path, 'levels', j], message: `no node has level '${l}'` });
       });
     }
     const ruleIssues: AlertIssue[] = [];
