@@ -78,6 +78,7 @@ export class Pipeline {
   constructor(private readonly deps: PipelineDeps) {
     this.log = deps.logger.child({ component: 'pipeline' });
     this.metrics = deps.registry === undefined ? null : new PipelineMetrics(deps.registry);
+    this.metrics?.observeDeliveries(deps.sinks);
     this.tickMs = deps.tickMs ?? DEFAULT_TICK_MS;
     this.stopTimeoutMs = deps.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     this.ingestOpts = { maxMessageBytes: deps.config.maxMessageBytes, lineProtocol: (deps.config.lineProtocol ?? []).map((input) => ({ ...input, subjectTokens: input.subjects.split('.') })) };
@@ -147,7 +148,8 @@ export class Pipeline {
       const nowMs = this.deps.clock();
       this.lastTickMs = nowMs;
       const src = this.deps.source.health();
-      this.router.route(this.deps.engine.advance(nowMs, src.caughtUp ?? src.connected), nowMs);
+      const results = this.deps.engine.advance(nowMs, src.caughtUp ?? src.connected);
+      this.router.route(results, nowMs, true, performance.now());
       this.applyBackpressure();
       this.updateMetrics(nowMs);
     } catch (err: unknown) {
@@ -189,12 +191,15 @@ export class Pipeline {
     if (this.deps.openWindowsOnStop === 'keep') {
       // Hand-over: only what event time closes (no idle advance on this worker's clock, which
       // the next owner would not repeat); the rest stays in the engine for the checkpoint.
-      this.router.route(this.deps.engine.advance(nowMs, false), nowMs);
+      const kept = this.deps.engine.advance(nowMs, false);
+      this.router.route(kept, nowMs, true, performance.now());
     } else {
-      this.router.route(this.deps.engine.advance(nowMs), nowMs);
-      // Drained windows are cut short, not late: no emit delay for them.
-      this.router.route(this.deps.engine.drain(), nowMs, false);
-      this.router.flushAlerts(nowMs);
+      const closed = this.deps.engine.advance(nowMs);
+      this.router.route(closed, nowMs, true, performance.now());
+      // Drained windows are cut short, not late: no emit delay for them (a delivery delay still).
+      const drained = this.deps.engine.drain();
+      this.router.route(drained, nowMs, false, performance.now());
+      this.router.flushAlerts(nowMs, performance.now());
     }
     this.updateMetrics(nowMs);
 
