@@ -6,7 +6,9 @@
  * Ordering, the same for both users: a batch of results is written to the sinks, then the
  * alert rules are evaluated on it against the engine's watermarks and the transitions they
  * cause are written after it. `flushAlerts` (end of input, shutdown) writes what the rules
- * still hold. The router has no clock: `nowMs` is handed to the `onWritten` hook only.
+ * still hold. The router has no clock: `nowMs` is handed to the `onWritten` hook only, and
+ * `emittedAtMonoMs` (the pipeline's monotonic time of emission) to every sink's `write`, which
+ * observes the delivery delay from it.
  */
 import type { AlertEngine } from '../core/alerts/index.js';
 import type { AlertEvent, OutputRecord, WindowResult } from '../domain/index.js';
@@ -49,42 +51,42 @@ export class Router {
   constructor(private readonly opts: RouterOptions) {}
 
   /** Window results to the sinks, then the alert transitions they cause. */
-  route(results: readonly WindowResult[], nowMs: number, observeDelay = true): void {
+  route(results: readonly WindowResult[], nowMs: number, observeDelay = true, emittedAtMonoMs?: number): void {
     if (results.length === 0) return;
     const windows = this.counts.windows;
     for (const r of results) {
       windows[r.type]++;
       if (r.revision > 0) windows.restatements++;
     }
-    this.write(results, nowMs, observeDelay);
+    this.write(results, nowMs, observeDelay, emittedAtMonoMs);
     const alerts = this.opts.alerts;
-    if (alerts !== undefined) this.writeAlerts(alerts.evaluate(results, this.opts.watermarksMs()), nowMs);
+    if (alerts !== undefined) this.writeAlerts(alerts.evaluate(results, this.opts.watermarksMs()), nowMs, emittedAtMonoMs);
   }
 
   /** End of input or shutdown: the transitions the alert rules still hold, to the sinks. */
-  flushAlerts(nowMs: number): void {
+  flushAlerts(nowMs: number, emittedAtMonoMs?: number): void {
     const alerts = this.opts.alerts;
-    if (alerts !== undefined) this.writeAlerts(alerts.flush(), nowMs);
+    if (alerts !== undefined) this.writeAlerts(alerts.flush(), nowMs, emittedAtMonoMs);
   }
 
-  private writeAlerts(events: readonly AlertEvent[], nowMs: number): void {
+  private writeAlerts(events: readonly AlertEvent[], nowMs: number, emittedAtMonoMs: number | undefined): void {
     if (events.length > 0) {
       for (const e of events) this.counts.alerts[e.state]++;
-      this.write(events, nowMs, false);
+      this.write(events, nowMs, false, emittedAtMonoMs);
     }
     if (this.opts.alerts !== undefined) this.opts.onAlertsEvaluated?.(this.opts.alerts);
   }
 
-  private write(records: readonly OutputRecord[], nowMs: number, observeDelay: boolean): void {
+  private write(records: readonly OutputRecord[], nowMs: number, observeDelay: boolean, emittedAtMonoMs: number | undefined): void {
     this.counts.records += records.length;
     const onSinkError = this.opts.onSinkError;
     for (const s of this.opts.sinks) {
       if (onSinkError === undefined) {
-        s.write(records);
+        s.write(records, emittedAtMonoMs);
         continue;
       }
       try {
-        s.write(records);
+        s.write(records, emittedAtMonoMs);
       } catch (err: unknown) {
         onSinkError(s, err);
       }

@@ -12,7 +12,9 @@
  *   sequence per stream, for checkpoints).
  * - Ticks (every `tickMs`, and after a batch when a tick is due): `engine.advance(clock(),
  *   caughtUp)`, results through the router to every sink and the alert rules, backpressure,
- *   health metrics from the plain counters. `caughtUp` is the source's word that nothing
+ *   health metrics from the plain counters. Each batch goes to the sinks with its emission
+ *   time on the monotonic clock (`performance.now()`); each sink observes its delivery delay
+ *   (headroom_sink_delivery_delay_seconds). `caughtUp` is the source's word that nothing
  *   waits upstream (`health().caughtUp`, else `connected`): while it is false, idle sites do
  *   not advance on the processing clock.
  * - Backpressure: when any sink's buffer reaches its capacity the source is paused; it is
@@ -78,6 +80,7 @@ export class Pipeline {
   constructor(private readonly deps: PipelineDeps) {
     this.log = deps.logger.child({ component: 'pipeline' });
     this.metrics = deps.registry === undefined ? null : new PipelineMetrics(deps.registry);
+    this.metrics?.observeDeliveries(deps.sinks);
     this.tickMs = deps.tickMs ?? DEFAULT_TICK_MS;
     this.stopTimeoutMs = deps.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
     this.ingestOpts = { maxMessageBytes: deps.config.maxMessageBytes, lineProtocol: (deps.config.lineProtocol ?? []).map((input) => ({ ...input, subjectTokens: input.subjects.split('.') })) };
@@ -147,7 +150,8 @@ export class Pipeline {
       const nowMs = this.deps.clock();
       this.lastTickMs = nowMs;
       const src = this.deps.source.health();
-      this.router.route(this.deps.engine.advance(nowMs, src.caughtUp ?? src.connected), nowMs);
+      // The emission time (monotonic) is read once advance has returned: arguments run left to right.
+      this.router.route(this.deps.engine.advance(nowMs, src.caughtUp ?? src.connected), nowMs, true, performance.now());
       this.applyBackpressure();
       this.updateMetrics(nowMs);
     } catch (err: unknown) {
@@ -189,12 +193,12 @@ export class Pipeline {
     if (this.deps.openWindowsOnStop === 'keep') {
       // Hand-over: only what event time closes (no idle advance on this worker's clock, which
       // the next owner would not repeat); the rest stays in the engine for the checkpoint.
-      this.router.route(this.deps.engine.advance(nowMs, false), nowMs);
+      this.router.route(this.deps.engine.advance(nowMs, false), nowMs, true, performance.now());
     } else {
-      this.router.route(this.deps.engine.advance(nowMs), nowMs);
-      // Drained windows are cut short, not late: no emit delay for them.
-      this.router.route(this.deps.engine.drain(), nowMs, false);
-      this.router.flushAlerts(nowMs);
+      this.router.route(this.deps.engine.advance(nowMs), nowMs, true, performance.now());
+      // Drained windows are cut short, not late: no emit delay for them (a delivery delay still).
+      this.router.route(this.deps.engine.drain(), nowMs, false, performance.now());
+      this.router.flushAlerts(nowMs, performance.now());
     }
     this.updateMetrics(nowMs);
 

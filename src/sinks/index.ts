@@ -1,5 +1,6 @@
 // Public face of the sinks: the Sink contract, NDJSON file, Prometheus metrics, InfluxDB, NATS results.
 export * from './types.js';
+export { observeDelivery, type DeliveryObserver } from './delivery.js';
 export { NdjsonSink, type NdjsonSinkOptions } from './ndjson-sink.js';
 export { NdjsonRecorder, type RecorderOptions, type RecorderStats } from './ndjson-recorder.js';
 export { LineFileWriter, cutTornTail, rotatedPath, type LineFileMode, type LineFileOptions, type LineFileStats } from './line-file-writer.js';

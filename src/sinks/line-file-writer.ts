@@ -92,18 +92,31 @@ export class LineFileWriter {
   /**
    * Writes whole lines, each ending in "\n". Returns false when the file's buffer is full
    * (wait for `drained()`). After an I/O error, lines are dropped (see `failure`).
+   * `onWritten`: called once every chunk holding these lines was handed to the file (the
+   * streams' write callbacks), not called when one of them failed.
    */
-  writeLines(lines: readonly (string | Uint8Array)[]): boolean {
+  writeLines(lines: readonly (string | Uint8Array)[], onWritten?: () => void): boolean {
     if (this.closed) throw new Error(`${this.opts.path}: writer is closed`);
     if (this.error !== null || lines.length === 0) return this.error === null;
     const nowMs = this.opts.rotateMs !== undefined ? this.opts.nowMs() : 0;
     let out = this.current ?? (this.current = this.openNext());
     let chunk: (string | Uint8Array)[] = [];
     let ok = true;
+    // Chunks of this call not yet written (more than one only when rotating mid-call).
+    let pending = 1;
+    const written =
+      onWritten === undefined
+        ? undefined
+        : (err?: Error | null): void => {
+            if (err === null || err === undefined) {
+              if (--pending === 0) onWritten();
+            }
+          };
     for (const line of lines) {
       const lineBytes = typeof line === 'string' ? Buffer.byteLength(line) : line.byteLength;
       if (this.rotating && this.isDue(out, lineBytes, nowMs)) {
-        ok = this.put(out, chunk) && ok;
+        if (chunk.length > 0) pending++;
+        ok = this.put(out, chunk, written) && ok;
         chunk = [];
         void this.retire();
         out = this.current = this.openNext();
@@ -113,7 +126,7 @@ export class LineFileWriter {
       out.firstLineMs ??= nowMs;
       this.stats.bytes += lineBytes;
     }
-    return this.put(out, chunk) && ok;
+    return this.put(out, chunk, written) && ok;
   }
 
   /** Resolves when the current file's buffer has drained (rejects on its I/O error). */
@@ -140,10 +153,10 @@ export class LineFileWriter {
     return full || old;
   }
 
-  private put(out: OpenFile, chunk: (string | Uint8Array)[]): boolean {
+  private put(out: OpenFile, chunk: (string | Uint8Array)[], written?: (err?: Error | null) => void): boolean {
     if (chunk.length === 0) return true;
     const data = chunk.every((c) => typeof c === 'string') ? chunk.join('') : Buffer.concat(chunk.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
-    return (out.gzip ?? out.file).write(data);
+    return written === undefined ? (out.gzip ?? out.file).write(data) : (out.gzip ?? out.file).write(data, written);
   }
 
   private openNext(): OpenFile {

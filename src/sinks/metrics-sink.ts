@@ -133,12 +133,14 @@ export class MetricsSink implements Sink {
     ];
   }
 
-  write(records: readonly OutputRecord[]): void {
+  write(records: readonly OutputRecord[], emittedAtMonoMs?: number): void {
     for (const r of records) {
       if (r.type === 'node') this.writeNode(r);
       else if (r.type === 'site') this.writeSite(r);
     }
+    if (emittedAtMonoMs !== undefined) this.onDelivered?.(Math.max(0, performance.now() - emittedAtMonoMs) / 1000); // delivered: the gauges are set
   }
+  onDelivered?: ((seconds: number) => void) | undefined;
 
   /**
    * A new topology (config reload), and optionally new export settings: series of nodes

@@ -15,12 +15,17 @@
  * the alert transition): a JetStream stream capturing the results subjects keeps one copy of
  * a record re-sent within its duplicate window (a worker group's take-over re-emits what was
  * emitted after the last checkpoint).
+ *
+ * Delivery delay (`onDelivered`): observed when a batch is handed to the connection (at
+ * write, or when the disconnected buffer drains). Core NATS has no acknowledgement, so this
+ * is the last point the sink can see; the socket write and the server follow.
  */
 import { DebugEvents, Events, headers, type MsgHdrs, type NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import { outputRecordId, resultSubject } from '../codec/index.js';
 import type { NatsResultsSinkConfig } from '../config/index.js';
 import type { OutputRecord } from '../domain/index.js';
+import { observeDelivery, type DeliveryObserver } from './delivery.js';
 import type { Sink, SinkCloseOptions, SinkHealth } from './types.js';
 import { errorText } from '../telemetry/index.js';
 
@@ -57,6 +62,8 @@ interface Message {
   subject: string;
   payload: Uint8Array;
   headers: MsgHdrs;
+  /** When the pipeline emitted the batch holding it (monotonic ms; NaN: unknown). */
+  emittedAtMonoMs: number;
 }
 
 /** The header JetStream de-duplicates on. */
@@ -73,6 +80,7 @@ export class NatsResultsSink implements Sink {
   private connected = true;
   private closed = false;
   private drainWaiters: (() => void)[] = [];
+  onDelivered?: DeliveryObserver | undefined;
   private readonly counters: { published: number; droppedByReason: Record<NatsResultsDropReason, number> } = {
     published: 0,
     droppedByReason: { buffer_full: 0, publish_error: 0, shutdown: 0 },
@@ -90,18 +98,19 @@ export class NatsResultsSink implements Sink {
     void this.followStatus();
   }
 
-  write(records: readonly OutputRecord[]): void {
+  write(records: readonly OutputRecord[], emittedAtMonoMs?: number): void {
     if (records.length === 0) return;
     if (this.closed) {
       this.drop('shutdown', records.length, 'written after close');
       return;
     }
     let full = 0;
+    let published = false;
     for (const record of records) {
       const h = headers();
       h.set(MSG_ID_HEADER, outputRecordId(record));
-      const message = { subject: resultSubject(this.cfg, record), payload: this.encoder.encode(JSON.stringify(record)), headers: h };
-      if (this.connected && this.queue.length === 0) this.publish(message);
+      const message = { subject: resultSubject(this.cfg, record), payload: this.encoder.encode(JSON.stringify(record)), headers: h, emittedAtMonoMs: emittedAtMonoMs ?? NaN };
+      if (this.connected && this.queue.length === 0) published = this.publish(message) || published;
       else {
         if (this.queue.length >= this.maxBuffered) {
           this.queue.shift();
@@ -111,6 +120,7 @@ export class NatsResultsSink implements Sink {
       }
     }
     if (full > 0) this.drop('buffer_full', full, `NATS disconnected; buffer of ${this.maxBuffered} full, oldest dropped`);
+    if (published) observeDelivery(this.onDelivered, emittedAtMonoMs);
   }
 
   /** Resolves when the buffer is empty and the server has seen everything published. */
@@ -162,19 +172,27 @@ export class NatsResultsSink implements Sink {
     };
   }
 
-  private publish(message: Message): void {
+  /** True when the connection took the message. */
+  private publish(message: Message): boolean {
     try {
       this.nc.publish(message.subject, message.payload, { headers: message.headers });
       this.counters.published++;
+      return true;
     } catch (err: unknown) {
       this.drop('publish_error', 1, `${message.subject}: ${errorText(err)}`);
+      return false;
     }
   }
 
   private drainQueue(): void {
+    // One delivery observation per emitted batch: messages of a batch share their emission time.
+    let observedMonoMs = NaN;
     while (this.connected && this.queue.length > 0) {
       const message = this.queue.shift();
-      if (message !== undefined) this.publish(message);
+      if (message !== undefined && this.publish(message) && message.emittedAtMonoMs !== observedMonoMs) {
+        observedMonoMs = message.emittedAtMonoMs;
+        observeDelivery(this.onDelivered, observedMonoMs);
+      }
     }
     if (this.queue.length === 0) this.resolveDrained();
   }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { OutputRecord } from '../domain/index.js';
+import { observeDelivery, type DeliveryObserver } from './delivery.js';
 import { LineFileWriter } from './line-file-writer.js';
 import type { Sink, SinkHealth } from './types.js';
 
@@ -35,6 +36,7 @@ export class NdjsonSink implements Sink {
   private readonly out: LineFileWriter;
   private readonly capacityBytes: number;
   written = 0;
+  onDelivered?: DeliveryObserver | undefined;
 
   constructor(
     readonly path: string,
@@ -63,10 +65,16 @@ export class NdjsonSink implements Sink {
     return this.out.stats.files;
   }
 
-  write(records: readonly OutputRecord[]): void {
+  write(records: readonly OutputRecord[], emittedAtMonoMs?: number): void {
     if (records.length === 0 || this.out.failure !== null) return;
     this.written += records.length;
-    this.out.writeLines(records.map((r) => JSON.stringify(r) + '\n'));
+    const observer = this.onDelivered;
+    // Delivered: the file stream wrote the chunk holding the batch.
+    const onWritten = observer === undefined || emittedAtMonoMs === undefined ? undefined : () => observeDelivery(observer, emittedAtMonoMs);
+    this.out.writeLines(
+      records.map((r) => JSON.stringify(r) + '\n'),
+      onWritten,
+    );
   }
 
   /** Writes any JSON-serialisable line (the replay summary, for example). */

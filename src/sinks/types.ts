@@ -1,5 +1,6 @@
 import type { OutputRecord } from '../domain/index.js';
 import type { SinkStats } from '../telemetry/index.js';
+import type { DeliveryObserver } from './delivery.js';
 
 export type { SinkStats } from '../telemetry/index.js';
 
@@ -40,7 +41,18 @@ export interface SinkCloseOptions {
  */
 export interface Sink {
   readonly name: string;
-  write(records: readonly OutputRecord[]): void;
+  /**
+   * `emittedAtMonoMs`: the monotonic time (`performance.now()`) at which the pipeline emitted
+   * the batch; a sink that has it and an `onDelivered` observer reports the batch's delivery
+   * delay. Absent (replay, tests): nothing is observed.
+   */
+  write(records: readonly OutputRecord[], emittedAtMonoMs?: number): void;
+  /**
+   * Set by the owner of the metrics (the pipeline): called with `now − emittedAtMonoMs` in
+   * seconds once per written batch when it is delivered (see DeliveryObserver in delivery.ts
+   * for what "delivered" means per sink). Must not throw; absent = nothing observed.
+   */
+  onDelivered?: DeliveryObserver | undefined;
   /**
    * Optional start-up check, awaited by `Pipeline.start()` before the source starts. Rejects
    * only when the sink can never work as configured (an Error with a one-line message: the

@@ -7,6 +7,7 @@ export {
   PipelineMetrics,
   collectProcessMetrics,
   type AlertSeriesSample,
+  type DeliveryReporter,
   type NatsHealthSample,
   type PipelineHealthSample,
   type SinkHealthSample,

@@ -67,10 +67,19 @@ export const LATE_READINGS_TOTAL = 'headroom_late_readings_total';
 /** Gauge, label site (the watermark partition): processing clock minus the site's watermark. */
 export const WATERMARK_LAG_SECONDS = 'headroom_watermark_lag_seconds';
 /**
- * Histogram: processing clock at emission minus the window end, one observation per emitted
- * batch of windows (the batch's oldest first emission), never per record.
+ * Histogram: the lag of emission behind the window end: processing clock when the engine
+ * emitted a window minus its end (event time), i.e. watermark lag plus tick; not the delivery
+ * (SINK_DELIVERY_DELAY_SECONDS). One observation per emitted batch of windows (the batch's
+ * oldest first emission), never per record.
  */
 export const WINDOW_EMIT_DELAY_SECONDS = 'headroom_window_emit_delay_seconds';
+/**
+ * Histogram, label sink: from the pipeline's emission of a batch to the sink's delivery of it
+ * (NDJSON: written to the file; InfluxDB: the 2xx of the request, its oldest emission; NATS
+ * results: handed to the connection, core NATS has no ack; metrics: gauges set, ≈ 0). One
+ * observation per delivered batch or request, never per record.
+ */
+export const SINK_DELIVERY_DELAY_SECONDS = 'headroom_sink_delivery_delay_seconds';
 /** Gauge, label sink: records or points waiting in the sink's buffer. */
 export const SINK_BUFFERED_RECORDS = 'headroom_sink_buffered_records';
 /** Gauge, label sink: 1 when the sink failed permanently. */
@@ -143,6 +152,7 @@ export const METRIC_NAMES: readonly string[] = [
   SINK_BUFFERED_RECORDS,
   SINK_FAILED,
   SINK_WRITE_SECONDS,
+  SINK_DELIVERY_DELAY_SECONDS,
   SINK_FAILURES_TOTAL,
   SINK_WRITTEN_RECORDS_TOTAL,
   SINK_RETRIES_TOTAL,

@@ -11,6 +11,7 @@ import {
   RUNTIME_METRICS_PREFIX,
   READINGS_TOTAL,
   SINK_BUFFERED_RECORDS,
+  SINK_DELIVERY_DELAY_SECONDS,
   SINK_DROPPED_RECORDS_TOTAL,
   SINK_FAILED,
   SINK_FAILURES_TOTAL,
@@ -23,6 +24,12 @@ import {
   WINDOW_EMIT_DELAY_SECONDS,
 } from './metric-names.js';
 import type { SinkStats } from './sink-stats.js';
+
+/** A sink as far as delivery delays go (the Sink contract in src/sinks/types.ts). */
+export interface DeliveryReporter {
+  readonly name: string;
+  onDelivered?: ((seconds: number) => void) | undefined;
+}
 
 /** One sink as sampled per tick. */
 export interface SinkHealthSample {
@@ -69,6 +76,8 @@ export type AlertSeriesSample = Pick<ActiveAlert, 'site' | 'node' | 'rule' | 'se
 
 /** Emit delays are seconds to minutes: live windows close after maxOutOfOrder plus a tick. */
 const EMIT_DELAY_BUCKETS_SECONDS = [0.25, 0.5, 1, 2, 3, 5, 10, 30, 60, 120, 300, 900];
+/** Delivery delays: 1 ms (in-process outputs) to 30 s (a remote server's outage, retried). */
+const SINK_DELIVERY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** Sink write requests: milliseconds (NATS, a local InfluxDB) to a request timeout. */
 const SINK_WRITE_BUCKETS_SECONDS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
@@ -125,6 +134,7 @@ export class PipelineMetrics {
   private readonly sinkBuffered: Gauge<'sink'>;
   private readonly sinkFailed: Gauge<'sink'>;
   private readonly sinkWrite: Histogram<'sink'>;
+  private readonly sinkDelivery: Histogram<'sink'>;
   private readonly sinkFailures: CumulativeCounter<'sink' | 'reason'>;
   private readonly sinkWritten: CumulativeCounter<'sink'>;
   private readonly sinkRetries: CumulativeCounter<'sink'>;
@@ -148,10 +158,22 @@ export class PipelineMetrics {
     this.deadLetters = new CumulativeCounter(new Counter({ name: DEAD_LETTERS_TOTAL, help: 'Messages dead-lettered, by reason', labelNames: ['reason'], registers }));
     this.late = new CumulativeCounter(new Counter({ name: LATE_READINGS_TOTAL, help: 'Readings dropped as too late, by site', labelNames: ['site'], registers }));
     this.watermarkLag = new Gauge({ name: WATERMARK_LAG_SECONDS, help: 'Processing clock minus the site (partition) watermark', labelNames: ['site'], registers });
-    this.emitDelay = new Histogram({ name: WINDOW_EMIT_DELAY_SECONDS, help: 'Processing clock at emission minus window end, one observation per emitted batch (its oldest new window)', buckets: EMIT_DELAY_BUCKETS_SECONDS, registers });
+    this.emitDelay = new Histogram({
+      name: WINDOW_EMIT_DELAY_SECONDS,
+      help: 'Lag of emission behind the window end: processing clock when a window was emitted minus its end (watermark lag plus tick, not delivery), one observation per emitted batch (its oldest new window)',
+      buckets: EMIT_DELAY_BUCKETS_SECONDS,
+      registers,
+    });
     this.sinkBuffered = new Gauge({ name: SINK_BUFFERED_RECORDS, help: "Records waiting in a sink's bounded buffer", labelNames: ['sink'], registers });
     this.sinkFailed = new Gauge({ name: SINK_FAILED, help: '1 when a sink failed permanently', labelNames: ['sink'], registers });
     this.sinkWrite = new Histogram({ name: SINK_WRITE_SECONDS, help: 'Duration of successful sink write requests (sampled, at most one per tick)', labelNames: ['sink'], buckets: SINK_WRITE_BUCKETS_SECONDS, registers });
+    this.sinkDelivery = new Histogram({
+      name: SINK_DELIVERY_DELAY_SECONDS,
+      help: 'From emission of a batch to its delivery by the sink (ndjson: file write; influx: 2xx of the request, its oldest emission; nats-results: handed to the connection, core NATS has no ack; metrics: gauges set), one observation per delivered batch or request, not per record',
+      labelNames: ['sink'],
+      buckets: SINK_DELIVERY_BUCKETS_SECONDS,
+      registers,
+    });
     this.sinkFailures = new CumulativeCounter(new Counter({ name: SINK_FAILURES_TOTAL, help: 'Failed sink write attempts, by reason (each retried or dropped)', labelNames: ['sink', 'reason'], registers }));
     this.sinkWritten = new CumulativeCounter(new Counter({ name: SINK_WRITTEN_RECORDS_TOTAL, help: 'Records delivered by a sink', labelNames: ['sink'], registers }));
     this.sinkRetries = new CumulativeCounter(new Counter({ name: SINK_RETRIES_TOTAL, help: 'Sink write retries', labelNames: ['sink'], registers }));
@@ -191,6 +213,22 @@ export class PipelineMetrics {
   /** One observation per emitted batch of windows (not per record). */
   observeEmitDelaySeconds(seconds: number): void {
     if (Number.isFinite(seconds)) this.emitDelay.observe(Math.max(0, seconds));
+  }
+
+  /**
+   * Sets every sink's delivery observer to this registry's histogram, labelled with the sink's
+   * name (the labelled child is made once: nothing is allocated per observation).
+   */
+  observeDeliveries(sinks: readonly DeliveryReporter[]): void {
+    for (const s of sinks) s.onDelivered = this.deliveryObserver(s.name);
+  }
+
+  /** An observer of `sink`'s delivery delays, in seconds. */
+  deliveryObserver(sink: string): (seconds: number) => void {
+    const child = this.sinkDelivery.labels({ sink });
+    return (seconds) => {
+      if (Number.isFinite(seconds) && seconds >= 0) child.observe(seconds);
+    };
   }
 
   /** One write request of `sink` (for sinks that report each write, e.g. through an `onWrite` hook). */

@@ -10,7 +10,10 @@
  * - health: a positive capacity, a buffer level between 0 and the hard bound, not failed;
  * - backpressure: a sink with a finite capacity reports its buffer reaching it while its
  *   destination cannot keep up; a sink that never holds anything reports an infinite one;
- * - close: resolves within its deadline, with nothing left buffered.
+ * - close: resolves within its deadline, with nothing left buffered;
+ * - delivery delay: batches written with their emission time show up, once delivered, in
+ *   headroom_sink_delivery_delay_seconds{sink}; an InfluxDB that is down and comes back shows
+ *   a delay at least as long as the outage.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +26,7 @@ import type { InfluxSinkConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { EngineSettings, NodeWindow, OutputRecord, Reading, Topology } from '../../src/domain/index.js';
 import { InfluxSink, MetricsSink, NatsResultsSink, NdjsonSink, type Sink } from '../../src/sinks/index.js';
+import { PipelineMetrics, SINK_DELIVERY_DELAY_SECONDS } from '../../src/telemetry/index.js';
 import { freePort, startNats, startVictoriaMetrics, type NatsServer, type VictoriaMetricsServer } from '../helpers/servers.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -84,6 +88,12 @@ function windowBatches(seconds: number): OutputRecord[][] {
 const nodeWindows = (records: readonly OutputRecord[]): NodeWindow[] => records.filter((r): r is NodeWindow => r.type === 'node');
 const windowLabel = (windowMs: number): string => WINDOW_LABELS.get(windowMs) ?? `${windowMs}ms`;
 const sorted = (keys: string[]): string[] => [...keys].sort();
+
+/** Observations of `sink` in a registry's delivery-delay histogram. */
+async function deliveryCount(registry: Registry, sink: string): Promise<number> {
+  const histogram = (await registry.getMetricsAsJSON()).find((m) => m.name === SINK_DELIVERY_DELAY_SECONDS);
+  return histogram?.values.find((v) => 'metricName' in v && v.metricName === `${SINK_DELIVERY_DELAY_SECONDS}_count` && v.labels['sink'] === sink)?.value ?? 0;
+}
 
 interface Delivery {
   sink: Sink;
@@ -261,9 +271,11 @@ describe.each([ndjsonCase, metricsCase, influxCase, natsCase])('the Sink contrac
     const records = batches.flat();
     expect(records.length).toBeGreaterThan(0);
     const d = await sinkCase.open();
+    const delays = new Registry();
+    d.sink.onDelivered = new PipelineMetrics(delays).deliveryObserver(d.sink.name);
     try {
       await d.sink.start?.();
-      for (const batch of batches) expect(d.sink.write(batch)).toBeUndefined();
+      for (const batch of batches) expect(d.sink.write(batch, performance.now())).toBeUndefined();
       expect(() => d.sink.write([])).not.toThrow();
       const health = d.sink.health();
       expect(health.capacity).toBeGreaterThan(0);
@@ -280,6 +292,14 @@ describe.each([ndjsonCase, metricsCase, influxCase, natsCase])('the Sink contrac
         return now.length >= expected.length ? now : null;
       });
       expect(delivered).toEqual(expected);
+      // Delivered batches are observed (NDJSON: in the file stream's write callback, just after the bytes are in the file).
+      const observed = await waitFor(`${sinkCase.kind} delivery delays observed`, 30_000, async () => {
+        const n = await deliveryCount(delays, d.sink.name);
+        return n > 0 ? n : null;
+      });
+      expect(observed).toBeGreaterThan(0);
+      // At most one observation per written batch (InfluxDB: per request, which may hold several).
+      if (sinkCase.kind !== 'influx') expect(observed).toBeLessThanOrEqual(batches.length);
 
       const stats = d.sink.stats?.();
       if (stats !== undefined && d.writtenCount !== undefined) {
@@ -336,6 +356,41 @@ describe.each([ndjsonCase, metricsCase, influxCase, natsCase])('the Sink contrac
       }
     } finally {
       await slow.dispose();
+    }
+  });
+});
+
+describe('delivery delay: an InfluxDB outage', () => {
+  it('a batch written while InfluxDB is unreachable is delivered after it comes back, with a delay at least as long as the outage', async () => {
+    // Nothing listens on this port until the second server starts there.
+    const port = await freePort();
+    const sink = new InfluxSink(influxConfig(`http://127.0.0.1:${port}`), { log });
+    const registry = new Registry();
+    const observe = new PipelineMetrics(registry).deliveryObserver(sink.name);
+    const seenSeconds: number[] = [];
+    sink.onDelivered = (seconds) => {
+      seenSeconds.push(seconds);
+      observe(seconds);
+    };
+    let late: VictoriaMetricsServer | undefined;
+    try {
+      await sink.start();
+      const records = windowBatches(60).flat();
+      const emittedAtMonoMs = performance.now();
+      sink.write(records, emittedAtMonoMs);
+      // Down for real: the sink has tried and failed a few times.
+      await waitFor('failed attempts while InfluxDB is down', 30_000, () => ((sink.stats().failed ?? 0) >= 3 ? true : null));
+      const upAtMonoMs = performance.now();
+      late = await startVictoriaMetrics({ port });
+      await waitFor('the held points delivered', 60_000, () => (sink.stats().written === records.length ? true : null));
+      const outageSeconds = (upAtMonoMs - emittedAtMonoMs) / 1000;
+      expect(outageSeconds).toBeGreaterThan(0);
+      expect(seenSeconds.length).toBeGreaterThan(0);
+      for (const s of seenSeconds) expect(s).toBeGreaterThanOrEqual(outageSeconds);
+      expect(await deliveryCount(registry, 'influx')).toBe(seenSeconds.length);
+    } finally {
+      await sink.close({ timeoutMs: 2_000 });
+      await late?.stop();
     }
   });
 });

@@ -11,7 +11,7 @@
  * NATS) writing results of a stretch it no longer consumes.
  */
 import type { OutputRecord } from '../../domain/index.js';
-import type { Sink, SinkCloseOptions, SinkHealth, SinkStats } from '../../sinks/index.js';
+import type { DeliveryObserver, Sink, SinkCloseOptions, SinkHealth, SinkStats } from '../../sinks/index.js';
 
 export class FencedSink implements Sink {
   readonly name: string;
@@ -25,12 +25,21 @@ export class FencedSink implements Sink {
     this.name = inner.name;
   }
 
-  write(records: readonly OutputRecord[]): void {
+  write(records: readonly OutputRecord[], emittedAtMonoMs?: number): void {
     if (!this.owns()) {
       this.fencedRecords += records.length;
       return;
     }
-    this.inner.write(records);
+    this.inner.write(records, emittedAtMonoMs);
+  }
+
+  /** The shared sink's delivery observer: delivery happens there. */
+  get onDelivered(): DeliveryObserver | undefined {
+    return this.inner.onDelivered;
+  }
+
+  set onDelivered(observer: DeliveryObserver | undefined) {
+    this.inner.onDelivered = observer;
   }
 
   flush(): Promise<void> {

@@ -71,6 +71,8 @@ export class GroupWorker {
     this.log = deps.logger.child({ component: 'group-worker', worker: deps.workerId });
     this.metrics = deps.registry === undefined ? null : new PartitionMetrics(deps.registry, groupOf(deps.config).name);
     this.pipelineMetrics = deps.registry === undefined ? null : new PipelineMetrics(deps.registry);
+    // Delivery happens on the shared sinks: their delays are observed once, for the worker.
+    this.pipelineMetrics?.observeDeliveries(deps.sinks);
   }
 
   /** Readings, window records and dead letters since this worker started, over every partition it ran. */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { recordToLine, type InfluxPrecision } from '../../codec/points.js';
 import type { InfluxSinkConfig } from '../../config/index.js';
 import type { OutputRecord } from '../../domain/index.js';
+import { observeDelivery, type DeliveryObserver } from '../delivery.js';
 import type { Sink, SinkCloseOptions, SinkHealth } from '../types.js';
 import { clientTransport, type InfluxSinkDeps, type InfluxTransport, type InfluxWriteTransport } from './deps.js';
 import { Bisection } from './bisection.js';
@@ -43,6 +44,7 @@ export class InfluxSink implements Sink {
   private closed = false;
 
   private readonly stats_: InfluxSinkStats;
+  onDelivered?: DeliveryObserver | undefined;
 
   constructor(
     private readonly cfg: InfluxSinkConfig,
@@ -86,7 +88,7 @@ export class InfluxSink implements Sink {
     if (unsupported !== null) throw unsupported;
   }
 
-  write(records: readonly OutputRecord[]): void {
+  write(records: readonly OutputRecord[], emittedAtMonoMs?: number): void {
     if (records.length === 0) return;
     if (this.closing) {
       this.drop('shutdown', records.length, 'written after close');
@@ -95,6 +97,7 @@ export class InfluxSink implements Sink {
     const hardLimit = this.cfg.maxBufferedPoints * HARD_LIMIT_FACTOR;
     let unmappable = 0;
     let full = 0;
+    this.queue.markEmission(emittedAtMonoMs);
     for (const record of records) {
       const line = recordToLine(record, this.precision);
       if (line === null) unmappable++;
@@ -231,6 +234,8 @@ export class InfluxSink implements Sink {
     this.stats_.writeLatencyMsSum += latencyMs;
     this.stats_.writeLatencyCount++;
     this.bisection.written(count);
+    // Delivered: the 2xx of the request; one observation, its oldest emission.
+    observeDelivery(this.onDelivered, this.queue.oldestEmissionMonoMs(count));
     this.queue.remove(count);
     this.deps.onWrite?.(latencyMs, count);
     this.schedule();
