@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { MEASUREMENT, recordToPoint } from '../../../src/codec/points.js';
 import type { AlertEvent, NodeWindow, OutputRecord, SiteWindow } from '../../../src/domain/index.js';
-import { METRIC_NAMES, NODEJS_METRICS_PREFIX, PROCESS_METRICS_PREFIX, SINK_WRITE_SECONDS, WINDOW_EMIT_DELAY_SECONDS } from '../../../src/telemetry/metric-names.js';
+import { METRIC_NAMES, NODEJS_METRICS_PREFIX, PROCESS_METRICS_PREFIX, SINK_DELIVERY_DELAY_SECONDS, SINK_WRITE_SECONDS, WINDOW_EMIT_DELAY_SECONDS } from '../../../src/telemetry/metric-names.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const dashboardsDir = join(repoRoot, 'grafana/dashboards');
@@ -124,7 +124,7 @@ function promqlMetricNames(expr: string): string[] {
   return [...names];
 }
 
-const HISTOGRAMS = new Set([WINDOW_EMIT_DELAY_SECONDS, SINK_WRITE_SECONDS]);
+const HISTOGRAMS = new Set([WINDOW_EMIT_DELAY_SECONDS, SINK_WRITE_SECONDS, SINK_DELIVERY_DELAY_SECONDS]);
 
 /** The exported constant a series name belongs to (histogram series: `_bucket`, `_sum`, `_count`). */
 function exportedNameOf(series: string): string | null {
