@@ -2,11 +2,12 @@
  * Which nodes the metrics sink exports: the selection that bounds the /metrics cardinality.
  *
  * - `maxDepth` (0 = roots) and `levels` (node levels) given: nodes that pass both, as before.
- * - Neither given (the default): every node whose level is not a *leaf level*. A leaf level
- *   is a level none of whose nodes, in any site, has children or is a root: the rack rows
- *   (one node per rack meter), the level that grows with the fleet. Everything above them
- *   (grid, switchgear, UPS, PDU, busway, hall) grows with the meters divided by the fan-out
- *   and stays exported. Racks at scale belong in InfluxDB, which gets every node and window.
+ * - Neither given (the default): every node whose level is not a *leaf level* (`leafLevels`):
+ *   a level whose nodes are all leaves of the IT tree, the rack rows (one node per rack
+ *   meter), the level that grows with the fleet. Everything above them (grid, switchgear,
+ *   UPS, PDU, busway, hall) grows with the meters divided by the fan-out, and facility leaves
+ *   (cooling) are few: they stay exported. Racks at scale belong in InfluxDB, which gets
+ *   every node and window.
  *
  * Levels are free text, so a leaf level is found from the tree, never from a name.
  */
@@ -38,18 +39,34 @@ export function nodeDepths(topology: Topology): Map<string, number> {
   return depths;
 }
 
-/** Levels none of whose nodes (in any site) has children or is a root, in order of first appearance. */
+/**
+ * Levels all of whose nodes (in every site) are leaves of the IT tree: no children, not a
+ * root, and at or under a `role: it` node (in a site that marks none, any leaf). These are
+ * the rack rows (racks, circuits, servers), which grow with the fleet; facility leaves
+ * (cooling, lighting) are few and stay exported. In order of first appearance.
+ */
 export function leafLevels(topology: Topology): string[] {
   const levels: string[] = [];
-  const inner = new Set<string>();
+  const kept = new Set<string>();
   for (const site of topology.sites) {
+    const byId = new Map(site.nodes.map((n) => [n.id, n]));
     const parents = new Set(site.nodes.map((n) => n.parent));
+    const marksIt = site.nodes.some((n) => n.role === 'it');
+    const underIt = (id: string): boolean => {
+      const seen = new Set<string>();
+      for (let n = byId.get(id); n !== undefined && !seen.has(n.id); n = n.parent === null ? undefined : byId.get(n.parent)) {
+        if (n.role === 'it') return true;
+        seen.add(n.id);
+      }
+      return false;
+    };
     for (const n of site.nodes) {
       if (!levels.includes(n.level)) levels.push(n.level);
-      if (n.parent === null || parents.has(n.id)) inner.add(n.level);
+      const itLeaf = n.parent !== null && !parents.has(n.id) && (!marksIt || underIt(n.id));
+      if (!itLeaf) kept.add(n.level);
     }
   }
-  return levels.filter((l) => !inner.has(l));
+  return levels.filter((l) => !kept.has(l));
 }
 
 /** The levels exported by default: every level of the fleet but the leaf levels, in order of first appearance. */
