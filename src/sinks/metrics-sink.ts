@@ -82,7 +82,11 @@ class LatestGauge<L extends string, R> extends Gauge<L> {
     const values: (typeof base.values)[number][] = [];
     for (const { labels, record } of this.latest.values()) {
       const v = this.value(record);
-      if (v !== null && Number.isFinite(v)) values.push({ labels, value: v });
+      if (v === null || !Number.isFinite(v)) continue;
+      // The same labels object as `sharedLabels`: prom-client caches its rendered text per
+      // object, so each series' labels are escaped and joined once, not at every scrape.
+      const value = { labels, sharedLabels: labels, value: v };
+      values.push(value);
     }
     return { ...base, values };
   }
