@@ -27,7 +27,7 @@ export {
   type SimulatorFaults,
   type AlertRoutingConfig,
 } from './schema/index.js';
-export { parseListenAddress } from './schema/sinks.js';
+export { defaultMetricsWindowsMs, parseListenAddress } from './schema/sinks.js';
 export { parseConfigText, loadConfigFile, formatIssues, formatPath, validateConfig, type ConfigIssue, type ConfigResult } from './load.js';
 export {
   alertsSectionSchema,

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
-import type { HeadroomConfig, JetStreamSourceConfig } from '../config/index.js';
+import { defaultMetricsWindowsMs, type HeadroomConfig, type JetStreamSourceConfig } from '../config/index.js';
 import { WindowEngine } from '../core/index.js';
 import { AlertEngine } from '../core/alerts/index.js';
 import { InfluxSink, MetricsServer, MetricsSink, NatsResultsSink, type Readiness, type Sink } from '../sinks/index.js';
@@ -107,7 +107,7 @@ export class HeadroomService {
     const metricsCfg = config.sinks.metrics;
     if (metricsCfg !== undefined || opts.embedded || opts.metricsListen !== undefined) {
       const listen = opts.metricsListen ?? (metricsCfg === undefined ? EMBEDDED_METRICS_LISTEN : { host: metricsCfg.host, port: metricsCfg.port });
-      this.sinks.push(new MetricsSink(config.topology, { windowsMs: metricsCfg?.windowsMs ?? config.engine.windowsMs, maxDepth: metricsCfg?.maxDepth ?? 10 }, this.registry));
+      this.sinks.push(new MetricsSink(config.topology, { windowsMs: metricsCfg?.windowsMs ?? defaultMetricsWindowsMs(config.engine.windowsMs), levels: metricsCfg?.levels, maxDepth: metricsCfg?.maxDepth }, this.registry));
       this.server = new MetricsServer({ ...listen, registry: this.registry, log, readiness: () => this.running?.readiness() ?? this.group?.readiness() ?? this.startup, status: () => this.status() });
     }
   }

@@ -3,7 +3,7 @@
  * recording rules of recording-rules.ts. Pure: config in, text out.
  */
 import type { RulesInput } from './input.js';
-import { oneLine } from './input.js';
+import { metricsNotesComment, oneLine } from './input.js';
 
 /** deploy/prometheus/rules/headroom-alerts.yml */
 export function alertRulesYaml(input: RulesInput): string {
@@ -19,7 +19,7 @@ export function alertRulesYaml(input: RulesInput): string {
 #
 # Every rule has firing, not-firing and (where it has a band) hysteresis tests in
 # deploy/prometheus/tests/ (promtool test rules).
-groups:
+${metricsNotesComment(input.metricsNotes)}groups:
   - name: headroom-capacity
     rules:
       - alert: headroom_low

@@ -33,6 +33,7 @@ export function registerRulesCommand(program: Command): void {
     .option('-o, --out-dir <dir>', 'output directory: writes prometheus/rules/*.yml and alertmanager/alertmanager.yml under it', 'deploy')
     .action((flags: { config: string; outDir: string }) => {
       const config = loadConfigOrThrow(flags.config);
+      for (const note of rulesInput(config, basename(flags.config)).metricsNotes) process.stderr.write(`note: ${note}\n`);
       for (const [path, text] of generateRulesFiles(config, basename(flags.config))) {
         const file = join(flags.outDir, path);
         mkdirSync(dirname(file), { recursive: true });

@@ -3,9 +3,10 @@
  * levels, the order of levels in the electrical trees, and the site teams. Level names are
  * free text, so they are escaped wherever they enter PromQL, a regex or YAML.
  */
-import type { AlertRoutingConfig, HeadroomConfig } from '../../config/index.js';
+import { defaultMetricsWindowsMs, type AlertRoutingConfig, type HeadroomConfig } from '../../config/index.js';
 import { windowLabel } from '../../core/index.js';
 import type { SiteSpec } from '../../domain/index.js';
+import { metricsSinkNotes } from './metrics-needs.js';
 
 export interface LevelBelow {
   level: string;
@@ -24,20 +25,28 @@ export interface RulesInput {
   /** Levels with levels below them, from the top of the trees down. */
   levelOrder: LevelBelow[];
   routing: AlertRoutingConfig;
+  /**
+   * What the rules need from `sinks.metrics` that this config does not export (one line
+   * each, naming the setting to change); written into the files and printed by the command.
+   */
+  metricsNotes: string[];
 }
 
 export function rulesInput(config: HeadroomConfig, configName: string): RulesInput {
-  const windowsMs = [...(config.sinks.metrics?.windowsMs ?? config.engine.windowsMs)].sort((a, b) => a - b);
+  const windowsMs = [...(config.sinks.metrics?.windowsMs ?? defaultMetricsWindowsMs(config.engine.windowsMs))].sort((a, b) => a - b);
   const sites = config.topology.sites;
   const facility = sites.flatMap((s) => s.nodes.filter((n) => n.role === 'facility').map((n) => n.level));
   const roots = sites.flatMap((s) => s.nodes.filter((n) => n.parent === null).map((n) => n.level));
+  const alertingWindowMs = windowsMs[0] ?? config.engine.windowsMs[0] ?? 10_000;
+  const intakeLevels = [...new Set(facility.length > 0 ? facility : roots)];
   return {
     configName,
-    alertingWindowLabel: windowLabel(windowsMs[0] ?? config.engine.windowsMs[0] ?? 10_000),
+    alertingWindowLabel: windowLabel(alertingWindowMs),
     windowLabels: windowsMs.map(windowLabel),
-    intakeLevels: [...new Set(facility.length > 0 ? facility : roots)],
+    intakeLevels,
     levelOrder: levelOrder(sites),
     routing: config.alertRouting,
+    metricsNotes: metricsSinkNotes(config, { exportedWindowsMs: windowsMs, alertingWindowMs, intakeLevels }),
   };
 }
 
@@ -92,6 +101,12 @@ export function levelMatcher(levels: readonly string[]): string {
 /** Text on one line, for a YAML comment. */
 export function oneLine(text: string): string {
   return text.replace(/[\r\n]+/g, ' ');
+}
+
+/** The notes of `metricsNotes` as YAML comment lines (empty when the config exports every input). */
+export function metricsNotesComment(notes: readonly string[]): string {
+  if (notes.length === 0) return '';
+  return `#\n# Inputs this config's sinks.metrics does not export:\n${notes.map((n) => `# - ${oneLine(n)}\n`).join('')}`;
 }
 
 /** A YAML single-quoted scalar. */

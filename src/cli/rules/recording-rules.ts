@@ -4,7 +4,7 @@
  * fleet. Pure: config in, text out.
  */
 import type { RulesInput } from './input.js';
-import { levelMatcher, oneLine } from './input.js';
+import { levelMatcher, metricsNotesComment, oneLine } from './input.js';
 
 /** deploy/prometheus/rules/headroom-recording.yml */
 export function recordingRulesYaml(input: RulesInput): string {
@@ -16,7 +16,7 @@ export function recordingRulesYaml(input: RulesInput): string {
 # - \`headroom:*:alerting\` select the window the alert rules evaluate, as the in-stream rules
 #   do (one window per rule, the smallest exported by default): \`window="${w}"\`.
 # - \`site:*\` and \`fleet:*\` are roll-ups for dashboards and capacity planning.
-groups:
+${metricsNotesComment(input.metricsNotes)}groups:
   - name: headroom-alerting-inputs
     rules:
       # Headroom as a share of usable capacity (rating x derate).

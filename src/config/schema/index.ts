@@ -17,7 +17,7 @@ import { formatDurationMs } from '../units.js';
 import { secretSchema, strictObject } from './common.js';
 import { pipelineSchema } from './pipeline.js';
 import { natsSchema, sourceSchema } from './source.js';
-import { deadLetterSchema, influxSinkSchema, metricsSinkSchema, natsResultsSinkSchema, ndjsonSinkSchema, sinksSchema } from './sinks.js';
+import { defaultMetricsWindowsMs, deadLetterSchema, influxSinkSchema, metricsSinkSchema, natsResultsSinkSchema, ndjsonSinkSchema, sinksSchema } from './sinks.js';
 import { simulatorSchema } from './simulator.js';
 import { siteSchema } from './topology.js';
 
@@ -55,6 +55,10 @@ function refineFile(f: ParsedFile, ctx: z.RefinementCtx): void {
       });
     }
   });
+  const levels = new Set(f.sites.flatMap((s) => s.nodes.map((n) => n.level)));
+  f.sinks.metrics?.levels?.forEach((level, i) => {
+    if (!levels.has(level)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sinks', 'metrics', 'levels', i], message: `'${level}' is not the level of any node` });
+  });
   for (const issue of checkAlerts(f.alerts, f.pipeline.windowsMs, f.sites)) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: issue.path, message: issue.message });
   }
@@ -69,7 +73,7 @@ function refineFile(f: ParsedFile, ctx: z.RefinementCtx): void {
 
 function normalise(f: ParsedFile) {
   const topology: Topology = { sites: f.sites };
-  const metrics = f.sinks.metrics === undefined ? undefined : { ...f.sinks.metrics, windowsMs: f.sinks.metrics.windowsMs ?? [...f.pipeline.windowsMs] };
+  const metrics = f.sinks.metrics === undefined ? undefined : { ...f.sinks.metrics, windowsMs: f.sinks.metrics.windowsMs ?? defaultMetricsWindowsMs(f.pipeline.windowsMs) };
   const needsNats = f.source.kind !== 'memory' || f.sinks.natsResults.enabled;
   const nats = f.nats ?? (needsNats ? natsSchema.parse({}) : undefined);
   return {
@@ -107,7 +111,7 @@ export type NatsConfig = z.output<typeof natsSchema>;
 export type NatsTlsConfig = NonNullable<NatsConfig['tls']>;
 export type DeadLetterConfig = z.output<typeof deadLetterSchema>;
 export type NdjsonSinkConfig = z.output<typeof ndjsonSinkSchema>;
-/** windowsMs is always filled in the normalised config (default: all pipeline windows). */
+/** windowsMs is always filled in the normalised config (default: defaultMetricsWindowsMs). */
 export type MetricsSinkConfig = Omit<z.output<typeof metricsSinkSchema>, 'windowsMs'> & { windowsMs: number[] };
 export type InfluxSinkConfig = z.output<typeof influxSinkSchema>;
 export type InfluxRetryConfig = InfluxSinkConfig['retry'];

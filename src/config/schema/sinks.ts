@@ -45,8 +45,9 @@ export const metricsSinkSchema = strictObject({
     .superRefine((v, ctx) => {
       if (parseListenAddress(v) === null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `expected host:port, got '${v}'` });
     }).describe('host:port of the /metrics endpoint. Default 127.0.0.1:9464.'),
-  windows: z.array(durationMs).min(1).optional().describe('Window sizes exported; each must be a pipeline window. Default: all pipeline windows.'),
-  maxDepth: z.number().int().min(0).default(10).describe('Deepest tree level exported (0 = site roots only). Default 10.'),
+  windows: z.array(durationMs).min(1).optional().describe('Window sizes exported; each must be a pipeline window. Default: one window, the smallest pipeline window of 1m or longer (else the smallest). Each window adds every node and site series again.'),
+  levels: z.array(z.string().min(1)).min(1).optional().describe('Node levels exported (e.g. [grid, switchgear, ups, pdu]); each must be a level of some node. Default (without maxDepth): every level but the rack rows, levels whose nodes all are leaves under a `role: it` node (in a site without one, any non-root leaf); racks at scale belong in InfluxDB.'),
+  maxDepth: z.number().int().min(0).optional().describe('Deepest tree level exported (0 = site roots only). Default: no depth limit. Giving maxDepth without levels exports every level down to it, the leaf levels too.'),
 }).transform((m) => {
   const address = parseListenAddress(m.listen);
   return {
@@ -55,9 +56,20 @@ export const metricsSinkSchema = strictObject({
     host: address?.host ?? '',
     port: address?.port ?? 0,
     windowsMs: m.windows,
+    levels: m.levels,
     maxDepth: m.maxDepth,
   };
 });
+
+/** Minimum length of the window exported by default: shorter windows triple the series of a 10s one for little. */
+const DEFAULT_METRICS_WINDOW_MIN_MS = 60_000;
+
+/** `sinks.metrics.windows` by default: the smallest pipeline window of 1m or longer, else the smallest. */
+export function defaultMetricsWindowsMs(pipelineWindowsMs: readonly number[]): number[] {
+  const sorted = [...pipelineWindowsMs].sort((a, b) => a - b);
+  const chosen = sorted.find((ms) => ms >= DEFAULT_METRICS_WINDOW_MIN_MS) ?? sorted[0];
+  return chosen === undefined ? [] : [chosen];
+}
 
 const influxRetrySchema = strictObject({
   maxRetries: z.number().int().min(0).default(10).describe('Attempts after the first failure. Default 10.'),

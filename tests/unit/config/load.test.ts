@@ -115,9 +115,9 @@ describe('defaults and normalisation', () => {
     expect(c.topology.sites[0]?.gridMeters).toEqual([]);
   });
 
-  it('defaults metrics windows to all pipeline windows and parses listen', () => {
+  it('defaults metrics windows to one window (the smallest of 1m or longer), levels and maxDepth to absent, and parses listen', () => {
     const c = ok(`sinks: { metrics: {} }\n${site(['{ id: a, level: rack, rating: 10kW }'])}`);
-    expect(c.sinks.metrics).toEqual({ listen: '127.0.0.1:9464', host: '127.0.0.1', port: 9464, windowsMs: [10_000, 60_000, 900_000], maxDepth: 10 });
+    expect(c.sinks.metrics).toEqual({ listen: '127.0.0.1:9464', host: '127.0.0.1', port: 9464, windowsMs: [60_000], levels: undefined, maxDepth: undefined });
   });
 
   it('fills jetstream stream subjects from the subject prefix and a default nats connection', () => {
