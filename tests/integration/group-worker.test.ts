@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, StringCodec, type NatsConnection } from 'nats';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfigText, type HeadroomConfig, type JetStreamSourceConfig } from '../../src/config/index.js';
 import { WindowEngine } from '../../src/core/index.js';
 import type { EngineSettings, OutputRecord, WindowResult } from '../../src/domain/index.js';
@@ -72,11 +72,18 @@ interface Running {
   sink: CollectingSink;
 }
 
+/** Workers a test started: stopped after it, even when it failed half-way (so none re-creates its stream under the next test). */
+const started: GroupWorker[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((w) => w.stop().catch(() => undefined)));
+});
+
 async function startWorker(config: HeadroomConfig & { source: JetStreamSourceConfig }, workerId: string): Promise<Running> {
   const group = config.source.group!;
   const store = await CheckpointStore.open(nc, group.name, { bucket: group.checkpointBucket, replicas: 3 });
   const sink = new CollectingSink();
   const worker = new GroupWorker({ config, nc, sinks: [sink], store, workerId, clock: Date.now, logger: log, tickMs: 100, checkpointEveryMs: group.checkpointEveryMs });
+  started.push(worker);
   await worker.start();
   return { worker, sink };
 }
