@@ -1,4 +1,6 @@
-import type { PipelineHealthSample } from '../telemetry/index.js';
+import type { Sink } from '../sinks/index.js';
+import type { NatsConnectionStatus } from '../sources/index.js';
+import type { NatsHealthSample, PipelineHealthSample, SinkHealthSample } from '../telemetry/index.js';
 import type { PipelineDeps } from './pipeline-types.js';
 import type { SiteIngestCounters } from './site-counters.js';
 
@@ -27,13 +29,23 @@ export function healthSample(
     deadLettersByReason,
     lateBySite,
     watermarkLagSecondsBySite: lag,
-    sinks: deps.sinks.map((s) => {
-      const h = s.health();
-      const sinkStats = s.stats?.();
-      return { name: s.name, buffered: h.buffered, failed: h.failed, ...(sinkStats === undefined ? {} : { stats: sinkStats }) };
-    }),
-    ...(nats !== undefined ? { nats: { connected: nats.state === 'connected', reconnects: nats.reconnects } } : {}),
+    sinks: sinkHealthSamples(deps.sinks),
+    ...(nats !== undefined ? { nats: natsHealthSample(nats) } : {}),
     ...(src.pending === undefined ? {} : { sourcePendingMessages: src.pending }),
     sourcePaused,
   };
+}
+
+/** Each sink's buffer, failure and delivery counters, as the metrics read them. */
+export function sinkHealthSamples(sinks: readonly Sink[]): SinkHealthSample[] {
+  return sinks.map((s) => {
+    const h = s.health();
+    const stats = s.stats?.();
+    return { name: s.name, buffered: h.buffered, failed: h.failed, ...(stats === undefined ? {} : { stats }) };
+  });
+}
+
+/** The NATS connection as the metrics read it. */
+export function natsHealthSample(status: NatsConnectionStatus): NatsHealthSample {
+  return { connected: status.state === 'connected', reconnects: status.reconnects };
 }

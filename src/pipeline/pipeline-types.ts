@@ -56,6 +56,16 @@ export interface PipelineStatus {
   handlerErrors: number;
 }
 
+/** Readings recorded, window records written and messages dead-lettered, since start. */
+export interface PipelineCounts {
+  readings: number;
+  recordsOut: number;
+  deadLetters: number;
+}
+
+/** The counts of a pipeline not (yet) running. */
+export const NO_COUNTS: Readonly<PipelineCounts> = { readings: 0, recordsOut: 0, deadLetters: 0 };
+
 /** What `stop()` could not do within its budget. */
 export interface StopReport {
   /** Records each sink dropped at shutdown (`droppedByReason.shutdown`), by sink; only sinks that dropped. */

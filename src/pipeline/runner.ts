@@ -39,13 +39,13 @@ import type { Logger } from '../telemetry/index.js';
 import { PipelineMetrics, errorText, type PipelineHealthSample } from '../telemetry/index.js';
 import { healthSample } from './health-sample.js';
 import { ingestPayload, type IngestCounters, type IngestOptions } from './ingest.js';
-import { StopTimeoutError, type PipelineDeps, type PipelineState, type PipelineStatus, type StopReport } from './pipeline-types.js';
+import { StopTimeoutError, type PipelineCounts, type PipelineDeps, type PipelineState, type PipelineStatus, type StopReport } from './pipeline-types.js';
 import { Router } from './router.js';
 import { SampledErrorLog } from './sampled-log.js';
 import { SiteIngestCounters } from './site-counters.js';
 import { closeSinksWithin, shutdownDrops, stopSourceWithin } from './stop-budget.js';
 
-export { StopTimeoutError, type PipelineConfig, type PipelineDeps, type PipelineState, type PipelineStatus, type StopReport } from './pipeline-types.js';
+export { NO_COUNTS, StopTimeoutError, type PipelineConfig, type PipelineCounts, type PipelineDeps, type PipelineState, type PipelineStatus, type StopReport } from './pipeline-types.js';
 
 const DEFAULT_TICK_MS = 250;
 const DEFAULT_STOP_TIMEOUT_MS = 10_000;
@@ -105,6 +105,11 @@ export class Pipeline {
 
   status(): PipelineStatus {
     return { state: this.state, sourcePaused: this.paused, pauses: this.pauses, recordsOut: this.router.counts.records, handlerErrors: this.handlerErrors.count };
+  }
+
+  /** Readings, window records and dead letters since start (the totals `run` prints). */
+  counts(): PipelineCounts {
+    return { readings: this.counters.readings, recordsOut: this.router.counts.records, deadLetters: this.deadLetterCount };
   }
 
   /** Total dead-lettered messages. */

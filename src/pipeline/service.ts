@@ -23,7 +23,7 @@ import type { WorkerCounts } from './group/group-health.js';
 import { GroupWorker } from './group/group-worker.js';
 import { defaultWorkerId } from './group/membership.js';
 import type { StopReport } from './pipeline-types.js';
-import { Pipeline } from './runner.js';
+import { NO_COUNTS, Pipeline } from './runner.js';
 import { SimulatorDriver } from './runner-simulator.js';
 import { buildNdjsonSink, buildSource, ServiceConfigError, type BuiltSource, type NatsConnector } from './service-parts.js';
 import { closeSinksWithin, shutdownDrops, within } from './stop-budget.js';
@@ -127,8 +127,7 @@ export class HeadroomService {
   /** Readings, window records and dead letters so far (a group worker: over every partition it ran). */
   counts(): WorkerCounts {
     if (this.group !== null) return this.group.counts();
-    const p = this.running;
-    return p === null ? { readings: 0, recordsOut: 0, deadLetters: 0 } : { readings: p.counters.readings, recordsOut: p.status().recordsOut, deadLetters: p.deadLetterCount };
+    return this.running?.counts() ?? { ...NO_COUNTS };
   }
 
   /** What `/status` answers: the group worker's partitions, else the pipeline's state. */

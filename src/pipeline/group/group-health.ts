@@ -4,13 +4,10 @@
  * back when a partition moves away (and the metrics look the same as a single worker's).
  */
 import type { PipelineHealthSample } from '../../telemetry/index.js';
+import { NO_COUNTS, type PipelineCounts } from '../pipeline-types.js';
 
-/** Totals `headroom run` prints at the end. */
-export interface WorkerCounts {
-  readings: number;
-  recordsOut: number;
-  deadLetters: number;
-}
+/** Totals `headroom run` prints at the end: a pipeline's, summed over a worker's partitions. */
+export type WorkerCounts = PipelineCounts;
 
 type Counts = Record<string, number>;
 
@@ -24,7 +21,7 @@ export class GroupHealth {
   private readonly deadLetters: Counts = {};
   /** Late readings are counted by the engine, whose state moves with the partition: the largest seen per site. */
   private readonly lateMax: Counts = {};
-  private readonly counts: WorkerCounts = { readings: 0, recordsOut: 0, deadLetters: 0 };
+  private readonly counts: WorkerCounts = { ...NO_COUNTS };
 
   /** A partition's pipeline stopped on this worker: keep what it counted. */
   retire(sample: PipelineHealthSample, counts: WorkerCounts): void {

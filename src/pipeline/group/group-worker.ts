@@ -15,6 +15,7 @@ import type { Sink } from '../../sinks/index.js';
 import { telemetrySubjectPattern, type DeadLetterPublisher, type NatsConnectionStatus } from '../../sources/index.js';
 import type { Logger } from '../../telemetry/index.js';
 import { errorText, PipelineMetrics } from '../../telemetry/index.js';
+import { natsHealthSample, sinkHealthSamples } from '../health-sample.js';
 import { GroupHealth, type WorkerCounts } from './group-health.js';
 import { openGroupBucket } from './leases.js';
 import { GroupMember } from './member.js';
@@ -227,12 +228,7 @@ export class GroupWorker {
     const live = [...this.runners.values()];
     const samples = live.map((r) => r.healthSample(nowMs)).filter((s) => s !== null);
     const status = this.deps.natsStatus;
-    const sinks = this.deps.sinks.map((s) => {
-      const h = s.health();
-      const stats = s.stats?.();
-      return { name: s.name, buffered: h.buffered, failed: h.failed, ...(stats === undefined ? {} : { stats }) };
-    });
-    this.pipelineMetrics.update(this.health.merge(samples, { sinks, ...(status === undefined ? {} : { nats: { connected: status.state === 'connected', reconnects: status.reconnects } }) }));
+    this.pipelineMetrics.update(this.health.merge(samples, { sinks: sinkHealthSamples(this.deps.sinks), ...(status === undefined ? {} : { nats: natsHealthSample(status) }) }));
     this.pipelineMetrics.setAlerts(live.flatMap((r) => r.activeAlerts()));
   }
 }

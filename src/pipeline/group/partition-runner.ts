@@ -18,7 +18,7 @@ import type { Sink } from '../../sinks/index.js';
 import { JetStreamSource, type DeadLetterPublisher, type NatsConnectionStatus } from '../../sources/index.js';
 import type { Logger, PipelineHealthSample } from '../../telemetry/index.js';
 import type { ActiveAlert } from '../../core/alerts/index.js';
-import { Pipeline, type PipelineConfig, type StopReport } from '../runner.js';
+import { NO_COUNTS, Pipeline, type PipelineConfig, type PipelineCounts, type StopReport } from '../runner.js';
 import { restoreFromCheckpoint, takeCheckpoint, type Checkpoint, type CheckpointScope } from './checkpoint.js';
 import { FencedSink } from './fenced-sink.js';
 
@@ -111,9 +111,8 @@ export class PartitionRunner {
   }
 
   /** Readings, window records and dead letters of this owner's pipeline so far. */
-  counts(): { readings: number; recordsOut: number; deadLetters: number } {
-    const p = this.pipeline;
-    return p === null ? { readings: 0, recordsOut: 0, deadLetters: 0 } : { readings: p.counters.readings, recordsOut: p.status().recordsOut, deadLetters: p.deadLetterCount };
+  counts(): PipelineCounts {
+    return this.pipeline?.counts() ?? { ...NO_COUNTS };
   }
 
   /** Alerts pending or firing in this partition now. */
