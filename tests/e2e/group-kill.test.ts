@@ -21,6 +21,7 @@ import { loadConfigFile } from '../../src/config/index.js';
 import { outputRecordId, recordToPoint } from '../../src/codec/index.js';
 import type { OutputRecord, WindowResult } from '../../src/domain/index.js';
 import { createSimulator, NO_FAULTS } from '../../src/sources/index.js';
+import { Prng } from '../../src/sources/simulator/prng.js';
 import { finalWindows } from '../helpers/final-windows.js';
 import { parseNdjsonResults } from '../helpers/ndjson-results.js';
 import { startInfluxV1Shim, type InfluxV1Shim } from '../helpers/influx-v1-shim.js';
@@ -48,32 +49,14 @@ let nc: NatsConnection;
 let dir = '';
 const children = new Set<ChildProcess>();
 
-/** A seeded generator (mulberry32): the same kill schedule on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 beforeAll(async () => {
   cluster = await startNatsCluster({ extraConfig: `mappings { "telemetry.*.*": "tp.{{partition(${PARTITIONS},1)}}.{{wildcard(1)}}.{{wildcard(2)}}" }` });
   nc = await connect({ servers: cluster.urls });
   influx = await startInfluxdb1();
   shim = await startInfluxV1Shim(influx.url);
-  await influxql('CREATE DATABASE headroom');
+  await influx.query('CREATE DATABASE headroom');
   dir = await mkdtemp(join(tmpdir(), 'headroom-group-kill-'));
 }, 120_000);
-
-async function influxql(q: string): Promise<{ results: { series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[] }> {
-  const res = await fetch(`${influx.url}/query?${new URLSearchParams({ q, db: 'headroom', epoch: 'ms' }).toString()}`, { method: 'POST' });
-  if (!res.ok) throw new Error(`influxql answered ${res.status}: ${await res.text()}`);
-  return (await res.json()) as Awaited<ReturnType<typeof influxql>>;
-}
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
@@ -150,7 +133,9 @@ describe('worker group under kill -9', () => {
     const workers: (Worker | null)[] = [];
     for (let i = 0; i < WORKERS; i++) workers.push(startWorker(i, config));
 
-    const random = seeded(20261201);
+    // Seeded (the simulator's mulberry32): the same kill schedule on every run.
+    const prng = new Prng(20261201);
+    const random = (): number => prng.next();
     const killAtMs = Array.from({ length: KILLS }, () => 2_000 + random() * (PUBLISH_MS - 4_000)).sort((a, b) => a - b);
     const killLog: string[] = [];
     const js = nc.jetstream();
@@ -243,7 +228,7 @@ describe('worker group under kill -9', () => {
 async function influxDifferences(reference: Map<string, WindowResult>): Promise<string[]> {
   const stored = new Map<string, Record<string, unknown>>();
   for (const measurement of new Set([...reference.values()].map((r) => recordToPoint(r).measurement))) {
-    for (const series of (await influxql(`SELECT * FROM "${measurement}" GROUP BY *`)).results[0]?.series ?? []) {
+    for (const series of (await influx.query(`SELECT * FROM "${measurement}" GROUP BY *`)).results[0]?.series ?? []) {
       for (const values of series.values) {
         const row: Record<string, unknown> = {};
         series.columns.forEach((c, i) => (row[c] = values[i]));

@@ -13,13 +13,20 @@ export interface InfluxV1Shim {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** A request's whole body. */
+export function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
+}
+
+/** `/api/v2/write?bucket=B&precision=P` as InfluxDB 1.x's `/write?db=B&precision=P`. */
+export function v1WritePath(v2Path: string): string {
+  const q = new URL(v2Path, 'http://x').searchParams;
+  return `/write?${new URLSearchParams({ db: q.get('bucket') ?? '', precision: q.get('precision') ?? 'ns' }).toString()}`;
 }
 
 export async function startInfluxV1Shim(influxUrl: string): Promise<InfluxV1Shim> {
@@ -35,8 +42,7 @@ export async function startInfluxV1Shim(influxUrl: string): Promise<InfluxV1Shim
       let path = req.url ?? '/';
       const headers = { ...req.headers };
       if (path.startsWith('/api/v2/write')) {
-        const q = new URL(path, 'http://x').searchParams;
-        path = `/write?${new URLSearchParams({ db: q.get('bucket') ?? '', precision: q.get('precision') ?? 'ns' }).toString()}`;
+        path = v1WritePath(path);
         delete headers.authorization;
       }
       const upstream = request({ host: target.hostname, port: target.port, path, method: req.method, headers }, (up) => {

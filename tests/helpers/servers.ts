@@ -515,7 +515,14 @@ export interface InfluxDb1Server {
   /** http://127.0.0.1:<port>; InfluxQL at /query, line protocol at /write (1.x API). */
   url: string;
   port: number;
+  /** One InfluxQL statement against `db` (default headroom), times in ms; throws on a non-2xx answer. */
+  query(q: string, db?: string): Promise<InfluxQlResponse>;
   stop(): Promise<void>;
+}
+
+/** What InfluxDB 1.x answers on /query (one result per statement). */
+export interface InfluxQlResponse {
+  results: { series?: { name: string; tags?: Record<string, string>; columns: string[]; values: unknown[][] }[] }[];
 }
 
 export interface StartInfluxdb1Options {
@@ -554,6 +561,11 @@ export async function startInfluxdb1(opts: StartInfluxdb1Options = {}): Promise<
   return {
     url,
     port,
+    query: async (q, db = 'headroom') => {
+      const res = await fetch(`${url}/query?${new URLSearchParams({ q, db, epoch: 'ms' }).toString()}`, { method: 'POST' });
+      if (!res.ok) throw new Error(`influxql answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as InfluxQlResponse;
+    },
     stop: async () => {
       await proc.stop();
       await removeDir(dir);

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InfluxSink } from '../../src/sinks/influx/index.js';
 import type { NodeWindow } from '../../src/domain/index.js';
+import { readBody, v1WritePath } from '../helpers/influx-v1-shim.js';
 import { startInfluxdb1, startVictoriaMetrics, type InfluxDb1Server, type VictoriaMetricsServer } from '../helpers/servers.js';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -129,15 +130,6 @@ interface FaultProxy {
   close(): Promise<void>;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const target = new URL(targetUrl);
   const hung = new Set<Socket>();
@@ -191,8 +183,7 @@ async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     let path = req.url ?? '/';
     const headers = { ...req.headers };
     if (proxy.v1Compat) {
-      const q = new URL(path, 'http://x').searchParams;
-      path = `/write?${new URLSearchParams({ db: q.get('bucket') ?? '', precision: q.get('precision') ?? 'ns' }).toString()}`;
+      path = v1WritePath(path);
       delete headers.authorization;
     }
     const upstream = request(
@@ -506,17 +497,11 @@ describe('InfluxDB sink against InfluxDB 1.x (/write behind a v2 path shim)', ()
   let influx: InfluxDb1Server;
   let proxy: FaultProxy;
 
-  const influxql = async (q: string): Promise<unknown> => {
-    const res = await fetch(`${influx.url}/query?${new URLSearchParams({ q, db: 'headroom', epoch: 'ms' }).toString()}`, { method: 'POST' });
-    if (!res.ok) throw new Error(`influxql answered ${res.status}: ${await res.text()}`);
-    return res.json();
-  };
-
   beforeAll(async () => {
     influx = await startInfluxdb1();
     proxy = await startFaultProxy(influx.url);
     proxy.v1Compat = true;
-    await influxql('CREATE DATABASE headroom');
+    await influx.query('CREATE DATABASE headroom');
   });
 
   afterAll(async () => {
@@ -552,7 +537,7 @@ describe('InfluxDB sink against InfluxDB 1.x (/write behind a v2 path shim)', ()
       columns: string[];
       values: (number | boolean | null)[][];
     }
-    const body = (await influxql("SELECT * FROM headroom_node WHERE site = 'v1a' GROUP BY *")) as { results: { series?: Series[] }[] };
+    const body = (await influx.query("SELECT * FROM headroom_node WHERE site = 'v1a' GROUP BY *")) as { results: { series?: Series[] }[] };
     const series = body.results[0]?.series ?? [];
     const rows = new Map<string, Record<string, number | boolean | null>>();
     for (const s of series) {
@@ -573,7 +558,7 @@ describe('InfluxDB sink against InfluxDB 1.x (/write behind a v2 path shim)', ()
       expect(row?.headroom_w).toBeCloseTo(r.headroomWatts, 9);
       expect(row?.headroom_certain).toBe(r.headroomCertain);
     }
-    const siteRows = (await influxql("SELECT count(revision) FROM headroom_site WHERE site = 'v1a'")) as { results: { series?: Series[] }[] };
+    const siteRows = (await influx.query("SELECT count(revision) FROM headroom_site WHERE site = 'v1a'")) as { results: { series?: Series[] }[] };
     expect(siteRows.results[0]?.series).toBeUndefined();
   });
 });
