@@ -10,7 +10,9 @@ import { startNatsCluster, type NatsCluster } from '../helpers/servers.js';
 import { coversOnce, GroupProbe, waitUntil, type ProbeTiming } from '../helpers/group-probe.js';
 
 const P = 6;
-const FAST: ProbeTiming = { leaseMs: 3_000, heartbeatMs: 500, safetyMarginMs: 1_000 };
+// Short enough for a quick test, long enough that a renewal delayed by a loaded machine (the whole suite
+// runs beside it) does not lose a lease: with 3 s and 500 ms heartbeats, takeovers missed 30 s bounds.
+const FAST: ProbeTiming = { leaseMs: 6_000, heartbeatMs: 1_000, safetyMarginMs: 2_000 };
 
 let cluster: NatsCluster;
 let probes: GroupProbe[] = [];

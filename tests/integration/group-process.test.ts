@@ -12,7 +12,8 @@ import { startNatsCluster, type NatsCluster } from '../helpers/servers.js';
 import { coversOnce, GroupProbe, waitUntil, type ProbeTiming } from '../helpers/group-probe.js';
 
 const P = 6;
-const TIMING: ProbeTiming = { leaseMs: 3_000, heartbeatMs: 500, safetyMarginMs: 1_000 };
+// Long enough that a renewal delayed by a loaded machine does not lose a lease (3 s with 500 ms heartbeats missed 30 s bounds).
+const TIMING: ProbeTiming = { leaseMs: 6_000, heartbeatMs: 1_000, safetyMarginMs: 2_000 };
 
 interface ChildEvent {
   event: string;
