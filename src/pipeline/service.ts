@@ -101,15 +101,18 @@ export class HeadroomService {
     this.clock = opts.clock ?? Date.now;
     collectProcessMetrics(this.registry);
     this.engine = new WindowEngine(config.topology, config.engine, { emitMeters: config.sinks.ndjson?.meters === true });
-    const ndjson = buildNdjsonSink(config, { embedded: opts.embedded, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }), truncate: opts.truncateResults === true, clock: this.clock, log });
-    this.ndjsonPath = ndjson?.path ?? null;
-    if (ndjson !== null) this.sinks.push(ndjson.sink);
+    // Each batch goes to the sinks in order, so a sink's delivery delay includes the sinks
+    // before it: /metrics (in process, cheap) first, the NDJSON file next, then the network
+    // outputs added at start, InfluxDB (whose line encoding costs most) last.
     const metricsCfg = config.sinks.metrics;
     if (metricsCfg !== undefined || opts.embedded || opts.metricsListen !== undefined) {
       const listen = opts.metricsListen ?? (metricsCfg === undefined ? EMBEDDED_METRICS_LISTEN : { host: metricsCfg.host, port: metricsCfg.port });
       this.sinks.push(new MetricsSink(config.topology, { windowsMs: metricsCfg?.windowsMs ?? defaultMetricsWindowsMs(config.engine.windowsMs), levels: metricsCfg?.levels, maxDepth: metricsCfg?.maxDepth }, this.registry));
       this.server = new MetricsServer({ ...listen, registry: this.registry, log, readiness: () => this.running?.readiness() ?? this.group?.readiness() ?? this.startup, status: () => this.status() });
     }
+    const ndjson = buildNdjsonSink(config, { embedded: opts.embedded, ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }), truncate: opts.truncateResults === true, clock: this.clock, log });
+    this.ndjsonPath = ndjson?.path ?? null;
+    if (ndjson !== null) this.sinks.push(ndjson.sink);
   }
 
   /** The running pipeline (counters, status, `onRecords`); throws before `start()` succeeded. */
@@ -184,12 +187,12 @@ export class HeadroomService {
   /** InfluxDB and NATS results, each with its own bounded buffer: an InfluxDB outage does not stall /metrics or NATS. */
   private async addRemoteSinks(nats: NatsHandle | undefined, connect: NatsConnector): Promise<void> {
     const { config, log } = this.opts;
-    if (config.sinks.influx !== undefined) this.sinks.push(new InfluxSink(config.sinks.influx, { log }));
     if (config.sinks.natsResults.enabled) {
       if (config.nats === undefined) throw new ServiceConfigError('sinks.natsResults needs a nats section');
       this.resultsConnection = nats ?? (await connect(config.nats));
       this.sinks.push(new NatsResultsSink(config.sinks.natsResults, { nc: this.resultsConnection.nc, log }));
     }
+    if (config.sinks.influx !== undefined) this.sinks.push(new InfluxSink(config.sinks.influx, { log }));
   }
 
   /**

@@ -26,6 +26,7 @@ import { outputRecordId, resultSubject } from '../codec/index.js';
 import type { NatsResultsSinkConfig } from '../config/index.js';
 import type { OutputRecord } from '../domain/index.js';
 import { observeDelivery, type DeliveryObserver } from './delivery.js';
+import { recordsJson } from './record-json.js';
 import type { Sink, SinkCloseOptions, SinkHealth } from './types.js';
 import { errorText } from '../telemetry/index.js';
 
@@ -106,10 +107,12 @@ export class NatsResultsSink implements Sink {
     }
     let full = 0;
     let published = false;
-    for (const record of records) {
+    const json = recordsJson(records);
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
       const h = headers();
       h.set(MSG_ID_HEADER, outputRecordId(record));
-      const message = { subject: resultSubject(this.cfg, record), payload: this.encoder.encode(JSON.stringify(record)), headers: h, emittedAtMonoMs: emittedAtMonoMs ?? NaN };
+      const message = { subject: resultSubject(this.cfg, record), payload: this.encoder.encode(json[i]), headers: h, emittedAtMonoMs: emittedAtMonoMs ?? NaN };
       if (this.connected && this.queue.length === 0) published = this.publish(message) || published;
       else {
         if (this.queue.length >= this.maxBuffered) {

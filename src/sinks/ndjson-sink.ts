@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { OutputRecord } from '../domain/index.js';
 import { observeDelivery, type DeliveryObserver } from './delivery.js';
+import { recordsJson } from './record-json.js';
 import { LineFileWriter } from './line-file-writer.js';
 import type { Sink, SinkHealth } from './types.js';
 
@@ -72,7 +73,7 @@ export class NdjsonSink implements Sink {
     // Delivered: the file stream wrote the chunk holding the batch.
     const onWritten = observer === undefined || emittedAtMonoMs === undefined ? undefined : () => observeDelivery(observer, emittedAtMonoMs);
     this.out.writeLines(
-      records.map((r) => JSON.stringify(r) + '\n'),
+      recordsJson(records).map((json) => json + '\n'),
       onWritten,
     );
   }
