@@ -6,6 +6,7 @@
  * in the past catches up at once: the embedded default backfills a minute so the first
  * windows close right away). `speed: 'max'` generates as fast as the publisher takes it.
  */
+import type { MemoryBus } from '../sources/index.js';
 import type { SimulatedMessage, Simulator } from '../sources/simulator/index.js';
 
 export type SimulatorSpeed = 'max' | number;
@@ -24,7 +25,7 @@ export interface SimulatorDriverOptions {
   eventOriginMs?: number;
   /** Stop once the next tick's event time reaches this (exclusive); absent = until stop(). */
   endTsMs?: number;
-  /** Largest number of ticks generated per timer callback when catching up. Default 600. */
+  /** Largest number of ticks generated per timer callback when catching up (and at most 20 ms of them). Default 600. */
   maxTicksPerStep?: number;
 }
 
@@ -48,6 +49,21 @@ export function countReadings(payload: string): number {
   return n;
 }
 
+/**
+ * Publishes to the in-process bus; once a subscriber has `maxBacklogMessages` queued, the
+ * returned promise waits until it has taken half of them. A backfill publishes faster than real
+ * time: it waits for the pipeline rather than overrun the subscription's bound (which drops).
+ */
+export function busPublisher(bus: MemoryBus, maxBacklogMessages: number): (m: SimulatedMessage) => Promise<void> | undefined {
+  return (m) => {
+    bus.publish(m.subject, m.payload);
+    return bus.backlog >= maxBacklogMessages ? bus.drainedTo(Math.floor(maxBacklogMessages / 2)) : undefined;
+  };
+}
+
+/** Longest stretch of generating and publishing before the driver yields to the event loop. */
+const STEP_BUDGET_MS = 20;
+
 export class SimulatorDriver {
   readonly stats: SimulatorDriverStats = { ticks: 0, messages: 0, readings: 0, lastTsMs: null };
   private stopped = false;
@@ -65,22 +81,21 @@ export class SimulatorDriver {
     const eventOriginMs = this.opts.eventOriginMs ?? wallOriginMs;
     const maxTicks = this.opts.maxTicksPerStep ?? 600;
     while (!this.stopped && !this.finished()) {
-      if (speed === 'max') {
-        for (let i = 0; i < maxTicks && !this.stopped && !this.finished(); i++) await this.tickOnce();
-        // Let timers and I/O run between steps (Ctrl-C, sinks).
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        continue;
-      }
-      const dueTsMs = eventOriginMs + (clock() - wallOriginMs) * speed;
+      // A step ends after maxTicks ticks or STEP_BUDGET_MS of work, whichever comes first, and
+      // gives the event loop a turn: a large fleet's backfill must not hold off signals,
+      // scrapes and the pipeline it feeds.
+      const stepStartMs = performance.now();
+      const dueTsMs = speed === 'max' ? Infinity : eventOriginMs + (clock() - wallOriginMs) * speed;
       let n = 0;
-      while (!this.stopped && !this.finished() && simulator.nextTsMs() <= dueTsMs && n < maxTicks) {
+      while (!this.stopped && !this.finished() && simulator.nextTsMs() <= dueTsMs && n < maxTicks && performance.now() - stepStartMs < STEP_BUDGET_MS) {
         await this.tickOnce();
         n++;
       }
-      if (n === maxTicks) {
+      if (speed === 'max' || simulator.nextTsMs() <= dueTsMs) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
+      if (this.stopped || this.finished()) break;
       // Sleep until the next tick is due (in wall time).
       const waitMs = Math.max(1, Math.ceil((simulator.nextTsMs() - dueTsMs) / speed));
       await new Promise<void>((resolve) => {

@@ -24,7 +24,7 @@ import { GroupWorker } from './group/group-worker.js';
 import { defaultWorkerId } from './group/membership.js';
 import type { StopReport } from './pipeline-types.js';
 import { NO_COUNTS, Pipeline } from './runner.js';
-import { SimulatorDriver } from './runner-simulator.js';
+import { busPublisher, SimulatorDriver } from './runner-simulator.js';
 import { buildNdjsonSink, buildSource, ServiceConfigError, type BuiltSource, type NatsConnector } from './service-parts.js';
 import { closeSinksWithin, shutdownDrops, within } from './stop-budget.js';
 
@@ -67,6 +67,8 @@ export interface ServiceStopReport {
 /** Default metrics endpoint of the embedded default when the config has none. */
 const EMBEDDED_METRICS_LISTEN = { host: '127.0.0.1', port: 9464 };
 /** Kept back from the pipeline's share of the budget for the metrics server and NATS: a tenth, at most 1 s. */
+/** Embedded simulator: messages queued for the pipeline before the simulator waits (the bus drops past 10,000). */
+const SIMULATOR_MAX_BACKLOG_MESSAGES = 2_000;
 const CLOSE_RESERVE_SHARE = 0.1;
 const CLOSE_RESERVE_MAX_MS = 1_000;
 /** Of a group worker's stop budget, what the hand-over (checkpoints, freed leases) may take before the sinks close. */
@@ -245,7 +247,7 @@ export class HeadroomService {
     const rateMs = config.simulator.rateMs;
     const startMs = Math.floor((this.clock() - (this.opts.backfillMs ?? 0)) / rateMs) * rateMs;
     const simulator = createSimulator(config.topology, { seed: config.simulator.seed, rateMs, startMs, batch: config.simulator.batch, faults: config.simulator.faults });
-    const driver = new SimulatorDriver({ simulator, clock: this.clock, speed: 1, publish: (m) => void bus.publish(m.subject, m.payload) });
+    const driver = new SimulatorDriver({ simulator, clock: this.clock, speed: 1, publish: busPublisher(bus, SIMULATOR_MAX_BACKLOG_MESSAGES) });
     this.driver = driver;
     this.driverDone = driver.run().catch((err: unknown) => {
       log.error({ err: errorText(err) }, 'simulator stopped with an error');

@@ -50,6 +50,21 @@ export class MemoryBus {
     return queued;
   }
 
+  /** The most messages any subscription has queued. */
+  get backlog(): number {
+    let most = 0;
+    for (const sub of this.subs) if (sub.pending > most) most = sub.pending;
+    return most;
+  }
+
+  /**
+   * Resolves once no subscription has more than `messages` queued: a publisher that may wait
+   * (the embedded simulator) waits here instead of overrunning a subscriber's bound.
+   */
+  async drainedTo(messages: number): Promise<void> {
+    await Promise.all(this.subs.map((sub) => sub.drainedTo(messages)));
+  }
+
   get subscriptionCount(): number {
     return this.subs.length;
   }

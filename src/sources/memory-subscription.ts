@@ -22,6 +22,8 @@ export class MemorySubscription {
   private queue: BusMessage[] = [];
   private head = 0;
   private waiters: (() => void)[] = [];
+  /** Publishers waiting for the queue to shrink to `messages` (see `drainedTo`). */
+  private drainWaiters: { messages: number; resolve: () => void }[] = [];
   private closed = false;
 
   constructor(
@@ -68,7 +70,20 @@ export class MemorySubscription {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+    if (this.drainWaiters.length > 0) this.releaseDrainWaiters();
     return out;
+  }
+
+  /** Resolves once at most `messages` are queued, or the subscription is closed. */
+  drainedTo(messages: number): Promise<void> {
+    if (this.pending <= messages || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push({ messages, resolve }));
+  }
+
+  private releaseDrainWaiters(): void {
+    const waiting = this.drainWaiters;
+    this.drainWaiters = waiting.filter((w) => this.pending > w.messages && !this.closed);
+    for (const w of waiting) if (this.pending <= w.messages || this.closed) w.resolve();
   }
 
   /** Resolves when a message is queued or the subscription is closed. */
@@ -91,6 +106,7 @@ export class MemorySubscription {
     this.closed = true;
     this.onClose(this);
     this.wake();
+    this.releaseDrainWaiters();
     this.onMessage?.();
   }
 }
