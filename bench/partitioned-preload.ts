@@ -133,3 +133,19 @@ async function checkMapping(nc: NatsConnection, stream: string, partitions: read
     if ((counts.get(log.partition) ?? 0) !== log.seqs.length) throw new Error(`stream ${stream}: partition ${log.partition} holds ${counts.get(log.partition) ?? 0} messages, the bench published ${log.seqs.length}`);
   }
 }
+
+/**
+ * Reads the whole stream once (an ordered consumer), so every timed run reads it from a warm
+ * page cache, the first as much as the last; returns the messages read.
+ */
+export async function readAll(nc: NatsConnection, stream: string, lastSequence: number): Promise<number> {
+  const consumer = await nc.jetstream().consumers.get(stream);
+  const messages = await consumer.consume();
+  let read = 0;
+  for await (const m of messages) {
+    read++;
+    if (m.seq >= lastSequence) break;
+  }
+  await messages.close();
+  return read;
+}

@@ -1,28 +1,40 @@
 /**
- * One timed run of bench/scaling.bench.ts: N `headroom run` workers of a fresh group consume a
- * preloaded partitioned stream; `/status` of every worker is polled every POLL_MS until every
- * partition's position is the partition's last sequence and its lag is 0.
- *
- * Two windows are timed, both excluding process start-up and config load (no partition moves
- * before a worker has joined the group):
- *   whole   from the last poll before any position moved to the poll that saw every partition
- *           at the end (includes acquiring the leases, building each partition's engines, and
- *           in a group of two the hand-over when one worker took more than its share first);
- *   steady  from the first poll at which every partition is owned at the fair share with its
- *           consumer running, to the end; readings counted from the positions at that poll.
+ * One timed run of bench/scaling.bench.ts: N `headroom run` workers of a fresh group (its own
+ * KV bucket, checkpoint bucket and durable consumers) consume a preloaded partitioned stream.
+ * Two loops run side by side until every partition is consumed:
+ *   - every POLL_MS the server's view (bench/consumer-progress.ts: per partition the ack floor,
+ *     pending and unacknowledged messages of the group's consumers) and each worker's CPU
+ *     seconds (/proc): the clock of the run;
+ *   - `/status` of every worker, again and again: who owns which partition, whose consumer runs.
+ * Timed, both without process start-up and config load (no message is acknowledged before a
+ * worker has joined the group and built the partition's engines):
+ *   whole   from the last server poll with nothing acknowledged to the first with every
+ *           partition at its last sequence, nothing pending, nothing unacknowledged;
+ *   steady  from the first server poll after `/status` showed every partition owned at the
+ *           fair share with its consumer running, to the same end; its readings are those
+ *           not yet acknowledged at its start.
  * Per worker: its partitions' readings in the steady window over the time until its own last
- * partition reached the end, and its CPU seconds in that time (/proc).
+ * partition was consumed, and the CPU seconds it spent in that time.
+ * With N > 1 the workers are announced in the group's bucket just before they start (a
+ * heartbeat entry each), so the first to join takes its share, not every partition, and no
+ * hand-over happens at start; docs/benchmarks.md says why.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { hostname, loadavg } from 'node:os';
 import { join } from 'node:path';
+import type { NatsConnection } from 'nats';
 import { stringify } from 'yaml';
+import { openGroupBucket, memberKey } from '../src/pipeline/group/index.js';
+import { encodeValue } from '../src/pipeline/group/leases.js';
 import { GROUP_CHECKPOINT_DURATION_SECONDS } from '../src/telemetry/index.js';
-import { histogramTotals, WorkerProcess, type WorkerStatusBody } from './group-worker-process.js';
+import { waitFor } from '../tests/helpers/wait.js';
+import { consumerProgress, type PartitionProgress } from './consumer-progress.js';
+import { histogramTotals, WorkerProcess } from './group-worker-process.js';
 import { lastSeq, readingsThrough, type PartitionLog } from './partitioned-preload.js';
 
 export const POLL_MS = 150;
 const RUN_TIMEOUT_MS = 30 * 60_000;
+const LEASE_MS = 10_000;
 
 export interface RunSpec {
   key: string;
@@ -31,7 +43,8 @@ export interface RunSpec {
 }
 
 export interface RunContext {
-  /** Fleet config (pipeline, sites) and the NATS URL. */
+  nc: NatsConnection;
+  /** Fleet config (pipeline, sites). */
   fleetConfig: Record<string, unknown>;
   natsUrl: string;
   stream: string;
@@ -41,20 +54,17 @@ export interface RunContext {
   cwd: string;
 }
 
-interface Owned {
-  worker: number;
-  position: number;
-  pending: number | null;
-  restoredFrom: number | null;
-  lastCheckpointBytes: number | null;
-}
-
-interface Poll {
+interface ServerPoll {
   atMs: number;
   cpuSeconds: number[];
-  /** Every worker answered. */
+  progress: Map<number, PartitionProgress>;
+}
+
+/** Owner (worker index) of each partition whose consumer runs, per one round of `/status`. */
+interface StatusPoll {
+  atMs: number;
   complete: boolean;
-  owned: Map<number, Owned>;
+  owners: Map<number, number>;
 }
 
 export interface WorkerFigures {
@@ -78,25 +88,22 @@ export interface RunFigures {
   steady: { seconds: number; readings: number; readingsPerSecond: number } | null;
   perWorker: WorkerFigures[] | null;
   checkpoints: { count: number; durationSecondsSum: number; lastBytesSum: number };
-  /** Partitions whose owner at the end restored them from a checkpoint (taken over from the other worker). */
+  /** Partitions the final owner restored from a checkpoint (a hand-over happened). */
   handOvers: number;
-  /** Partitions that changed owner after the group had settled (0 in a clean run). */
-  ownerChangesAfterSettle: number;
   ndjsonBytes: number;
-  polls: number;
-  maxPollGapMs: number;
+  serverPolls: number;
+  maxServerPollGapMs: number;
+  maxStatusGapMs: number;
   loadAverage: { start: number[]; end: number[] };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const atEnd = (log: PartitionLog, o: Owned | undefined): boolean => o !== undefined && o.position >= lastSeq(log) && o.pending === 0;
 
-function groupConfig(ctx: RunContext, spec: RunSpec): string {
-  const name = `scaling-${spec.key}`;
+function groupConfig(ctx: RunContext, name: string, spec: RunSpec): string {
   const config = {
     ...ctx.fleetConfig,
     nats: { servers: [ctx.natsUrl] },
-    source: { kind: 'jetstream', stream: { name: ctx.stream }, partitions: { count: ctx.partitions.length }, consumer: { durable: name }, group: { name, checkpointEvery: `${spec.checkpointEveryMs}ms` } },
+    source: { kind: 'jetstream', stream: { name: ctx.stream }, partitions: { count: ctx.partitions.length }, consumer: { durable: name }, group: { name, lease: `${LEASE_MS}ms`, checkpointEvery: `${spec.checkpointEveryMs}ms` } },
     sinks: { ndjson: { path: 'results.ndjson' } },
   };
   const path = join(ctx.dir, `${name}.yaml`);
@@ -104,109 +111,112 @@ function groupConfig(ctx: RunContext, spec: RunSpec): string {
   return path;
 }
 
-async function poll(workers: readonly WorkerProcess[]): Promise<Poll> {
-  const bodies = await Promise.all(workers.map((w) => w.status().then((b) => b.group ?? null, (): WorkerStatusBody['group'] | null => null)));
-  const atMs = performance.now();
-  const owned = new Map<number, Owned>();
+/** Heartbeat entries for `ids` in the group's bucket, as each worker writes its own. */
+async function announce(ctx: RunContext, group: string, ids: readonly string[]): Promise<void> {
+  const kv = await openGroupBucket(ctx.nc.jetstream(), { bucket: `headroom-group-${group}`, replicas: 1 });
+  const nowMs = Date.now();
+  for (const workerId of ids) await kv.put(memberKey(workerId), encodeValue({ workerId, host: hostname(), pid: 0, startedAtMs: nowMs, heartbeatAtMs: nowMs, leaseMs: LEASE_MS, owned: [] }));
+}
+
+async function statusPoll(workers: readonly WorkerProcess[]): Promise<StatusPoll> {
+  const bodies = await Promise.all(workers.map((w) => w.status().then((b) => b.group ?? null, () => null)));
+  const owners = new Map<number, number>();
   bodies.forEach((b, worker) => {
-    for (const p of b?.partitions ?? []) {
-      const prev = owned.get(p.partition);
-      if (prev === undefined || p.position > prev.position) owned.set(p.partition, { worker, position: p.position, pending: p.pending, restoredFrom: p.restoredFromSequence, lastCheckpointBytes: p.lastCheckpointBytes });
-    }
+    for (const p of b?.partitions ?? []) if (p.pending !== null) owners.set(p.partition, worker);
   });
-  return { atMs, cpuSeconds: workers.map((w) => w.cpuSeconds()), complete: bodies.every((b) => b !== null), owned };
+  return { atMs: performance.now(), complete: bodies.every((b) => b !== null), owners };
 }
 
-function consumed(partitions: readonly PartitionLog[], p: Poll): number {
-  return partitions.reduce((n, log) => n + readingsThrough(log, p.owned.get(log.partition)?.position ?? 0), 0);
+/** Every partition's consumer running, each worker at its fair share. */
+function settled(partitionCount: number, workers: number, s: StatusPoll): boolean {
+  if (!s.complete || s.owners.size !== partitionCount) return false;
+  const low = Math.floor(partitionCount / workers);
+  return Array.from({ length: workers }, (_, w) => [...s.owners.values()].filter((o) => o === w).length).every((n) => n === low || n === low + 1);
 }
 
-/** Every partition owned, each worker at its fair share, every consumer running. */
-function settled(partitions: readonly PartitionLog[], workers: number, p: Poll): boolean {
-  if (!p.complete || p.owned.size !== partitions.length) return false;
-  const counts = Array.from({ length: workers }, (_, w) => [...p.owned.values()].filter((o) => o.worker === w).length);
-  const low = Math.floor(partitions.length / workers);
-  return counts.every((n) => n === low || n === low + 1) && [...p.owned.values()].every((o) => o.pending !== null);
-}
+const atEnd = (log: PartitionLog, p: PartitionProgress | undefined): boolean => p !== undefined && p.ackFloor >= lastSeq(log) && p.pending === 0 && p.ackPending === 0;
+const acked = (parts: readonly PartitionLog[], s: ServerPoll, only?: readonly PartitionLog[]): number => (only ?? parts).reduce((n, log) => n + readingsThrough(log, s.progress.get(log.partition)?.ackFloor ?? 0), 0);
 
 export async function timedRun(ctx: RunContext, spec: RunSpec): Promise<RunFigures> {
-  const config = groupConfig(ctx, spec);
+  const name = `scaling-${spec.key}`;
+  const config = groupConfig(ctx, name, spec);
+  const ids = Array.from({ length: spec.workers }, (_, i) => `${spec.key}-w${i + 1}`);
+  if (spec.workers > 1) await announce(ctx, name, ids);
+  const jsm = await ctx.nc.jetstreamManager();
   const loadStart = loadavg();
   const spawnedMs = performance.now();
-  const workers = await Promise.all(
-    Array.from({ length: spec.workers }, (_, i) => {
-      const id = `${spec.key}-w${i + 1}`;
-      const dataDir = join(ctx.dir, id);
-      mkdirSync(dataDir, { recursive: true });
-      return WorkerProcess.start({ id, mainJs: ctx.mainJs, cwd: ctx.cwd, config, dataDir });
-    }),
-  );
+  const workers = await Promise.all(ids.map((id) => (mkdirSync(join(ctx.dir, id), { recursive: true }), WorkerProcess.start({ id, mainJs: ctx.mainJs, cwd: ctx.cwd, config, dataDir: join(ctx.dir, id) }))));
+  const parts = ctx.partitions;
+  const server: ServerPoll[] = [];
+  const statuses: StatusPoll[] = [];
+  let done = false;
+  const statusLoop = (async (): Promise<void> => {
+    while (!done) {
+      statuses.push(await statusPoll(workers));
+      await sleep(POLL_MS);
+    }
+  })();
   try {
-    const polls: Poll[] = [];
     for (;;) {
       const dead = workers.find((w) => !w.running);
       if (dead !== undefined) throw new Error(`worker ${dead.id} exited during run ${spec.key}: ${dead.stderr()}`);
-      const p = await poll(workers);
-      polls.push(p);
-      if (p.complete && ctx.partitions.every((log) => atEnd(log, p.owned.get(log.partition)))) break;
-      if (p.atMs - spawnedMs > RUN_TIMEOUT_MS) throw new Error(`run ${spec.key} did not consume the stream within ${RUN_TIMEOUT_MS} ms; stderr: ${workers.map((w) => `${w.id}: ${w.stderr()}`).join(' | ')}`);
+      const progress = await consumerProgress(jsm, ctx.stream, name, parts.length);
+      const s = { atMs: performance.now(), cpuSeconds: workers.map((w) => w.cpuSeconds()), progress };
+      server.push(s);
+      if (parts.every((log) => atEnd(log, progress.get(log.partition)))) break;
+      if (s.atMs - spawnedMs > RUN_TIMEOUT_MS) throw new Error(`run ${spec.key} did not consume the stream within ${RUN_TIMEOUT_MS} ms; stderr: ${workers.map((w) => `${w.id}: ${w.stderr()}`).join(' | ')}`);
       await sleep(POLL_MS);
     }
+    done = true;
+    await statusLoop;
+    // The workers agree: every partition's position at its last sequence, nothing pending (not timed).
+    const final = await waitFor(`run ${spec.key}: /status at the end`, 120_000, async () => {
+      const all = await Promise.all(workers.map(async (w) => (await w.status()).group?.partitions ?? []));
+      const flat = all.flat();
+      return parts.every((log) => flat.some((p) => p.partition === log.partition && p.position >= lastSeq(log) && p.pending === 0)) ? flat : null;
+    });
     const scrapes = await Promise.all(workers.map((w) => w.metrics()));
-    const ndjsonBytes = workers.reduce((n, w) => n + w.ndjsonBytes(), 0);
-    return figures(ctx, spec, workers, polls, scrapes, spawnedMs, { start: loadStart, end: loadavg(), ndjsonBytes });
+    const ckpt = scrapes.map((text) => histogramTotals(text, GROUP_CHECKPOINT_DURATION_SECONDS));
+    return {
+      ...timing(parts, workers, server, statuses, spec, spawnedMs),
+      checkpointEveryMs: spec.checkpointEveryMs,
+      checkpoints: { count: ckpt.reduce((n, c) => n + c.count, 0), durationSecondsSum: ckpt.reduce((n, c) => n + c.sum, 0), lastBytesSum: final.reduce((n, p) => n + (p.lastCheckpointBytes ?? 0), 0) },
+      handOvers: final.filter((p) => p.restoredFromSequence !== null).length,
+      ndjsonBytes: workers.reduce((n, w) => n + w.ndjsonBytes(), 0),
+      loadAverage: { start: loadStart, end: loadavg() },
+    };
   } finally {
+    done = true;
+    await statusLoop.catch(() => undefined);
     await Promise.all(workers.map((w) => w.kill()));
   }
 }
 
-function figures(ctx: RunContext, spec: RunSpec, workers: readonly WorkerProcess[], polls: readonly Poll[], scrapes: readonly string[], spawnedMs: number, extra: { start: number[]; end: number[]; ndjsonBytes: number }): RunFigures {
-  const parts = ctx.partitions;
+function timing(parts: readonly PartitionLog[], workers: readonly WorkerProcess[], server: readonly ServerPoll[], statuses: readonly StatusPoll[], spec: RunSpec, spawnedMs: number): Omit<RunFigures, 'checkpointEveryMs' | 'checkpoints' | 'handOvers' | 'ndjsonBytes' | 'loadAverage'> {
   const total = parts.reduce((n, log) => n + readingsThrough(log, lastSeq(log)), 0);
-  const last = polls.at(-1)!;
-  const firstMoved = polls.findIndex((p) => consumed(parts, p) > 0);
-  // The last poll that saw nothing consumed; if even the first saw readings consumed, the spawn (an upper bound).
-  const wholeFromMs = firstMoved > 0 ? polls[firstMoved - 1]!.atMs : spawnedMs;
+  const last = server.at(-1)!;
+  const firstAcked = server.findIndex((s) => acked(parts, s) > 0);
+  // The last poll that saw nothing acknowledged; if even the first saw some, the spawn (an upper bound).
+  const wholeFromMs = firstAcked > 0 ? server[firstAcked - 1]!.atMs : spawnedMs;
   const wholeSeconds = (last.atMs - wholeFromMs) / 1000;
-  const settleAt = polls.findIndex((p) => settled(parts, spec.workers, p));
-  const settle = settleAt >= 0 && settleAt < polls.length - 1 ? polls[settleAt]! : null;
+  const settle = statuses.find((s) => settled(parts.length, spec.workers, s));
+  const startAt = settle === undefined ? -1 : server.findIndex((s) => s.atMs >= settle.atMs);
   let steady: RunFigures['steady'] = null;
   let perWorker: WorkerFigures[] | null = null;
-  const moved = new Set<number>();
-  if (settle !== null) {
-    const readings = total - consumed(parts, settle);
-    const seconds = (last.atMs - settle.atMs) / 1000;
+  if (settle !== undefined && startAt >= 0 && startAt < server.length - 1) {
+    const start = server[startAt]!;
+    const readings = total - acked(parts, start);
+    const seconds = (last.atMs - start.atMs) / 1000;
     steady = { seconds, readings, readingsPerSecond: readings / seconds };
-    for (const p of polls.slice(settleAt + 1)) for (const [partition, o] of p.owned) if (o.worker !== settle.owned.get(partition)?.worker) moved.add(partition);
     perWorker = workers.map((w, k) => {
-      const mine = parts.filter((log) => settle.owned.get(log.partition)?.worker === k);
-      const done = polls.slice(settleAt).find((p) => p.complete && mine.every((log) => atEnd(log, p.owned.get(log.partition)))) ?? last;
-      const mineReadings = mine.reduce((n, log) => n + readingsThrough(log, lastSeq(log)) - readingsThrough(log, settle.owned.get(log.partition)?.position ?? 0), 0);
-      const secs = (done.atMs - settle.atMs) / 1000;
-      const cpu = done.cpuSeconds[k]! - settle.cpuSeconds[k]!;
-      return { id: w.id, partitions: mine.map((log) => log.partition), readings: mineReadings, seconds: secs, readingsPerSecond: mineReadings / secs, cpuSeconds: cpu, readingsPerCpuSecond: cpu > 0 ? mineReadings / cpu : null };
+      const mine = parts.filter((log) => settle.owners.get(log.partition) === k);
+      const end = server.slice(startAt).find((s) => mine.every((log) => atEnd(log, s.progress.get(log.partition)))) ?? last;
+      const mineReadings = mine.reduce((n, log) => n + readingsThrough(log, lastSeq(log)), 0) - acked(parts, start, mine);
+      const secs = (end.atMs - start.atMs) / 1000;
+      const cpu = end.cpuSeconds[k]! - start.cpuSeconds[k]!;
+      return { id: w.id, partitions: mine.map((log) => log.partition), readings: mineReadings, seconds: secs, readingsPerSecond: secs > 0 ? mineReadings / secs : 0, cpuSeconds: cpu, readingsPerCpuSecond: cpu > 0 ? mineReadings / cpu : null };
     });
   }
-  const ckpt = scrapes.map((s) => histogramTotals(s, GROUP_CHECKPOINT_DURATION_SECONDS));
-  const gaps = polls.slice(1).map((p, i) => p.atMs - polls[i]!.atMs);
-  return {
-    workers: spec.workers,
-    checkpointEveryMs: spec.checkpointEveryMs,
-    readings: total,
-    wholeSeconds,
-    wholeReadingsPerSecond: total / wholeSeconds,
-    steady,
-    perWorker,
-    checkpoints: {
-      count: ckpt.reduce((n, c) => n + c.count, 0),
-      durationSecondsSum: ckpt.reduce((n, c) => n + c.sum, 0),
-      lastBytesSum: [...last.owned.values()].reduce((n, o) => n + (o.lastCheckpointBytes ?? 0), 0),
-    },
-    handOvers: [...last.owned.values()].filter((o) => o.restoredFrom !== null).length,
-    ownerChangesAfterSettle: moved.size,
-    ndjsonBytes: extra.ndjsonBytes,
-    polls: polls.length,
-    maxPollGapMs: Math.max(0, ...gaps),
-    loadAverage: { start: extra.start, end: extra.end },
-  };
+  const gap = (xs: readonly { atMs: number }[]): number => Math.max(0, ...xs.slice(1).map((x, i) => x.atMs - xs[i]!.atMs));
+  return { workers: spec.workers, readings: total, wholeSeconds, wholeReadingsPerSecond: total / wholeSeconds, steady, perWorker, serverPolls: server.length, maxServerPollGapMs: gap(server), maxStatusGapMs: gap(statuses) };
 }
