@@ -22,6 +22,13 @@ const CLOCK_TICKS_PER_SECOND = ((): number => {
   return ticks;
 })();
 
+const live = new Set<ChildProcess>();
+
+/** SIGKILLs every worker still running (the bench was interrupted). */
+export function killAllWorkers(): void {
+  for (const child of live) child.kill('SIGKILL');
+}
+
 export class WorkerProcess {
   private stderrTail = '';
   readonly exited: Promise<void>;
@@ -33,7 +40,8 @@ export class WorkerProcess {
     private readonly child: ChildProcess,
   ) {
     child.stderr!.on('data', (d: Buffer) => (this.stderrTail = (this.stderrTail + d.toString()).slice(-4000)));
-    this.exited = new Promise<void>((r) => child.once('exit', () => r()));
+    live.add(child);
+    this.exited = new Promise<void>((r) => child.once('exit', () => (live.delete(child), r())));
   }
 
   /** Spawns `node <mainJs> run` with the config; NDJSON and other files land in `dataDir`. */
@@ -88,13 +96,9 @@ export class WorkerProcess {
   }
 }
 
-/** Sum of `<name>_count` and `<name>_sum` over every label set of a histogram in a /metrics text. */
-export function histogramTotals(exposition: string, name: string): { count: number; sum: number } {
-  let count = 0;
+/** Sum of every sample of metric `name` (all label sets) in a /metrics text; 0 when absent. */
+export function metricSum(exposition: string, name: string): number {
   let sum = 0;
-  for (const m of exposition.matchAll(new RegExp(`^${name}_(count|sum)(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) {
-    if (m[1] === 'count') count += Number(m[2]);
-    else sum += Number(m[2]);
-  }
-  return { count, sum };
+  for (const m of exposition.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))) sum += Number(m[1]);
+  return sum;
 }

@@ -11,8 +11,8 @@
  *   whole   from the last server poll with nothing acknowledged to the first with every
  *           partition at its last sequence, nothing pending, nothing unacknowledged;
  *   steady  from the first server poll after `/status` showed every partition owned at the
- *           fair share with its consumer running, to the same end; its readings are those
- *           not yet acknowledged at its start.
+ *           fair share with its consumer running (or the whole window's start, if later), to
+ *           the same end; its readings are those not yet acknowledged at its start.
  * Per worker: its partitions' readings in the steady window over the time until its own last
  * partition was consumed, and the CPU seconds it spent in that time.
  * With N > 1 the workers are announced in the group's bucket just before they start (a
@@ -26,15 +26,14 @@ import type { NatsConnection } from 'nats';
 import { stringify } from 'yaml';
 import { openGroupBucket, memberKey } from '../src/pipeline/group/index.js';
 import { encodeValue } from '../src/pipeline/group/leases.js';
-import { GROUP_CHECKPOINT_DURATION_SECONDS } from '../src/telemetry/index.js';
+import { GROUP_CHECKPOINT_DURATION_SECONDS, GROUP_LEASES_LOST_TOTAL } from '../src/telemetry/index.js';
 import { waitFor } from '../tests/helpers/wait.js';
 import { consumerProgress, type PartitionProgress } from './consumer-progress.js';
-import { histogramTotals, WorkerProcess } from './group-worker-process.js';
+import { metricSum, WorkerProcess } from './group-worker-process.js';
 import { lastSeq, readingsThrough, type PartitionLog } from './partitioned-preload.js';
 
 export const POLL_MS = 150;
 const RUN_TIMEOUT_MS = 30 * 60_000;
-const LEASE_MS = 10_000;
 
 export interface RunSpec {
   key: string;
@@ -43,6 +42,8 @@ export interface RunSpec {
 }
 
 export interface RunContext {
+  /** The group's lease (heartbeat and safety margin stay at their defaults, 2 s each). */
+  leaseMs: number;
   nc: NatsConnection;
   /** Fleet config (pipeline, sites). */
   fleetConfig: Record<string, unknown>;
@@ -90,6 +91,8 @@ export interface RunFigures {
   checkpoints: { count: number; durationSecondsSum: number; lastBytesSum: number };
   /** Partitions the final owner restored from a checkpoint (a hand-over happened). */
   handOvers: number;
+  /** Leases the workers lost (renewal conflict or deadline: an event loop held past lease − margin). */
+  leasesLost: number;
   ndjsonBytes: number;
   serverPolls: number;
   maxServerPollGapMs: number;
@@ -103,7 +106,7 @@ function groupConfig(ctx: RunContext, name: string, spec: RunSpec): string {
   const config = {
     ...ctx.fleetConfig,
     nats: { servers: [ctx.natsUrl] },
-    source: { kind: 'jetstream', stream: { name: ctx.stream }, partitions: { count: ctx.partitions.length }, consumer: { durable: name }, group: { name, lease: `${LEASE_MS}ms`, checkpointEvery: `${spec.checkpointEveryMs}ms` } },
+    source: { kind: 'jetstream', stream: { name: ctx.stream }, partitions: { count: ctx.partitions.length }, consumer: { durable: name }, group: { name, lease: `${ctx.leaseMs}ms`, checkpointEvery: `${spec.checkpointEveryMs}ms` } },
     sinks: { ndjson: { path: 'results.ndjson' } },
   };
   const path = join(ctx.dir, `${name}.yaml`);
@@ -115,7 +118,7 @@ function groupConfig(ctx: RunContext, name: string, spec: RunSpec): string {
 async function announce(ctx: RunContext, group: string, ids: readonly string[]): Promise<void> {
   const kv = await openGroupBucket(ctx.nc.jetstream(), { bucket: `headroom-group-${group}`, replicas: 1 });
   const nowMs = Date.now();
-  for (const workerId of ids) await kv.put(memberKey(workerId), encodeValue({ workerId, host: hostname(), pid: 0, startedAtMs: nowMs, heartbeatAtMs: nowMs, leaseMs: LEASE_MS, owned: [] }));
+  for (const workerId of ids) await kv.put(memberKey(workerId), encodeValue({ workerId, host: hostname(), pid: 0, startedAtMs: nowMs, heartbeatAtMs: nowMs, leaseMs: ctx.leaseMs, owned: [] }));
 }
 
 async function statusPoll(workers: readonly WorkerProcess[]): Promise<StatusPoll> {
@@ -176,12 +179,13 @@ export async function timedRun(ctx: RunContext, spec: RunSpec): Promise<RunFigur
       return parts.every((log) => flat.some((p) => p.partition === log.partition && p.position >= lastSeq(log) && p.pending === 0)) ? flat : null;
     });
     const scrapes = await Promise.all(workers.map((w) => w.metrics()));
-    const ckpt = scrapes.map((text) => histogramTotals(text, GROUP_CHECKPOINT_DURATION_SECONDS));
+    const sum = (name: string): number => scrapes.reduce((n, text) => n + metricSum(text, name), 0);
     return {
       ...timing(parts, workers, server, statuses, spec, spawnedMs),
       checkpointEveryMs: spec.checkpointEveryMs,
-      checkpoints: { count: ckpt.reduce((n, c) => n + c.count, 0), durationSecondsSum: ckpt.reduce((n, c) => n + c.sum, 0), lastBytesSum: final.reduce((n, p) => n + (p.lastCheckpointBytes ?? 0), 0) },
+      checkpoints: { count: sum(`${GROUP_CHECKPOINT_DURATION_SECONDS}_count`), durationSecondsSum: sum(`${GROUP_CHECKPOINT_DURATION_SECONDS}_sum`), lastBytesSum: final.reduce((n, p) => n + (p.lastCheckpointBytes ?? 0), 0) },
       handOvers: final.filter((p) => p.restoredFromSequence !== null).length,
+      leasesLost: sum(GROUP_LEASES_LOST_TOTAL),
       ndjsonBytes: workers.reduce((n, w) => n + w.ndjsonBytes(), 0),
       loadAverage: { start: loadStart, end: loadavg() },
     };
@@ -192,7 +196,7 @@ export async function timedRun(ctx: RunContext, spec: RunSpec): Promise<RunFigur
   }
 }
 
-function timing(parts: readonly PartitionLog[], workers: readonly WorkerProcess[], server: readonly ServerPoll[], statuses: readonly StatusPoll[], spec: RunSpec, spawnedMs: number): Omit<RunFigures, 'checkpointEveryMs' | 'checkpoints' | 'handOvers' | 'ndjsonBytes' | 'loadAverage'> {
+function timing(parts: readonly PartitionLog[], workers: readonly WorkerProcess[], server: readonly ServerPoll[], statuses: readonly StatusPoll[], spec: RunSpec, spawnedMs: number): Omit<RunFigures, 'checkpointEveryMs' | 'checkpoints' | 'handOvers' | 'leasesLost' | 'ndjsonBytes' | 'loadAverage'> {
   const total = parts.reduce((n, log) => n + readingsThrough(log, lastSeq(log)), 0);
   const last = server.at(-1)!;
   const firstAcked = server.findIndex((s) => acked(parts, s) > 0);
@@ -200,10 +204,11 @@ function timing(parts: readonly PartitionLog[], workers: readonly WorkerProcess[
   const wholeFromMs = firstAcked > 0 ? server[firstAcked - 1]!.atMs : spawnedMs;
   const wholeSeconds = (last.atMs - wholeFromMs) / 1000;
   const settle = statuses.find((s) => settled(parts.length, spec.workers, s));
-  const startAt = settle === undefined ? -1 : server.findIndex((s) => s.atMs >= settle.atMs);
+  // Not before the whole window's start: a group can settle before its first pull is answered.
+  const startAt = settle === undefined ? -1 : Math.max(firstAcked - 1, server.findIndex((s) => s.atMs >= settle.atMs));
   let steady: RunFigures['steady'] = null;
   let perWorker: WorkerFigures[] | null = null;
-  if (settle !== undefined && startAt >= 0 && startAt < server.length - 1) {
+  if (settle !== undefined && server.some((s) => s.atMs >= settle.atMs) && startAt >= 0 && startAt < server.length - 1) {
     const start = server[startAt]!;
     const readings = total - acked(parts, start);
     const seconds = (last.atMs - start.atMs) / 1000;
