@@ -17,7 +17,7 @@
  * partition was consumed, and the CPU seconds it spent in that time.
  * With N > 1 the workers are announced in the group's bucket just before they start (a
  * heartbeat entry each), so the first to join takes its share, not every partition, and no
- * hand-over happens at start; docs/benchmarks.md says why.
+ * hand-over happens at start (bench/README.md, the scaling section, says why).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, loadavg } from 'node:os';
@@ -148,7 +148,8 @@ export async function timedRun(ctx: RunContext, spec: RunSpec): Promise<RunFigur
   const jsm = await ctx.nc.jetstreamManager();
   const loadStart = loadavg();
   const spawnedMs = performance.now();
-  const workers = await Promise.all(ids.map((id) => (mkdirSync(join(ctx.dir, id), { recursive: true }), WorkerProcess.start({ id, mainJs: ctx.mainJs, cwd: ctx.cwd, config, dataDir: join(ctx.dir, id) }))));
+  for (const id of ids) mkdirSync(join(ctx.dir, id), { recursive: true });
+  const workers = await Promise.all(ids.map((id) => WorkerProcess.start({ id, mainJs: ctx.mainJs, cwd: ctx.cwd, config, dataDir: join(ctx.dir, id) })));
   const parts = ctx.partitions;
   const server: ServerPoll[] = [];
   const statuses: StatusPoll[] = [];
