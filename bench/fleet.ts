@@ -21,16 +21,20 @@ export interface Fleet {
   nodeCount: number;
 }
 
-/** A fleet of about `racks` rack meters: 5 sites from 5,000 racks up, else 1. */
-export function generateFleet(racks: number): Fleet {
-  const siteCount = racks >= 5_000 ? 5 : 1;
+/**
+ * A fleet of about `racks` rack meters: 5 sites from 5,000 racks up, else 1; or, given
+ * `siteIds`, those sites (racks shared equally), named so (`site-<n>` otherwise).
+ */
+export function generateFleet(racks: number, siteIds?: readonly string[]): Fleet {
+  const siteCount = siteIds?.length ?? (racks >= 5_000 ? 5 : 1);
+  if (siteCount < 1) throw new RangeError('a fleet needs at least one site');
   const racksPerSite = Math.max(1, Math.round(racks / siteCount));
   const halls = Math.min(MAX_HALLS, Math.ceil(racksPerSite / RACKS_PER_PDU));
   const configSites: Record<string, unknown>[] = [];
   const sites: FleetSite[] = [];
   let nodeCount = 0;
   for (let s = 0; s < siteCount; s++) {
-    const id = `site-${s}`;
+    const id = siteIds?.[s] ?? `site-${s}`;
     const meters = ['intake-main', 'ups-a-out', 'ups-b-out'];
     const nodes: Record<string, unknown>[] = [
       { id: 'intake', level: 'grid', role: 'facility', rating: '400MW', derate: 1, meters: ['intake-main'] },

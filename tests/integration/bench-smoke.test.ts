@@ -71,7 +71,7 @@ function expectSane(report: Report, bench: string, positive: RegExp): void {
 describe('benchmarks at tiny size', () => {
   it('every bench/*.bench.ts has a smoke run here', () => {
     const benches = readdirSync(join(root, 'bench')).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, '')).sort();
-    expect(benches).toEqual(['checkpoint', 'codec', 'core', 'e2e', 'failover', 'scale']);
+    expect(benches).toEqual(['checkpoint', 'codec', 'core', 'e2e', 'failover', 'scale', 'scaling']);
   });
 
   it('core: readings/s of baseline and core, ratio, heap per meter', { timeout: BENCH_TIMEOUT_MS }, async () => {
@@ -124,5 +124,22 @@ describe('benchmarks at tiny size', () => {
     const fleet = report.figures['fleet-103'] as { metrics: { seriesByWindow: Record<string, number> } };
     // The default exposition: one window, the smallest of 1 min or longer (docs/outputs.md).
     expect(Object.keys(fleet.metrics.seriesByWindow)).toEqual(['1m']);
+  });
+
+  it('scaling: one vs two group workers and checkpoints every 10 s vs none, over a preloaded partitioned stream', { timeout: BENCH_TIMEOUT_MS }, async () => {
+    const report = await runBench('scaling', { BENCH_SCALING_RACKS: '400', BENCH_SCALING_SECONDS: '5' });
+    expectSane(report, 'scaling', /wholeSeconds$|wholeReadingsPerSecond$|^scaling\.wholeRatio$|^checkpointCost\.wholeRatio$|^settings\.(meters|readings|messages|sites)$/);
+    const settings = report.figures['settings'] as { partitions: number; sites: number; meters: number; readings: number; messages: number; readingsPerPartition: number[] };
+    // 4 partitions × 2 sites; 400 racks over 8 sites = 50 racks + intake + 2 UPS meters per site.
+    expect(settings).toMatchObject({ partitions: 4, sites: 8, meters: 8 * 53 });
+    expect(settings.readings).toBe(8 * 53 * 5);
+    expect(settings.messages).toBe(8 * 5); // 53 meters per site: one message per site per second
+    expect(settings.readingsPerPartition).toEqual([2 * 53 * 5, 2 * 53 * 5, 2 * 53 * 5, 2 * 53 * 5]);
+    const runs = report.figures['runs'] as Record<string, { workers: number; readings: number; checkpoints: { count: number } }>;
+    expect(Object.keys(runs).sort()).toEqual(['ckpt10s', 'ckptLong', 'one', 'two']);
+    expect(Object.values(runs).map((r) => r.workers)).toEqual([1, 2, 1, 1]);
+    for (const r of Object.values(runs)) expect(r.readings).toBe(settings.readings);
+    // One worker with a 24 h interval hands nothing over: no checkpoint is taken within the run.
+    expect(runs['ckptLong']!.checkpoints.count).toBe(0);
   });
 });
