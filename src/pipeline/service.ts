@@ -92,6 +92,8 @@ export class HeadroomService {
   /** The worker, when the source is a group's (source.group): it runs one pipeline per owned partition. */
   private group: GroupWorker | null = null;
   private groupNats: NatsHandle | undefined;
+  /** A group worker's second connection, for its leases and heartbeats only. */
+  private membershipNats: NatsHandle | undefined;
   private driver: SimulatorDriver | null = null;
   private driverDone: Promise<void> = Promise.resolve();
   /** Until the pipeline runs, /readyz answers 503 with this. */
@@ -198,7 +200,8 @@ export class HeadroomService {
   }
 
   /**
-   * A worker of a group (docs/worker-groups.md): one NATS connection, the sinks shared by the
+   * A worker of a group (docs/worker-groups.md): one NATS connection for the data (consumers,
+   * checkpoints, results) and one for its leases and heartbeats, the sinks shared by the
    * partitions it comes to own (started here, closed by `stop()`), the checkpoint store, and
    * the worker that joins the group and runs a pipeline per owned partition.
    */
@@ -206,6 +209,7 @@ export class HeadroomService {
     const { log } = this.opts;
     const nats = await connect(config.nats);
     this.groupNats = nats;
+    this.membershipNats = await connect(config.nats);
     await this.addRemoteSinks(nats, connect);
     for (const sink of this.sinks) await sink.start?.();
     const group = config.source.group;
@@ -213,6 +217,7 @@ export class HeadroomService {
     const worker = new GroupWorker({
       config,
       nc: nats.nc,
+      membershipNc: this.membershipNats.nc,
       natsStatus: nats.status,
       sinks: this.sinks,
       ...(config.deadLetter.enabled ? { deadLetter: new NatsDeadLetterPublisher(nats.nc, config.deadLetter, log) } : {}),
@@ -277,7 +282,7 @@ export class HeadroomService {
     if (this.server !== null && (await within(settled(this.server.stop()), leftMs())) === 'timeout') log.warn('metrics server did not close within the stop budget');
     const nats = this.built?.nats ?? this.groupNats;
     const results = this.resultsConnection;
-    const natsClosing = [nats, results !== nats ? results : undefined].filter((h): h is NatsHandle => h !== undefined).map((h) => closeNats(h.nc, log));
+    const natsClosing = [nats, results !== nats ? results : undefined, this.membershipNats].filter((h): h is NatsHandle => h !== undefined).map((h) => closeNats(h.nc, log));
     if ((await within(settled(Promise.all(natsClosing)), leftMs())) === 'timeout') log.warn('NATS did not drain within the stop budget');
     return { pipeline: report };
   }

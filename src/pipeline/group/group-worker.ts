@@ -27,6 +27,12 @@ import { PartitionMetrics } from './partition-metrics.js';
 export interface GroupWorkerDeps {
   config: HeadroomConfig & { source: JetStreamSourceConfig };
   nc: NatsConnection;
+  /**
+   * The connection of the group's bucket (heartbeats, lease renewals). Its own in production:
+   * on `nc` a renewal waits behind whatever is queued there (checkpoint uploads of tens of MB,
+   * results), and a lease expires while its renewal waits. Default: `nc`.
+   */
+  membershipNc?: NatsConnection;
   natsStatus?: NatsConnectionStatus;
   /** Started by the caller before `start()`, closed by the caller after `stop()`. */
   sinks: readonly Sink[];
@@ -87,7 +93,7 @@ export class GroupWorker {
 
   async start(): Promise<void> {
     const group = groupOf(this.deps.config);
-    const kv = await openGroupBucket(this.deps.nc.jetstream(), { bucket: group.bucket, replicas: group.replicas ?? this.deps.config.source.stream.replicas });
+    const kv = await openGroupBucket((this.deps.membershipNc ?? this.deps.nc).jetstream(), { bucket: group.bucket, replicas: group.replicas ?? this.deps.config.source.stream.replicas });
     this.member = new GroupMember({
       kv,
       workerId: this.deps.workerId,
