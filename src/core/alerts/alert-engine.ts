@@ -210,14 +210,20 @@ function trendWindowsOf(config: AlertsConfig, windowMs: number): number {
 /** Groups window results into ticks (one site, size, end and revision), in order of appearance. */
 function groupTicks(results: readonly WindowResult[], windows: ReadonlySet<number>): Tick[] {
   const byKey = new Map<string, Tick>();
+  let last: Tick | undefined;
   for (const result of results) {
     if (result.type === 'meter' || !windows.has(result.windowMs)) continue;
-    const key = `${result.site}|${result.windowMs}|${result.end}|${result.revision}`;
-    let tick = byKey.get(key);
+    // Results of one tick come together: the previous result's tick, without a key, first.
+    let tick = last !== undefined && last.site === result.site && last.windowMs === result.windowMs && last.end === result.end && last.revision === result.revision ? last : undefined;
     if (tick === undefined) {
-      tick = { site: result.site, windowMs: result.windowMs, start: result.start, end: result.end, revision: result.revision, nodes: new Map(), siteWindow: null };
-      byKey.set(key, tick);
+      const key = `${result.site}|${result.windowMs}|${result.end}|${result.revision}`;
+      tick = byKey.get(key);
+      if (tick === undefined) {
+        tick = { site: result.site, windowMs: result.windowMs, start: result.start, end: result.end, revision: result.revision, nodes: new Map(), siteWindow: null };
+        byKey.set(key, tick);
+      }
     }
+    last = tick;
     if (result.type === 'node') tick.nodes.set(result.node, result);
     else tick.siteWindow = result;
   }
