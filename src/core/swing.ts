@@ -5,9 +5,11 @@
  */
 
 import { dominantPeriod } from './period.js';
+import { quantilesInPlace } from './select.js';
 import { BUCKET_MS } from './time.js';
 
 export { dominantPeriod } from './period.js';
+export { quantile } from './select.js';
 
 /** Windows shorter than this get no swing metrics. */
 export const SWING_MIN_WINDOW_MS = 60_000;
@@ -143,10 +145,11 @@ export function swingStats(
   scratch: Pick<SwingScratch, 'sorted' | 'full' | 'lags'>,
 ): SwingStats {
   const count = values.length;
-  const sorted = scratch.sorted.subarray(0, count);
-  sorted.set(values);
-  sorted.sort();
-  const swingWatts = quantile(sorted, SWING_HIGH_PERCENTILE) - quantile(sorted, SWING_LOW_PERCENTILE);
+  // A copy: the selection reorders it, `values` keeps its point order for the period search.
+  const copy = scratch.sorted.subarray(0, count);
+  copy.set(values);
+  const spread = quantilesInPlace(copy, SWING_LOW_PERCENTILE, SWING_HIGH_PERCENTILE);
+  const swingWatts = spread.high - spread.low;
   // The period is searched around the window's trend (a ramp is not a swing).
   detrend(values, index);
   let period: { lag: number; share: number } | null = null;
@@ -184,14 +187,4 @@ function detrend(values: Float64Array, index: Float64Array): void {
   }
   const slope = sxx > 0 ? sxy / sxx : 0;
   for (let i = 0; i < n; i++) values[i] = values[i]! - my - slope * (index[i]! - mx);
-}
-
-/** Linear interpolation between order statistics (the common "type 7" definition). */
-export function quantile(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const h = (n - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
 }
