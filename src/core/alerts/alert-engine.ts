@@ -115,12 +115,14 @@ export class AlertEngine {
     // Already evaluated (a stretch replayed after a restore): the alerts were raised then.
     if (last !== undefined && tick.end <= last) return;
     this.lastEvaluatedEndMs.set(lastKey, tick.end);
-    this.config.rules.forEach((rule, ri) => {
-      if (rule.windowMs !== tick.windowMs) return;
+    const trendWindows = trendWindowsOf(this.config, tick.windowMs);
+    const rules = this.config.rules;
+    for (let ri = 0; ri < rules.length; ri++) {
+      if (rules[ri]!.windowMs !== tick.windowMs) continue;
       const targets = site.targets[ri]!;
-      for (const target of targets) step(target, tick, trendWindowsOf(this.config, tick.windowMs));
+      for (const target of targets) step(target, tick, trendWindows);
       for (const target of targets) this.announce(target, tick, out);
-    });
+    }
   }
 
   private announce(target: Target, tick: Tick, out: AlertEvent[]): void {
