@@ -72,17 +72,20 @@ export function decodeMessage(payload: Uint8Array | string, opts: DecodeOptions)
   }
 
   if (Array.isArray(parsed)) {
+    // The readings of a batch share their site: checked as an id once, then compared.
+    let validSite: string | undefined;
     for (let i = 0; i < parsed.length; i++) {
-      const outcome = decodeReading(parsed[i], opts.subjectSite);
+      const outcome = decodeReading(parsed[i], opts.subjectSite, validSite);
       if (isFailure(outcome)) {
         outcome.index = i;
         failures.push(outcome);
       } else {
+        validSite = outcome.site;
         readings.push(outcome);
       }
     }
   } else {
-    const outcome = decodeReading(parsed, opts.subjectSite);
+    const outcome = decodeReading(parsed, opts.subjectSite, undefined);
     if (isFailure(outcome)) failures.push(outcome);
     else readings.push(outcome);
   }
@@ -143,8 +146,8 @@ function fail(reason: DecodeFailureReason, detail: string): DecodeFailure {
   return { reason, detail };
 }
 
-/** Validate one element. Returns the reading or the first failure found. */
-function decodeReading(value: unknown, subjectSite: string | undefined): Reading | DecodeFailure {
+/** Validate one element. Returns the reading or the first failure found. `validSite`: a site already found a valid id. */
+function decodeReading(value: unknown, subjectSite: string | undefined, validSite: string | undefined): Reading | DecodeFailure {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return fail('schema', `expected a reading object, got ${describe(value)}`);
   }
@@ -155,11 +158,11 @@ function decodeReading(value: unknown, subjectSite: string | undefined): Reading
   const rawSite = o.site;
   if (rawSite === undefined) {
     if (subjectSite === undefined) return fail('schema', 'site is missing and the subject gives none');
-    if (!isId(subjectSite)) return fail('bad_id', `subject site ${quote(subjectSite)} is not a valid id`);
+    if (subjectSite !== validSite && !isId(subjectSite)) return fail('bad_id', `subject site ${quote(subjectSite)} is not a valid id`);
     site = subjectSite;
   } else {
     if (typeof rawSite !== 'string') return fail('schema', `site: expected a string, got ${describe(rawSite)}`);
-    if (!isId(rawSite)) return fail('bad_id', `site ${quote(rawSite)} is not a valid id`);
+    if (rawSite !== validSite && !isId(rawSite)) return fail('bad_id', `site ${quote(rawSite)} is not a valid id`);
     if (subjectSite !== undefined && rawSite !== subjectSite) {
       return fail('site_mismatch', `site ${quote(rawSite)} does not match subject site ${quote(subjectSite)}`);
     }

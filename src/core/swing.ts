@@ -4,7 +4,12 @@
  * swing around the window's linear trend with the share of the variance it carries. Pure.
  */
 
+import { dominantPeriod } from './period.js';
+import { quantilesInPlace } from './select.js';
 import { BUCKET_MS } from './time.js';
+
+export { dominantPeriod } from './period.js';
+export { quantile } from './select.js';
 
 /** Windows shorter than this get no swing metrics. */
 export const SWING_MIN_WINDOW_MS = 60_000;
@@ -19,8 +24,6 @@ const MAX_PERIOD_SECONDS = 300;
 /** Percentiles of the detrended series whose spread is `swingWatts`. */
 export const SWING_LOW_PERCENTILE = 0.05;
 export const SWING_HIGH_PERCENTILE = 0.95;
-/** A period is reported when it explains at least this share of the variance. */
-const MIN_PERIOD_SHARE = 0.5;
 /** The series must cover this share of its points for a period to be searched. */
 const MIN_PERIOD_COVERAGE = 0.9;
 
@@ -142,10 +145,11 @@ export function swingStats(
   scratch: Pick<SwingScratch, 'sorted' | 'full' | 'lags'>,
 ): SwingStats {
   const count = values.length;
-  const sorted = scratch.sorted.subarray(0, count);
-  sorted.set(values);
-  sorted.sort();
-  const swingWatts = quantile(sorted, SWING_HIGH_PERCENTILE) - quantile(sorted, SWING_LOW_PERCENTILE);
+  // A copy: the selection reorders it, `values` keeps its point order for the period search.
+  const copy = scratch.sorted.subarray(0, count);
+  copy.set(values);
+  const spread = quantilesInPlace(copy, SWING_LOW_PERCENTILE, SWING_HIGH_PERCENTILE);
+  const swingWatts = spread.high - spread.low;
   // The period is searched around the window's trend (a ramp is not a swing).
   detrend(values, index);
   let period: { lag: number; share: number } | null = null;
@@ -183,68 +187,4 @@ function detrend(values: Float64Array, index: Float64Array): void {
   }
   const slope = sxx > 0 ? sxy / sxx : 0;
   for (let i = 0; i < n; i++) values[i] = values[i]! - my - slope * (index[i]! - mx);
-}
-
-/** Linear interpolation between order statistics (the common "type 7" definition). */
-export function quantile(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) return NaN;
-  const h = (n - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(n - 1, lo + 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
-}
-
-/**
- * The dominant period of a zero-mean, evenly spaced series, by autocorrelation: r(k) is the
- * correlation of the series with itself shifted by k points (over the overlap). The period is
- * the first lag, after r first drops below zero, whose r is within 10 % of the highest r of
- * all lags up to half the series (at least two cycles seen); refined between lags by a
- * parabola. r at that lag is the share of the variance that repeats with that period. None
- * when that share is below 0.5 or within noise of zero (3 / √overlap).
- */
-export function dominantPeriod(x: Float64Array, maxLagPoints: number, lags: Float64Array): { lag: number; share: number } | null {
-  const n = x.length;
-  const maxLag = Math.min(maxLagPoints, Math.floor(n / 2));
-  if (maxLag < 2) return null;
-  const r = lags.length >= maxLag + 2 ? lags.subarray(0, maxLag + 2) : new Float64Array(maxLag + 2);
-  r.fill(0);
-  for (let k = 1; k <= Math.min(maxLag + 1, n - 2); k++) {
-    let sxy = 0;
-    let sxx = 0;
-    let syy = 0;
-    for (let i = 0; i + k < n; i++) {
-      const a = x[i]!;
-      const b = x[i + k]!;
-      sxy += a * b;
-      sxx += a * a;
-      syy += b * b;
-    }
-    r[k] = sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : 0;
-  }
-  let from = 1;
-  while (from <= maxLag && r[from]! >= 0) from++;
-  if (from > maxLag) return null;
-  let best = -Infinity;
-  for (let k = from; k <= maxLag; k++) if (r[k]! > best) best = r[k]!;
-  let lag = -1;
-  for (let k = from; k <= maxLag; k++) {
-    const rk = r[k]!;
-    if (rk >= 0.9 * best && rk >= r[k - 1]! && rk >= r[k + 1]!) {
-      lag = k;
-      break;
-    }
-  }
-  if (lag < 0) return null;
-  const share = r[lag]!;
-  if (share < MIN_PERIOD_SHARE || share < 3 / Math.sqrt(n - lag)) return null;
-  let refined = lag;
-  if (lag + 1 <= Math.min(maxLag + 1, n - 2)) {
-    const a = r[lag - 1]!;
-    const b = r[lag]!;
-    const c = r[lag + 1]!;
-    const denom = a - 2 * b + c;
-    if (denom < 0) refined = lag + Math.max(-0.5, Math.min(0.5, (0.5 * (a - c)) / denom));
-  }
-  return { lag: refined, share: Math.min(1, share) };
 }

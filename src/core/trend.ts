@@ -2,7 +2,8 @@
  * The time-to-breach trend of one node: a least-squares line through its recent window loads,
  * trusted only when its rise is statistically significant, projected with the swing peaks. Pure.
  */
-import { dominantPeriod, quantile } from './swing.js';
+import { dominantPeriod } from './period.js';
+import { quantilesInPlace } from './select.js';
 
 export interface TrendScratch {
   y: Float64Array;
@@ -121,8 +122,7 @@ export function projectBreachSeconds(y: Float64Array, stepSeconds: number, usabl
   // Envelope: the 95th percentile of the load above the line over the horizon.
   const resid = scratch.resid.subarray(0, n);
   for (let i = 0; i < n; i++) resid[i] = y[i]! - (fit.intercept + fit.slope * ((i - n + 1) * stepSeconds - stepSeconds / 2));
-  resid.sort();
-  const lift = Math.max(0, quantile(resid, ENVELOPE_PERCENTILE));
+  const lift = Math.max(0, quantilesInPlace(resid, ENVELOPE_PERCENTILE, ENVELOPE_PERCENTILE).high);
   const ahead = (usableWatts - (fit.intercept + lift)) / fit.slope;
   if (ahead <= 0) return 0;
   return ahead <= maxAheadSeconds ? ahead : null;

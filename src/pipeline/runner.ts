@@ -222,10 +222,17 @@ export class Pipeline {
     const prefix = this.deps.config.subjectPrefix;
     const engine = this.deps.engine;
     const nowMs = this.deps.clock();
+    // A batch mostly repeats one subject (one gateway): parsed once per run of equal subjects.
+    let lastSubject: string | null = null;
+    let lastSite: string | undefined;
     for (let i = 0; i < batch.length; i++) {
       const msg = batch[i]!;
       try {
-        const site = parseTelemetrySubject(msg.subject, prefix)?.site;
+        if (msg.subject !== lastSubject) {
+          lastSite = parseTelemetrySubject(msg.subject, prefix)?.site;
+          lastSubject = msg.subject;
+        }
+        const site = lastSite;
         const report = ingestPayload(engine, msg.payload, site, nowMs, this.ingestOpts, this.siteCounters.countersFor(site), msg.subject);
         if (report.rejectReason !== null) this.deadLetter(site ?? '', report.rejectReason, msg.payload, report.rejectDetail ?? undefined);
       } catch (err: unknown) {

@@ -115,12 +115,14 @@ export class AlertEngine {
     // Already evaluated (a stretch replayed after a restore): the alerts were raised then.
     if (last !== undefined && tick.end <= last) return;
     this.lastEvaluatedEndMs.set(lastKey, tick.end);
-    this.config.rules.forEach((rule, ri) => {
-      if (rule.windowMs !== tick.windowMs) return;
+    const trendWindows = trendWindowsOf(this.config, tick.windowMs);
+    const rules = this.config.rules;
+    for (let ri = 0; ri < rules.length; ri++) {
+      if (rules[ri]!.windowMs !== tick.windowMs) continue;
       const targets = site.targets[ri]!;
-      for (const target of targets) step(target, tick, trendWindowsOf(this.config, tick.windowMs));
+      for (const target of targets) step(target, tick, trendWindows);
       for (const target of targets) this.announce(target, tick, out);
-    });
+    }
   }
 
   private announce(target: Target, tick: Tick, out: AlertEvent[]): void {
@@ -210,14 +212,20 @@ function trendWindowsOf(config: AlertsConfig, windowMs: number): number {
 /** Groups window results into ticks (one site, size, end and revision), in order of appearance. */
 function groupTicks(results: readonly WindowResult[], windows: ReadonlySet<number>): Tick[] {
   const byKey = new Map<string, Tick>();
+  let last: Tick | undefined;
   for (const result of results) {
     if (result.type === 'meter' || !windows.has(result.windowMs)) continue;
-    const key = `${result.site}|${result.windowMs}|${result.end}|${result.revision}`;
-    let tick = byKey.get(key);
+    // Results of one tick come together: the previous result's tick, without a key, first.
+    let tick = last !== undefined && last.site === result.site && last.windowMs === result.windowMs && last.end === result.end && last.revision === result.revision ? last : undefined;
     if (tick === undefined) {
-      tick = { site: result.site, windowMs: result.windowMs, start: result.start, end: result.end, revision: result.revision, nodes: new Map(), siteWindow: null };
-      byKey.set(key, tick);
+      const key = `${result.site}|${result.windowMs}|${result.end}|${result.revision}`;
+      tick = byKey.get(key);
+      if (tick === undefined) {
+        tick = { site: result.site, windowMs: result.windowMs, start: result.start, end: result.end, revision: result.revision, nodes: new Map(), siteWindow: null };
+        byKey.set(key, tick);
+      }
     }
+    last = tick;
     if (result.type === 'node') tick.nodes.set(result.node, result);
     else tick.siteWindow = result;
   }

@@ -55,11 +55,10 @@ export interface TargetContext {
   /** Id of the site's facility node (demand trust), or null. */
   facilityId: string | null;
   memory: TargetMemory;
-  trendWindows: number;
 }
 
-/** Updates the target's memory with this window and observes the rule's metric. */
-export function observe(ctx: TargetContext, tick: Tick): Observation {
+/** Updates the target's memory with this window and observes the rule's metric (`trendWindows`: see time_to_breach). */
+export function observe(ctx: TargetContext, tick: Tick, trendWindows: number): Observation {
   const { rule, node, memory } = ctx;
   if (node === null) return observeSite(ctx, tick);
   const nw = tick.nodes.get(node.id);
@@ -100,7 +99,7 @@ export function observe(ctx: TargetContext, tick: Tick): Observation {
       return { known: true, value: nw.completeness, base: null, trustClear: true };
     case 'time_to_breach':
       // The trend spans trendWindows windows (the horizon): trust it once completeness was stable that long.
-      if (!nw.headroomCertain || memory.stableWindows < ctx.trendWindows) return UNKNOWN;
+      if (!nw.headroomCertain || memory.stableWindows < trendWindows) return UNKNOWN;
       return { known: true, value: nw.timeToBreachSeconds, base: null, trustClear: true };
     case 'swing':
       if (nw.swingWatts === null) return UNKNOWN;
@@ -137,15 +136,16 @@ export function absoluteThreshold(threshold: Threshold, base: number | null): nu
   return base === null ? null : threshold.value * base;
 }
 
-export function judge(rule: AlertRule, obs: Observation, thr: SeverityThreshold): { verdict: Verdict; at: number | null } {
-  if (!obs.known) return { verdict: 'unknown', at: null };
+/** The verdict of one severity; its threshold in the metric's unit is `absoluteThreshold(thr.at, obs.base)`. */
+export function judge(rule: AlertRule, obs: Observation, thr: SeverityThreshold): Verdict {
+  if (!obs.known) return 'unknown';
   const at = absoluteThreshold(thr.at, obs.base);
   const clear = absoluteThreshold(thr.clear, obs.base);
-  if (obs.value === null) return { verdict: obs.trustClear ? 'clear' : 'unknown', at };
-  if (at === null || clear === null) return { verdict: 'unknown', at };
+  if (obs.value === null) return obs.trustClear ? 'clear' : 'unknown';
+  if (at === null || clear === null) return 'unknown';
   const value = obs.value;
   const below = METRIC_DIRECTION[rule.metric] === 'below';
-  if (below ? value < at : value > at) return { verdict: 'breach', at };
-  if (below ? value >= clear : value <= clear) return { verdict: obs.trustClear ? 'clear' : 'unknown', at };
-  return { verdict: obs.trustClear ? 'band' : 'unknown', at };
+  if (below ? value < at : value > at) return 'breach';
+  if (below ? value >= clear : value <= clear) return obs.trustClear ? 'clear' : 'unknown';
+  return obs.trustClear ? 'band' : 'unknown';
 }

@@ -5,7 +5,7 @@
  */
 import type { NodeSpec, SiteSpec } from '../../domain/index.js';
 import { formatMetricValue, formatWindow, renderTemplate } from './format.js';
-import { judge, newTargetMemory, observe, type TargetMemory, type Tick } from './observe.js';
+import { absoluteThreshold, judge, newTargetMemory, observe, type TargetMemory, type Tick } from './observe.js';
 import { matchesScope, thresholdsFor } from './scope.js';
 import type { AlertRule, AlertSeverityLevel, SeverityThreshold } from './types.js';
 
@@ -109,15 +109,12 @@ export function buildTargets(spec: SiteSpec, rule: AlertRule, targetsByKey: Map<
 
 /** Advances the state machine of each severity of a target by one tick. */
 export function step(target: Target, tick: Tick, trendWindows: number): void {
-  const obs = observe(
-    { rule: target.rule, node: target.node, facilityId: target.facilityId, memory: target.memory, trendWindows },
-    tick,
-  );
+  const obs = observe(target, tick, trendWindows);
   for (const inst of target.instances) {
-    const { verdict, at } = judge(target.rule, obs, inst.threshold);
+    const verdict = judge(target.rule, obs, inst.threshold);
     if (verdict === 'unknown') continue;
     inst.value = obs.value;
-    inst.thresholdValue = at;
+    inst.thresholdValue = absoluteThreshold(inst.threshold.at, obs.base);
     if (verdict === 'clear') {
       inst.active = false;
       inst.activeSinceMs = NaN;

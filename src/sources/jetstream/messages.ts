@@ -5,21 +5,38 @@ import type { SourceMessage } from '../types.js';
 import { errorText } from './errors.js';
 import type { JetStreamSourceCounters } from './types.js';
 
-/** The message with its stream position and an ack that counts (and logs once) its failures. */
+/**
+ * The message with its stream position and an ack that counts (and logs once) its failures. A
+ * class, not a closure per message: the ack is one method on the prototype.
+ */
+class JetStreamMessage implements SourceMessage {
+  readonly subject: string;
+  readonly payload: Uint8Array;
+  readonly position: { stream: string; sequence: number };
+
+  constructor(
+    private readonly m: JsMsg,
+    stream: string,
+    private readonly counters: JetStreamSourceCounters,
+    private readonly log: Logger,
+  ) {
+    this.subject = m.subject;
+    this.payload = m.data;
+    this.position = { stream, sequence: m.seq };
+  }
+
+  ack(): void {
+    try {
+      this.m.ack();
+    } catch (err: unknown) {
+      if (this.counters.ackErrors++ === 0) this.log.warn({ err: errorText(err) }, 'ack failed; the message will be redelivered');
+    }
+  }
+}
+
 export function toSourceMessage(m: JsMsg, stream: string, counters: JetStreamSourceCounters, log: Logger): SourceMessage {
   if (m.redelivered) counters.redelivered++;
-  return {
-    subject: m.subject,
-    payload: m.data,
-    position: { stream, sequence: m.seq },
-    ack: () => {
-      try {
-        m.ack();
-      } catch (err: unknown) {
-        if (counters.ackErrors++ === 0) log.warn({ err: errorText(err) }, 'ack failed; the message will be redelivered');
-      }
-    },
-  };
+  return new JetStreamMessage(m, stream, counters, log);
 }
 
 /** Nak so the message is redelivered at once; a failed nak only delays it until ack_wait. */

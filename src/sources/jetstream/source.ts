@@ -236,6 +236,18 @@ export class JetStreamSource implements Source {
         const messages = await run.consumer.consume({ max_messages: batch, expires: expiresMs });
         const buffer = run.held;
         const waiter: { wake: (() => void) | null } = { wake: null };
+        // What one socket read brings is pushed here within microtasks; the hand-over wakes
+        // once after them (next turn of the event loop), so a batch handed over holds all of
+        // it and its acks leave in one write instead of one write per message.
+        let wakeQueued = false;
+        const wakeSoon = (): void => {
+          if (wakeQueued) return;
+          wakeQueued = true;
+          setImmediate(() => {
+            wakeQueued = false;
+            waiter.wake?.();
+          });
+        };
         let ended = false;
         let aborted = false;
         run.abort = () => {
@@ -257,7 +269,7 @@ export class JetStreamSource implements Source {
               run.received++;
               run.pending = m.info.pending;
               receivedInFetch++;
-              waiter.wake?.();
+              wakeSoon();
             }
             return null;
           } catch (err: unknown) {
