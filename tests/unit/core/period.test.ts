@@ -28,7 +28,8 @@ function referencePeriod(x: Float64Array, maxLagPoints: number): { lag: number; 
   while (from <= maxLag && r[from]! >= 0) from++;
   if (from > maxLag) return null;
   let best = -Infinity;
-  for (let k = from; k <= maxLag; k++) best = Math.max(best, r[k]!);
+  // As before the change: `>` skips a NaN lag (Math.max would make the best NaN).
+  for (let k = from; k <= maxLag; k++) if (r[k]! > best) best = r[k]!;
   let lag = -1;
   for (let k = from; k <= maxLag && lag < 0; k++) if (r[k]! >= 0.9 * best && r[k]! >= r[k - 1]! && r[k]! >= r[k + 1]!) lag = k;
   if (lag < 0) return null;
@@ -107,8 +108,10 @@ describe('dominantPeriod: the same lag and share as the straightforward sums', (
     expect(found).toBeGreaterThan(30);
   });
 
-  it('edge series: zeros, one spike, a constant, two points', () => {
-    for (const x of [new Float64Array(50), Float64Array.from({ length: 50 }, (_, i) => (i === 17 ? 5 : 0)), new Float64Array(40).fill(3), Float64Array.of(1, -1)]) {
+  it('edge series: zeros, one spike, a constant, two points, squares that underflow', () => {
+    // The last: products underflow, so some r are NaN or Infinity (found by the property above).
+    const underflow = Float64Array.of(4.5727412850574695e-185, 0, 5.402291700338752e-140, 0, 0, 1.5717277847026288e-162);
+    for (const x of [new Float64Array(50), Float64Array.from({ length: 50 }, (_, i) => (i === 17 ? 5 : 0)), new Float64Array(40).fill(3), Float64Array.of(1, -1), underflow]) {
       for (const maxLagPoints of [0, 2, 3, 7, 25, 300]) expectSame(x, maxLagPoints);
     }
   });
