@@ -1,8 +1,8 @@
 import type { EngineSettings } from '../domain/index.js';
-import { resetAggregates, type SiteAggregates } from './aggregates.js';
+import { resetAggregates } from './aggregates.js';
 import { counterWatts, isCounterReset, lastAtOrBefore, readingWatts, type MeterTail } from './meter-tail.js';
+import { newIntegratedRange, RangeCache, type IntegratedRange } from './range-cache.js';
 import type { SiteModel } from './site-model.js';
-import type { BucketView } from './swing.js';
 import { BUCKET_MS } from './time.js';
 
 /** Per-node 1-second scratch buckets, shared by all nodes of a site: bounds its memory. */
@@ -10,45 +10,82 @@ const SCRATCH_BUCKETS = 1 << 20;
 /** Sub-ranges are at least this long (large sites) and at most a day (tiny ones). */
 const MIN_RANGE_SECONDS = 16;
 const MAX_RANGE_SECONDS = 86_400;
+/** Ranges kept for reuse at most (see RangeCache): enough for the windows still open to restatement. */
+const MAX_CACHED_RANGES = 4;
 
 /**
  * Integrates every meter of a site over [fromMs, toMs) into `out` (reset first): energy,
  * covered time and raw-reading statistics per meter, and for every node the largest and
- * smallest 1-second bucket sum of its meters' power. The range must not exceed
- * `maxRangeMs` (long for small topologies, 16 s for the largest) and must start on the
- * bucket grid (BUCKET_MS).
+ * smallest 1-second bucket sum of its meters' power, with the buckets themselves (for swing
+ * metrics). The range must not exceed `maxRangeMs` (long for small topologies, 16 s for the
+ * largest) and must start on the bucket grid (BUCKET_MS). range() keeps what window builds
+ * integrated, so that each second is integrated once while nothing changes it.
  */
 export class RangeIntegrator {
   readonly maxRangeMs: number;
-  /** The 1-second bucket sums per node of the last integrated range (for swing metrics). */
-  readonly buckets: BucketView;
+  /** Where range() integrates what it does not keep. */
+  private readonly scratch: IntegratedRange;
+  readonly cache: RangeCache | undefined;
   private readonly bucket: MeterBucket;
   private readonly maxHoldMs: number;
   private readonly maxCounterGapMs: number;
   /** Ranges integrated so far (work done, not state). */
   rangesIntegrated = 0;
+  /** Ranges taken from the cache instead (work saved, not state). */
+  rangesReused = 0;
 
+  /** `reuse` false: every range is integrated (to test the reuse against). */
   constructor(
     private readonly model: SiteModel,
     private readonly tails: readonly MeterTail[],
-    settings: Pick<EngineSettings, 'maxHoldMs' | 'maxCounterGapMs'>,
+    settings: Pick<EngineSettings, 'maxHoldMs' | 'maxCounterGapMs' | 'windowsMs' | 'allowedLatenessMs'>,
+    reuse = true,
   ) {
     const perNode = Math.floor(SCRATCH_BUCKETS / Math.max(1, model.nodes.length));
     const bucketsPerRange = Math.min(MAX_RANGE_SECONDS, Math.max(MIN_RANGE_SECONDS, perNode));
     this.maxRangeMs = bucketsPerRange * BUCKET_MS;
-    const sumWatts = new Float64Array(model.nodes.length * bucketsPerRange);
-    const covered = new Uint8Array(model.nodes.length * bucketsPerRange);
-    this.buckets = { sumWatts, covered, stride: bucketsPerRange, firstSecond: 0, seconds: 0 };
-    this.bucket = new MeterBucket(model.meterNodeMembers, sumWatts, covered, bucketsPerRange);
+    const meterCount = model.meterIds.length;
+    const nodeCount = model.nodes.length;
+    this.scratch = newIntegratedRange(meterCount, nodeCount, bucketsPerRange);
+    if (reuse && settings.windowsMs.length > 0) {
+      // Builds split their ranges at every window boundary: none is longer than the smallest window.
+      const smallestMs = Math.min(...settings.windowsMs);
+      const seconds = Math.min(bucketsPerRange, Math.ceil(smallestMs / BUCKET_MS));
+      const slots = Math.min(MAX_CACHED_RANGES, Math.ceil(settings.allowedLatenessMs / smallestMs) + 2);
+      this.cache = new RangeCache(meterCount, nodeCount, seconds, slots);
+    }
+    this.bucket = new MeterBucket(model.meterNodeMembers);
     this.maxHoldMs = settings.maxHoldMs;
     this.maxCounterGapMs = settings.maxCounterGapMs;
   }
 
-  integrate(fromMs: number, toMs: number, out: SiteAggregates): void {
+  /**
+   * [fromMs, toMs) integrated: taken from the cache when a build kept exactly that range,
+   * else integrated now, and kept when `keep` (a build's range, which the fold and longer
+   * windows may ask for again). The result is valid until the next call.
+   */
+  range(fromMs: number, toMs: number, keep: boolean): IntegratedRange {
+    const cache = this.cache;
+    if (cache === undefined) {
+      this.integrate(fromMs, toMs, this.scratch);
+      return this.scratch;
+    }
+    const cached = cache.get(fromMs, toMs);
+    if (cached !== undefined) {
+      this.rangesReused++;
+      return cached;
+    }
+    const out = keep && Math.ceil((toMs - fromMs) / BUCKET_MS) <= cache.maxSeconds ? cache.claim(fromMs, toMs) : this.scratch;
+    this.integrate(fromMs, toMs, out);
+    return out;
+  }
+
+  integrate(fromMs: number, toMs: number, range: IntegratedRange): void {
     this.rangesIntegrated++;
+    const out = range.agg;
     resetAggregates(out, fromMs);
     const { meterNodeOffsets } = this.model;
-    const { sumWatts, covered, stride } = this.buckets;
+    const { sumWatts, covered, stride } = range.buckets;
     const maxHoldMs = this.maxHoldMs;
     const maxCounterGapMs = this.maxCounterGapMs;
     const seconds = Math.ceil((toMs - fromMs) / BUCKET_MS);
@@ -64,9 +101,10 @@ export class RangeIntegrator {
       }
     }
     const firstSecond = Math.floor(fromMs / BUCKET_MS);
-    this.buckets.firstSecond = firstSecond;
-    this.buckets.seconds = seconds;
+    range.buckets.firstSecond = firstSecond;
+    range.buckets.seconds = seconds;
     const bucket = this.bucket;
+    bucket.target(sumWatts, covered, stride);
     const tails = this.tails;
     const meterCount = tails.length;
     let anyCovered = false;
@@ -178,13 +216,18 @@ class MeterBucket {
   private nodesTo = 0;
   /** Epoch second of the range's bucket 0. */
   private firstSecond = 0;
+  /** The node buckets written to: node n, second k at n × stride + k. */
+  private sumWatts: Float64Array = new Float64Array(0);
+  private covered: Uint8Array = new Uint8Array(0);
+  private stride = 0;
 
-  constructor(
-    private readonly meterNodeMembers: Int32Array,
-    private readonly sumWatts: Float64Array,
-    private readonly covered: Uint8Array,
-    private readonly stride: number,
-  ) {}
+  constructor(private readonly meterNodeMembers: Int32Array) {}
+
+  target(sumWatts: Float64Array, covered: Uint8Array, stride: number): void {
+    this.sumWatts = sumWatts;
+    this.covered = covered;
+    this.stride = stride;
+  }
 
   startMeter(nodesFrom: number, nodesTo: number, firstSecond: number): void {
     this.nodesFrom = nodesFrom;

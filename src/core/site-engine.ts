@@ -1,5 +1,5 @@
 import type { EngineSettings, Reading, RecordOutcome, WindowResult } from '../domain/index.js';
-import { mergeAggregates, newAggregates, resetAggregates, type SiteAggregates } from './aggregates.js';
+import { mergeAggregates, resetAggregates } from './aggregates.js';
 import { CounterMeters } from './counter-meters.js';
 import { earliestLiveMs, foldTail, insertReading, newMeterTail, type MeterTail } from './meter-tail.js';
 import { DEFAULT_PLAUSIBLE_RATING_MULTIPLE, maxAbsWattsByMeter, plausibleGrid, plausiblePower } from './plausibility.js';
@@ -42,8 +42,6 @@ import { WindowSchedule } from './window-schedule.js';
 export class SiteEngine {
   readonly tails: MeterTail[];
   private readonly integrator: RangeIntegrator;
-  /** The integrator's output, shared by the fold and the window builder. */
-  private readonly rangeScratch: SiteAggregates;
   private readonly schedule: WindowSchedule;
   private readonly builder: WindowBuilder;
   private readonly gridSeen: Set<number>[];
@@ -72,14 +70,14 @@ export class SiteEngine {
     readonly model: SiteModel,
     private readonly settings: EngineSettings,
     emitMeters: boolean,
+    reuseRanges = true,
   ) {
     const meters = model.meterIds.length;
     const nodes = model.nodes.length;
     this.tails = model.meterIds.map(() => newMeterTail());
-    this.integrator = new RangeIntegrator(model, this.tails, settings);
-    this.rangeScratch = newAggregates(meters, nodes);
+    this.integrator = new RangeIntegrator(model, this.tails, settings, reuseRanges);
     this.schedule = new WindowSchedule(settings, meters, nodes);
-    this.builder = new WindowBuilder(model, settings, emitMeters, this.integrator, this.rangeScratch, this.schedule.sizes);
+    this.builder = new WindowBuilder(model, settings, emitMeters, this.integrator, this.schedule.sizes);
     this.gridSeen = model.gridMeterIds.map(() => new Set<number>());
     this.lateByMeter = new Float64Array(meters);
     this.counters = new CounterMeters(this.lateByMeter, settings.maxCounterGapMs);
@@ -126,6 +124,7 @@ export class SiteEngine {
     if (changedFromMs < this.schedule.passedUntilMs) {
       if (changedFromMs < this.dirtyFromMs) this.dirtyFromMs = changedFromMs;
       if (changedToMs > this.dirtyToMs) this.dirtyToMs = changedToMs;
+      this.integrator.cache?.invalidateFrom(changedFromMs);
       return 'accepted_late';
     }
     return 'accepted';
@@ -169,8 +168,8 @@ export class SiteEngine {
   }
 
   /** Work done so far: windows passed one by one and ranges integrated (see WindowEngine.work()). */
-  work(): { windowsPassed: number; rangesIntegrated: number } {
-    return { windowsPassed: this.schedule.windowsPassed, rangesIntegrated: this.integrator.rangesIntegrated };
+  work(): { windowsPassed: number; rangesIntegrated: number; rangesReused: number } {
+    return { windowsPassed: this.schedule.windowsPassed, rangesIntegrated: this.integrator.rangesIntegrated, rangesReused: this.integrator.rangesReused };
   }
 
   private process(wm: number, acceptHorizonMs: number, out: WindowResult[]): void {
@@ -249,20 +248,21 @@ export class SiteEngine {
       if (earliestMs > fromMs) fromMs = Math.min(toMs, Math.max(fromMs, bucketStartMs(earliestMs)));
       if (fromMs >= toMs) break;
       const rangeToMs = Math.min(toMs, nextBoundaryMs(fromMs, windowSizesMs), fromMs + this.integrator.maxRangeMs);
-      this.integrator.integrate(fromMs, rangeToMs, this.rangeScratch);
+      const range = this.integrator.range(fromMs, rangeToMs, false);
       for (const size of sizes) {
         const startMs = windowStartMs(fromMs, size.windowMs);
         if (size.frozen.startMs !== startMs) resetAggregates(size.frozen, startMs);
-        mergeAggregates(size.frozen, this.rangeScratch);
+        mergeAggregates(size.frozen, range.agg);
         if (size.swing !== undefined) {
           if (size.swing.startMs !== startMs) resetSwing(size.swing, startMs);
-          addBuckets(size.swing, this.integrator.buckets, this.model.nodes.length);
+          addBuckets(size.swing, range.buckets, this.model.nodes.length);
         }
       }
-      for (let meter = 0; meter < this.tails.length; meter++) this.counterResets += this.rangeScratch.counterResets[meter]!;
+      for (let meter = 0; meter < this.tails.length; meter++) this.counterResets += range.agg.counterResets[meter]!;
       fromMs = rangeToMs;
     }
     this.frontierMs = toMs;
+    this.integrator.cache?.forgetBefore(toMs);
     for (const tail of this.tails) foldTail(tail, toMs, this.settings.maxHoldMs, this.settings.maxCounterGapMs);
     for (const seen of this.gridSeen) for (const tsMs of seen) if (tsMs < toMs) seen.delete(tsMs);
   }
@@ -302,6 +302,7 @@ export class SiteEngine {
       throw new SnapshotError(`snapshot of site '${String(state.site)}' does not fit site '${this.model.spec.id}'`);
     }
     state.tails.forEach((tail, i) => importTail(this.tails[i]!, tail));
+    this.integrator.cache?.clear();
     this.frontierMs = state.frontierMs;
     this.acceptFromMs = state.acceptFromMs ?? state.frontierMs;
     this.counters.restore(state.counterMeters ?? []);
