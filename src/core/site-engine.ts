@@ -54,6 +54,11 @@ export class SiteEngine {
   private dirtyFromMs = Infinity;
   /** End of the time changed by late readings (Infinity unless only counter intervals changed). */
   private dirtyToMs = -Infinity;
+  /**
+   * earliestTailMs() as last computed, kept while readings only lower it (NaN: compute again).
+   * The fold, a counter reading and a restore make it NaN.
+   */
+  private earliestTailCachedMs = NaN;
   /** Index of the meter most likely to come next (the one after the last recorded). */
   private nextMeterHint = 0;
   private closed = false;
@@ -111,6 +116,11 @@ export class SiteEngine {
       const tail = this.tails[meter]!;
       const index = insertReading(tail, tsMs, reading.watts ?? NaN, reading.wattHours ?? NaN);
       if (index < 0) return 'duplicate';
+      // A power reading (ts ≥ frontier) makes its meter contribute from ts at the latest: the
+      // earliest over the tails becomes min(earliest, ts). A counter reading may move it later.
+      if (tail.wattHours === null) {
+        if (tsMs < this.earliestTailCachedMs) this.earliestTailCachedMs = tsMs;
+      } else this.earliestTailCachedMs = NaN;
       if (tail.wattHours !== null) {
         changedFromMs = this.counters.changeFromMs(meter, tail, index, this.frontierMs, this.schedule);
         if (changedFromMs < tsMs) changedToMs = index + 1 < tail.data.length >> 1 ? tail.data[(index + 1) << 1]! : tsMs;
@@ -224,11 +234,13 @@ export class SiteEngine {
 
   /** Earliest time any meter's tail may contribute (grid sums are kept per window: the schedule's). */
   private earliestTailMs(): number {
+    if (!Number.isNaN(this.earliestTailCachedMs)) return this.earliestTailCachedMs;
     let earliestMs = Infinity;
     for (const tail of this.tails) {
       const liveMs = earliestLiveMs(tail, this.frontierMs, this.settings.maxHoldMs, this.settings.maxCounterGapMs);
       if (liveMs < earliestMs) earliestMs = liveMs;
     }
+    this.earliestTailCachedMs = earliestMs;
     return earliestMs;
   }
 
@@ -238,6 +250,7 @@ export class SiteEngine {
     if (this.frontierMs === -Infinity) {
       // Never ahead of the lateness horizon: an earlier reading may still open earlier windows.
       this.frontierMs = Math.min(this.schedule.nextStartMs(), toMs);
+      this.earliestTailCachedMs = NaN;
       if (!(toMs > this.frontierMs)) return;
     }
     const sizes = this.schedule.sizes;
@@ -262,6 +275,7 @@ export class SiteEngine {
       fromMs = rangeToMs;
     }
     this.frontierMs = toMs;
+    this.earliestTailCachedMs = NaN;
     this.integrator.cache?.forgetBefore(toMs);
     for (const tail of this.tails) foldTail(tail, toMs, this.settings.maxHoldMs, this.settings.maxCounterGapMs);
     for (const seen of this.gridSeen) for (const tsMs of seen) if (tsMs < toMs) seen.delete(tsMs);
@@ -304,6 +318,7 @@ export class SiteEngine {
     state.tails.forEach((tail, i) => importTail(this.tails[i]!, tail));
     this.integrator.cache?.clear();
     this.frontierMs = state.frontierMs;
+    this.earliestTailCachedMs = NaN;
     this.acceptFromMs = state.acceptFromMs ?? state.frontierMs;
     this.counters.restore(state.counterMeters ?? []);
     this.maxTsMs = state.maxTsMs;
