@@ -115,6 +115,8 @@ export class RangeIntegrator {
       if (tail.head >= len) continue;
       const data = tail.data;
       const wattHours = tail.wattHours;
+      // Power-only meters (most) skip the counter paths: a reading reports its own watts.
+      const counter = wattHours !== null;
       let i = lastAtOrBefore(tail, fromMs);
       if (i < tail.head) i = tail.head;
       let energyWattMs = 0;
@@ -130,19 +132,19 @@ export class RangeIntegrator {
         const tsMs = data[i << 1]!;
         if (tsMs >= toMs) break;
         if (tsMs >= fromMs) {
-          const reportedWatts = readingWatts(tail, i, maxCounterGapMs);
+          const reportedWatts = counter ? readingWatts(tail, i, maxCounterGapMs) : data[(i << 1) + 1]!;
           count++;
           lastTsMs = tsMs;
           lastWatts = reportedWatts;
           if (reportedWatts < minWatts) minWatts = reportedWatts;
           if (reportedWatts > maxWatts) maxWatts = reportedWatts;
-          if (isCounterReset(tail, i)) resets++;
+          if (counter && isCounterReset(tail, i)) resets++;
         }
         // The forward segment [tsMs, segmentEndMs) at power `watts` (see meter-tail.ts).
         let watts = data[(i << 1) + 1]!;
         let segmentEndMs = tsMs + maxHoldMs;
         const nextTsMs = i + 1 < len ? data[(i + 1) << 1]! : Infinity;
-        if (wattHours !== null && i + 1 < len && Number.isNaN(data[((i + 1) << 1) + 1]!) && !Number.isNaN(wattHours[i]!) && !Number.isNaN(wattHours[i + 1]!)) {
+        if (counter && i + 1 < len && Number.isNaN(data[((i + 1) << 1) + 1]!) && !Number.isNaN(wattHours[i]!) && !Number.isNaN(wattHours[i + 1]!)) {
           watts = counterWatts(tsMs, wattHours[i]!, nextTsMs, wattHours[i + 1]!, maxCounterGapMs);
           segmentEndMs = nextTsMs;
         } else if (nextTsMs < segmentEndMs) segmentEndMs = nextTsMs;
@@ -164,12 +166,18 @@ export class RangeIntegrator {
           bucket.addRun(firstWholeSecond, endWholeSecond, watts);
           atMs = endWholeSecond * BUCKET_MS;
         }
-        while (atMs < untilMs) {
-          const second = Math.floor(atMs / BUCKET_MS);
-          const secondEndMs = (second + 1) * BUCKET_MS;
-          const partEndMs = untilMs < secondEndMs ? untilMs : secondEndMs;
-          bucket.add(second, watts, partEndMs - atMs);
-          atMs = partEndMs;
+        if (atMs < untilMs) {
+          // The rest, second by second (after the first, each part starts on a whole second).
+          let second = Math.floor(atMs / BUCKET_MS);
+          let secondEndMs = (second + 1) * BUCKET_MS;
+          for (;;) {
+            const partEndMs = untilMs < secondEndMs ? untilMs : secondEndMs;
+            bucket.add(second, watts, partEndMs - atMs);
+            atMs = partEndMs;
+            if (!(atMs < untilMs)) break;
+            second++;
+            secondEndMs += BUCKET_MS;
+          }
         }
       }
       bucket.flush();

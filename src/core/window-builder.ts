@@ -68,23 +68,24 @@ export class WindowBuilder {
       if (swing !== undefined) addBuckets(swing, range.buckets, this.model.nodes.length);
       fromMs = toMs;
     }
-    const records = deriveWindow({
-      model: this.model,
-      settings: this.settings,
-      windowMs: size.windowMs,
-      startMs,
-      revision: window.revision + 1,
-      acc,
-      history: size.history,
-      demand: size.demand,
-      grid: size.grid.get(startMs),
-      emitMeters: this.emitMeters,
-      scratch: this.deriveScratch,
-      swing,
-      swingScratch: this.swingScratch,
-    });
-    if (records.length === 0) return;
-    window.revision++;
-    for (const record of records) out.push(record);
+    const appended = deriveWindow(
+      {
+        model: this.model,
+        settings: this.settings,
+        windowMs: size.windowMs,
+        startMs,
+        revision: window.revision + 1,
+        acc,
+        history: size.history,
+        demand: size.demand,
+        grid: size.grid.get(startMs),
+        emitMeters: this.emitMeters,
+        scratch: this.deriveScratch,
+        swing,
+        swingScratch: this.swingScratch,
+      },
+      out,
+    );
+    if (appended > 0) window.revision++;
   }
 }
