@@ -111,7 +111,7 @@ export class RangeIntegrator {
 
     for (let meter = 0; meter < meterCount; meter++) {
       const tail = tails[meter]!;
-      const len = tail.data.length >> 1;
+      const len = tail.size;
       if (tail.head >= len) continue;
       const data = tail.data;
       const wattHours = tail.wattHours;

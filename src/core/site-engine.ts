@@ -123,7 +123,7 @@ export class SiteEngine {
       } else this.earliestTailCachedMs = NaN;
       if (tail.wattHours !== null) {
         changedFromMs = this.counters.changeFromMs(meter, tail, index, this.frontierMs, this.schedule);
-        if (changedFromMs < tsMs) changedToMs = index + 1 < tail.data.length >> 1 ? tail.data[(index + 1) << 1]! : tsMs;
+        if (changedFromMs < tsMs) changedToMs = index + 1 < tail.size ? tail.data[(index + 1) << 1]! : tsMs;
       }
     } else if (!this.recordGrid(gridMeter!, reading)) return 'duplicate';
     if (!this.schedule.allStarted) this.schedule.noteReading(tsMs);
