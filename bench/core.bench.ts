@@ -7,7 +7,7 @@
  * outside the heap, most of the core's state). Run: npm run bench [-- --json FILE] (writes the
  * figures as JSON too); BENCH_SECONDS (120, at least 6) sets the seconds of event time.
  */
-import { WindowEngine } from '../src/core/index.js';
+import { WindowEngine, type EngineWork } from '../src/core/index.js';
 import type { EngineSettings, NodeSpec, Reading, SiteSpec, Topology } from '../src/domain/index.js';
 import { envNumber, writeReport } from './report.js';
 
@@ -110,7 +110,7 @@ function baseline(): { readingsPerSecond: number; readingsPerCpuSecond: number }
   return { readingsPerSecond: (SECONDS * meterCount) / seconds, readingsPerCpuSecond: (SECONDS * meterCount) / cpuSeconds(startCpu) };
 }
 
-function core(): { readingsPerSecond: number; readingsPerCpuSecond: number; bytesPerMeter: number; arrayBytesPerMeter: number; windows: number; outcomes: Record<string, number> } {
+function core(): { readingsPerSecond: number; readingsPerCpuSecond: number; bytesPerMeter: number; arrayBytesPerMeter: number; windows: number; work: EngineWork; outcomes: Record<string, number> } {
   const before = memory();
   const engine = new WindowEngine(topology, settings);
   const outcomes: Record<string, number> = {};
@@ -142,12 +142,14 @@ function core(): { readingsPerSecond: number; readingsPerCpuSecond: number; byte
   const seconds = Number(process.hrtime.bigint() - start - pausedNs) / 1e9;
   const busySeconds = cpuSeconds(startCpu) - pausedCpuSeconds;
   windows += engine.drain().length;
+  const work = engine.work();
   return {
     readingsPerSecond: (SECONDS * meterCount) / seconds,
     readingsPerCpuSecond: (SECONDS * meterCount) / busySeconds,
     bytesPerMeter: (steady.heapBytes - before.heapBytes) / meterCount,
     arrayBytesPerMeter: (steady.arrayBytes - before.arrayBytes) / meterCount,
     windows,
+    work,
     outcomes,
   };
 }
@@ -164,6 +166,7 @@ console.log(`by CPU time (process):     baseline ${fmt(base.readingsPerCpuSecond
 console.log(`heap per meter (steady):   ${fmt(result.bytesPerMeter)} bytes${gc ? '' : '  (run with --expose-gc for a precise figure)'}`);
 console.log(`typed arrays per meter:    ${fmt(result.arrayBytesPerMeter)} bytes (arrayBuffers, outside the heap)`);
 console.log(`windows emitted: ${fmt(result.windows)}; outcomes: ${JSON.stringify(result.outcomes)}`);
+console.log(`work: ${fmt(result.work.windowsPassed)} windows passed, ${fmt(result.work.rangesIntegrated)} ranges integrated, ${fmt(result.work.rangesReused)} reused`);
 const written = writeReport('core', {
   meters: meterCount,
   sites: SITES,
@@ -179,6 +182,7 @@ const written = writeReport('core', {
   arrayBufferBytesPerMeter: result.arrayBytesPerMeter,
   heapMeasured: gc !== undefined,
   windowsEmitted: result.windows,
+  work: result.work,
   outcomes: result.outcomes,
 });
 if (written !== undefined) console.log(`figures written to ${written}`);
