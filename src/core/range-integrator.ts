@@ -26,7 +26,6 @@ export class RangeIntegrator {
   /** Where range() integrates what it does not keep. */
   private readonly scratch: IntegratedRange;
   readonly cache: RangeCache | undefined;
-  private readonly bucket: MeterBucket;
   private readonly maxHoldMs: number;
   private readonly maxCounterGapMs: number;
   /** Ranges integrated so far (work done, not state). */
@@ -54,7 +53,6 @@ export class RangeIntegrator {
       const slots = Math.min(MAX_CACHED_RANGES, Math.ceil(settings.allowedLatenessMs / smallestMs) + 2);
       this.cache = new RangeCache(meterCount, nodeCount, seconds, slots);
     }
-    this.bucket = new MeterBucket(model.meterNodeMembers);
     this.maxHoldMs = settings.maxHoldMs;
     this.maxCounterGapMs = settings.maxCounterGapMs;
   }
@@ -103,8 +101,7 @@ export class RangeIntegrator {
     const firstSecond = Math.floor(fromMs / BUCKET_MS);
     range.buckets.firstSecond = firstSecond;
     range.buckets.seconds = seconds;
-    const bucket = this.bucket;
-    bucket.target(sumWatts, covered, stride);
+    const members = this.model.meterNodeMembers;
     const tails = this.tails;
     const meterCount = tails.length;
     let anyCovered = false;
@@ -127,7 +124,14 @@ export class RangeIntegrator {
       let lastTsMs = -Infinity;
       let lastWatts = NaN;
       let resets = 0;
-      bucket.startMeter(meterNodeOffsets[meter]!, meterNodeOffsets[meter + 1]!, firstSecond);
+      // The meter's nodes (members[nodesFrom, nodesTo)) and its current 1-second bucket: the
+      // epoch second (-1: none open), the energy and covered time gathered in it. Closing a
+      // bucket adds its mean power to the bucket sums of each of the meter's nodes.
+      const nodesFrom = meterNodeOffsets[meter]!;
+      const nodesTo = meterNodeOffsets[meter + 1]!;
+      let bucketSecond = -1;
+      let bucketEnergyWattMs = 0;
+      let bucketCoveredMs = 0;
       for (; i < len; i++) {
         const tsMs = data[i << 1]!;
         if (tsMs >= toMs) break;
@@ -161,9 +165,22 @@ export class RangeIntegrator {
         const endWholeSecond = Math.floor(untilMs / BUCKET_MS);
         if (endWholeSecond - firstWholeSecond >= 2) {
           const wholeFromMs = firstWholeSecond * BUCKET_MS;
-          if (atMs < wholeFromMs) bucket.add(firstWholeSecond - 1, watts, wholeFromMs - atMs);
-          bucket.flush();
-          bucket.addRun(firstWholeSecond, endWholeSecond, watts);
+          if (atMs < wholeFromMs) {
+            const partSecond = firstWholeSecond - 1;
+            if (partSecond !== bucketSecond) {
+              if (bucketCoveredMs > 0) addToNodes(members, nodesFrom, nodesTo, sumWatts, covered, stride, bucketSecond - firstSecond, bucketEnergyWattMs / bucketCoveredMs);
+              bucketSecond = partSecond;
+              bucketEnergyWattMs = 0;
+              bucketCoveredMs = 0;
+            }
+            bucketEnergyWattMs += watts * (wholeFromMs - atMs);
+            bucketCoveredMs += wholeFromMs - atMs;
+          }
+          if (bucketCoveredMs > 0) addToNodes(members, nodesFrom, nodesTo, sumWatts, covered, stride, bucketSecond - firstSecond, bucketEnergyWattMs / bucketCoveredMs);
+          bucketSecond = -1;
+          bucketEnergyWattMs = 0;
+          bucketCoveredMs = 0;
+          addRunToNodes(members, nodesFrom, nodesTo, sumWatts, covered, stride, firstWholeSecond - firstSecond, endWholeSecond - firstSecond, watts);
           atMs = endWholeSecond * BUCKET_MS;
         }
         if (atMs < untilMs) {
@@ -172,7 +189,14 @@ export class RangeIntegrator {
           let secondEndMs = (second + 1) * BUCKET_MS;
           for (;;) {
             const partEndMs = untilMs < secondEndMs ? untilMs : secondEndMs;
-            bucket.add(second, watts, partEndMs - atMs);
+            if (second !== bucketSecond) {
+              if (bucketCoveredMs > 0) addToNodes(members, nodesFrom, nodesTo, sumWatts, covered, stride, bucketSecond - firstSecond, bucketEnergyWattMs / bucketCoveredMs);
+              bucketSecond = second;
+              bucketEnergyWattMs = 0;
+              bucketCoveredMs = 0;
+            }
+            bucketEnergyWattMs += watts * (partEndMs - atMs);
+            bucketCoveredMs += partEndMs - atMs;
             atMs = partEndMs;
             if (!(atMs < untilMs)) break;
             second++;
@@ -180,7 +204,7 @@ export class RangeIntegrator {
           }
         }
       }
-      bucket.flush();
+      if (bucketCoveredMs > 0) addToNodes(members, nodesFrom, nodesTo, sumWatts, covered, stride, bucketSecond - firstSecond, bucketEnergyWattMs / bucketCoveredMs);
       if (coveredMs > 0 || count > 0) {
         out.energyWattMs[meter] = energyWattMs;
         out.coveredMs[meter] = coveredMs;
@@ -210,73 +234,39 @@ export class RangeIntegrator {
   }
 }
 
-/**
- * The current 1-second bucket of one meter: the energy and covered time it has gathered in
- * that second. flush() adds its mean power to the bucket sums of each of the meter's nodes.
- */
-class MeterBucket {
-  /** Epoch second of the bucket (-1: none open). */
-  private second = -1;
-  private energyWattMs = 0;
-  private coveredMs = 0;
-  /** The meter's nodes: meterNodeMembers[nodesFrom, nodesTo). */
-  private nodesFrom = 0;
-  private nodesTo = 0;
-  /** Epoch second of the range's bucket 0. */
-  private firstSecond = 0;
-  /** The node buckets written to: node n, second k at n × stride + k. */
-  private sumWatts: Float64Array = new Float64Array(0);
-  private covered: Uint8Array = new Uint8Array(0);
-  private stride = 0;
-
-  constructor(private readonly meterNodeMembers: Int32Array) {}
-
-  target(sumWatts: Float64Array, covered: Uint8Array, stride: number): void {
-    this.sumWatts = sumWatts;
-    this.covered = covered;
-    this.stride = stride;
+/** Adds a meter's mean power in one second (bucket `offset` of the range) to the bucket sums of its nodes. */
+function addToNodes(
+  members: Int32Array,
+  nodesFrom: number,
+  nodesTo: number,
+  sumWatts: Float64Array,
+  covered: Uint8Array,
+  stride: number,
+  offset: number,
+  meanWatts: number,
+): void {
+  for (let j = nodesFrom; j < nodesTo; j++) {
+    const index = members[j]! * stride + offset;
+    sumWatts[index]! += meanWatts;
+    covered[index] = 1;
   }
+}
 
-  startMeter(nodesFrom: number, nodesTo: number, firstSecond: number): void {
-    this.nodesFrom = nodesFrom;
-    this.nodesTo = nodesTo;
-    this.firstSecond = firstSecond;
-  }
-
-  /** Adds `ms` at `watts` within `second`, flushing the bucket first when it holds another second. */
-  add(second: number, watts: number, ms: number): void {
-    if (second !== this.second) {
-      this.flush();
-      this.second = second;
-    }
-    this.energyWattMs += watts * ms;
-    this.coveredMs += ms;
-  }
-
-  /** Adds the bucket's mean power (if it covers any time) to its nodes' sums, and empties it. */
-  flush(): void {
-    if (this.coveredMs > 0) {
-      const offset = this.second - this.firstSecond;
-      const meanWatts = this.energyWattMs / this.coveredMs;
-      for (let j = this.nodesFrom; j < this.nodesTo; j++) {
-        const index = this.meterNodeMembers[j]! * this.stride + offset;
-        this.sumWatts[index]! += meanWatts;
-        this.covered[index] = 1;
-      }
-    }
-    this.second = -1;
-    this.energyWattMs = 0;
-    this.coveredMs = 0;
-  }
-
-  /** Adds constant `watts` to whole seconds [fromSecond, toSecond) of each of the meter's nodes (the bucket must be empty). */
-  addRun(fromSecond: number, toSecond: number, watts: number): void {
-    const fromOffset = fromSecond - this.firstSecond;
-    const toOffset = toSecond - this.firstSecond;
-    for (let j = this.nodesFrom; j < this.nodesTo; j++) {
-      const base = this.meterNodeMembers[j]! * this.stride;
-      for (let index = base + fromOffset; index < base + toOffset; index++) this.sumWatts[index]! += watts;
-      this.covered.fill(1, base + fromOffset, base + toOffset);
-    }
+/** Adds constant `watts` to whole seconds (buckets [fromOffset, toOffset) of the range) of each of a meter's nodes. */
+function addRunToNodes(
+  members: Int32Array,
+  nodesFrom: number,
+  nodesTo: number,
+  sumWatts: Float64Array,
+  covered: Uint8Array,
+  stride: number,
+  fromOffset: number,
+  toOffset: number,
+  watts: number,
+): void {
+  for (let j = nodesFrom; j < nodesTo; j++) {
+    const base = members[j]! * stride;
+    for (let index = base + fromOffset; index < base + toOffset; index++) sumWatts[index]! += watts;
+    covered.fill(1, base + fromOffset, base + toOffset);
   }
 }
