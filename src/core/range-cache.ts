@@ -14,7 +14,8 @@ export function newIntegratedRange(meterCount: number, nodeCount: number, second
       sumWatts: new Float64Array(nodeCount * seconds),
       covered: new Uint8Array(nodeCount * seconds),
       stride: seconds,
-      firstSecond: 0,
+      // Not a small integer: the field holds epoch seconds (doubles) from the first range on.
+      firstSecond: NaN,
       seconds: 0,
     },
   };
