@@ -3,10 +3,11 @@
  * 100,000 meters over 5 sites (intake → A/B UPS → halls → PDUs → racks), windows 10s/1m/15m,
  * one reading per meter per second of event time. Reports readings/s on one core, the ratio
  * to a baseline loop over the same readings (lookup + store, measured in the same run), and
- * heap bytes per meter in steady state. Run: npm run bench [-- --json FILE] (writes the
+ * heap bytes per meter in steady state, with the typed arrays' bytes per meter (arrayBuffers:
+ * outside the heap, most of the core's state). Run: npm run bench [-- --json FILE] (writes the
  * figures as JSON too); BENCH_SECONDS (120, at least 6) sets the seconds of event time.
  */
-import { WindowEngine } from '../src/core/index.js';
+import { WindowEngine, type EngineWork } from '../src/core/index.js';
 import type { EngineSettings, NodeSpec, Reading, SiteSpec, Topology } from '../src/domain/index.js';
 import { envNumber, writeReport } from './report.js';
 
@@ -57,10 +58,12 @@ const settings: EngineSettings = {
 };
 
 const gc = (globalThis as { gc?: () => void }).gc;
-const heap = (): number => {
+/** Heap and typed-array (arrayBuffers) bytes in use, after two full GCs when exposed. */
+const memory = (): { heapBytes: number; arrayBytes: number } => {
   gc?.();
   gc?.();
-  return process.memoryUsage().heapUsed;
+  const usage = process.memoryUsage();
+  return { heapBytes: usage.heapUsed, arrayBytes: usage.arrayBuffers };
 };
 
 const topology = buildTopology();
@@ -78,12 +81,19 @@ function wattsAt(i: number, sec: number): number {
  * Baseline: the minimum any consumer does per reading, on the same readings: find the site
  * and the meter (the same two map lookups the core makes) and store the value.
  */
-function baseline(): number {
+/** CPU time (user + system, all threads of the process) since `from`, seconds: less bent by other processes than wall time. */
+function cpuSeconds(from: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(from);
+  return (used.user + used.system) / 1e6;
+}
+
+function baseline(): { readingsPerSecond: number; readingsPerCpuSecond: number } {
   const siteIndex = new Map(topology.sites.map((s, i) => [s.id, i] as const));
   const perSite = topology.sites.map((s) => new Map(s.nodes.flatMap((n) => n.meters).map((m, i) => [m, i] as const)));
   const lastTs = topology.sites.map((s) => new Float64Array(s.nodes.reduce((n, x) => n + x.meters.length, 0)));
   const lastW = lastTs.map((a) => new Float64Array(a.length));
   const start = process.hrtime.bigint();
+  const startCpu = process.cpuUsage();
   for (let sec = 0; sec < SECONDS; sec++) {
     const ts = T0 + sec * 1000;
     for (let i = 0; i < meterCount; i++) {
@@ -97,18 +107,20 @@ function baseline(): number {
     }
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  return (SECONDS * meterCount) / seconds;
+  return { readingsPerSecond: (SECONDS * meterCount) / seconds, readingsPerCpuSecond: (SECONDS * meterCount) / cpuSeconds(startCpu) };
 }
 
-function core(): { readingsPerSecond: number; bytesPerMeter: number; windows: number; outcomes: Record<string, number> } {
-  const before = heap();
+function core(): { readingsPerSecond: number; readingsPerCpuSecond: number; bytesPerMeter: number; arrayBytesPerMeter: number; windows: number; work: EngineWork; outcomes: Record<string, number> } {
+  const before = memory();
   const engine = new WindowEngine(topology, settings);
   const outcomes: Record<string, number> = {};
   let windows = 0;
-  let steadyHeap = 0;
+  let steady = before;
   // The heap measurement (two full GCs) is paused out of the timing.
   let pausedNs = 0n;
+  let pausedCpuSeconds = 0;
   const start = process.hrtime.bigint();
+  const startCpu = process.cpuUsage();
   for (let sec = 0; sec < SECONDS; sec++) {
     const ts = T0 + sec * 1000;
     for (let i = 0; i < meterCount; i++) {
@@ -121,34 +133,56 @@ function core(): { readingsPerSecond: number; bytesPerMeter: number; windows: nu
     windows += engine.advance(ts + 1000).length;
     if (sec === SECONDS - 5) {
       const paused = process.hrtime.bigint();
-      steadyHeap = heap();
+      const pausedCpu = process.cpuUsage();
+      steady = memory();
       pausedNs += process.hrtime.bigint() - paused;
+      pausedCpuSeconds += cpuSeconds(pausedCpu);
     }
   }
   const seconds = Number(process.hrtime.bigint() - start - pausedNs) / 1e9;
+  const busySeconds = cpuSeconds(startCpu) - pausedCpuSeconds;
   windows += engine.drain().length;
-  return { readingsPerSecond: (SECONDS * meterCount) / seconds, bytesPerMeter: (steadyHeap - before) / meterCount, windows, outcomes };
+  const work = engine.work();
+  return {
+    readingsPerSecond: (SECONDS * meterCount) / seconds,
+    readingsPerCpuSecond: (SECONDS * meterCount) / busySeconds,
+    bytesPerMeter: (steady.heapBytes - before.heapBytes) / meterCount,
+    arrayBytesPerMeter: (steady.arrayBytes - before.arrayBytes) / meterCount,
+    windows,
+    work,
+    outcomes,
+  };
 }
 
 const base = baseline();
 const result = core();
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 console.log(`meters: ${fmt(meterCount)} over ${SITES} sites, ${SECONDS} s of event time at 1 Hz, windows 10s/1m/15m`);
-console.log(`baseline (lookup + store): ${fmt(base)} readings/s`);
-console.log(`core (record + advance):   ${fmt(result.readingsPerSecond)} readings/s  (ratio to baseline ${(result.readingsPerSecond / base).toFixed(3)})`);
+const ratio = result.readingsPerSecond / base.readingsPerSecond;
+const cpuRatio = result.readingsPerCpuSecond / base.readingsPerCpuSecond;
+console.log(`baseline (lookup + store): ${fmt(base.readingsPerSecond)} readings/s`);
+console.log(`core (record + advance):   ${fmt(result.readingsPerSecond)} readings/s  (ratio to baseline ${ratio.toFixed(3)})`);
+console.log(`by CPU time (process):     baseline ${fmt(base.readingsPerCpuSecond)}, core ${fmt(result.readingsPerCpuSecond)} readings/CPU-s  (ratio ${cpuRatio.toFixed(3)})`);
 console.log(`heap per meter (steady):   ${fmt(result.bytesPerMeter)} bytes${gc ? '' : '  (run with --expose-gc for a precise figure)'}`);
+console.log(`typed arrays per meter:    ${fmt(result.arrayBytesPerMeter)} bytes (arrayBuffers, outside the heap)`);
 console.log(`windows emitted: ${fmt(result.windows)}; outcomes: ${JSON.stringify(result.outcomes)}`);
+console.log(`work: ${fmt(result.work.windowsPassed)} windows passed, ${fmt(result.work.rangesIntegrated)} ranges integrated, ${fmt(result.work.rangesReused)} reused`);
 const written = writeReport('core', {
   meters: meterCount,
   sites: SITES,
   eventSeconds: SECONDS,
   windowsMs: settings.windowsMs,
-  baselineReadingsPerSecond: base,
+  baselineReadingsPerSecond: base.readingsPerSecond,
   coreReadingsPerSecond: result.readingsPerSecond,
-  ratio: result.readingsPerSecond / base,
+  ratio,
+  baselineReadingsPerCpuSecond: base.readingsPerCpuSecond,
+  coreReadingsPerCpuSecond: result.readingsPerCpuSecond,
+  cpuRatio,
   heapBytesPerMeter: result.bytesPerMeter,
+  arrayBufferBytesPerMeter: result.arrayBytesPerMeter,
   heapMeasured: gc !== undefined,
   windowsEmitted: result.windows,
+  work: result.work,
   outcomes: result.outcomes,
 });
 if (written !== undefined) console.log(`figures written to ${written}`);

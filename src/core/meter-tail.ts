@@ -6,7 +6,9 @@ import { MS_PER_HOUR } from './time.js';
  * hold or counter interval may reach into the mutable region).
  *
  * Layout: `data` interleaves [ts, watts] pairs (one array, few objects per meter);
- * `wattHours` exists only once the meter has sent a counter.
+ * `wattHours` exists only once the meter has sent a counter. Only the first `size` pairs
+ * count: compaction moves the live pairs down and leaves the arrays' length (and capacity)
+ * as it is, so that the next readings reuse it instead of growing a new backing store.
  *
  * What each reading covers (its forward segment, up to its successor):
  * - When the successor is counter-only (`wattHours`, no `watts`) and this reading has a
@@ -20,10 +22,12 @@ export interface MeterTail {
   wattHours: number[] | null;
   /** Index (in pairs) of the first live element; earlier pairs await compaction. */
   head: number;
+  /** Pairs in use: data[0, 2 × size) and wattHours[0, size); anything after is stale. */
+  size: number;
 }
 
 export function newMeterTail(): MeterTail {
-  return { data: [], wattHours: null, head: 0 };
+  return { data: [], wattHours: null, head: 0, size: 0 };
 }
 
 /**
@@ -32,11 +36,20 @@ export function newMeterTail(): MeterTail {
  */
 export function insertReading(tail: MeterTail, tsMs: number, watts: number, wattHours: number): number {
   const data = tail.data;
-  const len = data.length >> 1;
+  const len = tail.size;
   if (!Number.isNaN(wattHours) && tail.wattHours === null) tail.wattHours = new Array<number>(len).fill(NaN);
   if (len === tail.head || data[(len - 1) << 1]! < tsMs) {
-    data.push(tsMs, watts);
-    if (tail.wattHours !== null) tail.wattHours.push(wattHours);
+    const at = len << 1;
+    if (at < data.length) {
+      data[at] = tsMs;
+      data[at + 1] = watts;
+    } else data.push(tsMs, watts);
+    const counters = tail.wattHours;
+    if (counters !== null) {
+      if (len < counters.length) counters[len] = wattHours;
+      else counters.push(wattHours);
+    }
+    tail.size = len + 1;
     return len;
   }
   // Out of order: binary search for the insertion point among live elements.
@@ -50,6 +63,7 @@ export function insertReading(tail: MeterTail, tsMs: number, watts: number, watt
   if (lo < len && data[lo << 1] === tsMs) return -1;
   data.splice(lo << 1, 0, tsMs, watts);
   if (tail.wattHours !== null) tail.wattHours.splice(lo, 0, wattHours);
+  tail.size = len + 1;
   return lo;
 }
 
@@ -84,7 +98,7 @@ export function counterWatts(fromMs: number, fromWattHours: number, toMs: number
 /** True when element i is a counter-only reading (`wattHours` without `watts`). */
 export function isCounterOnly(tail: MeterTail, i: number): boolean {
   const wattHours = tail.wattHours;
-  if (wattHours === null || i >= tail.data.length >> 1) return false;
+  if (wattHours === null || i >= tail.size) return false;
   return Number.isNaN(tail.data[(i << 1) + 1]!) && !Number.isNaN(wattHours[i]!);
 }
 
@@ -97,7 +111,7 @@ export function isCounterInterval(tail: MeterTail, i: number): boolean {
 export function lastAtOrBefore(tail: MeterTail, tsMs: number): number {
   const data = tail.data;
   let lo = tail.head;
-  let hi = data.length >> 1;
+  let hi = tail.size;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (data[mid << 1]! <= tsMs) lo = mid + 1;
@@ -121,19 +135,26 @@ function reachMs(tail: MeterTail, i: number, maxHoldMs: number, maxCounterGapMs:
 export function foldTail(tail: MeterTail, frontierMs: number, maxHoldMs: number, maxCounterGapMs: number): void {
   const last = lastAtOrBefore(tail, frontierMs - 1);
   if (last < tail.head) return;
-  const len = tail.data.length >> 1;
+  const len = tail.size;
   const expired = tail.data[last << 1]! + reachMs(tail, last, maxHoldMs, maxCounterGapMs) <= frontierMs;
   if (expired && last + 1 >= len) {
     tail.data.length = 0;
     tail.wattHours = null;
     tail.head = 0;
+    tail.size = 0;
     return;
   }
   tail.head = last;
   if (tail.head >= 16 && tail.head * 2 > len) {
-    tail.data.splice(0, tail.head << 1);
-    if (tail.wattHours !== null) tail.wattHours.splice(0, tail.head);
+    // Move the live pairs down in place (the arrays keep their length: see MeterTail).
+    const head = tail.head;
+    const data = tail.data;
+    const live = len - head;
+    for (let k = 0, from = head << 1; k < live << 1; k++, from++) data[k] = data[from]!;
+    const wattHours = tail.wattHours;
+    if (wattHours !== null) for (let k = 0; k < live; k++) wattHours[k] = wattHours[k + head]!;
     tail.head = 0;
+    tail.size = live;
   }
 }
 
@@ -143,7 +164,7 @@ export function foldTail(tail: MeterTail, frontierMs: number, maxHoldMs: number,
  * meter's next contribution is its successor, however far away, so the gap costs nothing.
  */
 export function earliestLiveMs(tail: MeterTail, frontierMs: number, maxHoldMs: number, maxCounterGapMs: number): number {
-  const len = tail.data.length >> 1;
+  const len = tail.size;
   if (tail.head >= len) return Infinity;
   const ts = tail.data[tail.head << 1]!;
   if (ts >= frontierMs) return ts;

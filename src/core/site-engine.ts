@@ -1,5 +1,5 @@
 import type { EngineSettings, Reading, RecordOutcome, WindowResult } from '../domain/index.js';
-import { mergeAggregates, newAggregates, resetAggregates, type SiteAggregates } from './aggregates.js';
+import { mergeAggregates, resetAggregates } from './aggregates.js';
 import { CounterMeters } from './counter-meters.js';
 import { earliestLiveMs, foldTail, insertReading, newMeterTail, type MeterTail } from './meter-tail.js';
 import { DEFAULT_PLAUSIBLE_RATING_MULTIPLE, maxAbsWattsByMeter, plausibleGrid, plausiblePower } from './plausibility.js';
@@ -42,8 +42,6 @@ import { WindowSchedule } from './window-schedule.js';
 export class SiteEngine {
   readonly tails: MeterTail[];
   private readonly integrator: RangeIntegrator;
-  /** The integrator's output, shared by the fold and the window builder. */
-  private readonly rangeScratch: SiteAggregates;
   private readonly schedule: WindowSchedule;
   private readonly builder: WindowBuilder;
   private readonly gridSeen: Set<number>[];
@@ -56,6 +54,11 @@ export class SiteEngine {
   private dirtyFromMs = Infinity;
   /** End of the time changed by late readings (Infinity unless only counter intervals changed). */
   private dirtyToMs = -Infinity;
+  /**
+   * earliestTailMs() as last computed, kept while readings only lower it (NaN: compute again).
+   * The fold, a counter reading and a restore make it NaN.
+   */
+  private earliestTailCachedMs = NaN;
   /** Index of the meter most likely to come next (the one after the last recorded). */
   private nextMeterHint = 0;
   private closed = false;
@@ -72,14 +75,14 @@ export class SiteEngine {
     readonly model: SiteModel,
     private readonly settings: EngineSettings,
     emitMeters: boolean,
+    reuseRanges = true,
   ) {
     const meters = model.meterIds.length;
     const nodes = model.nodes.length;
     this.tails = model.meterIds.map(() => newMeterTail());
-    this.integrator = new RangeIntegrator(model, this.tails, settings);
-    this.rangeScratch = newAggregates(meters, nodes);
+    this.integrator = new RangeIntegrator(model, this.tails, settings, reuseRanges);
     this.schedule = new WindowSchedule(settings, meters, nodes);
-    this.builder = new WindowBuilder(model, settings, emitMeters, this.integrator, this.rangeScratch, this.schedule.sizes);
+    this.builder = new WindowBuilder(model, settings, emitMeters, this.integrator, this.schedule.sizes);
     this.gridSeen = model.gridMeterIds.map(() => new Set<number>());
     this.lateByMeter = new Float64Array(meters);
     this.counters = new CounterMeters(this.lateByMeter, settings.maxCounterGapMs);
@@ -113,9 +116,14 @@ export class SiteEngine {
       const tail = this.tails[meter]!;
       const index = insertReading(tail, tsMs, reading.watts ?? NaN, reading.wattHours ?? NaN);
       if (index < 0) return 'duplicate';
+      // A power reading (ts ≥ frontier) makes its meter contribute from ts at the latest: the
+      // earliest over the tails becomes min(earliest, ts). A counter reading may move it later.
+      if (tail.wattHours === null) {
+        if (tsMs < this.earliestTailCachedMs) this.earliestTailCachedMs = tsMs;
+      } else this.earliestTailCachedMs = NaN;
       if (tail.wattHours !== null) {
         changedFromMs = this.counters.changeFromMs(meter, tail, index, this.frontierMs, this.schedule);
-        if (changedFromMs < tsMs) changedToMs = index + 1 < tail.data.length >> 1 ? tail.data[(index + 1) << 1]! : tsMs;
+        if (changedFromMs < tsMs) changedToMs = index + 1 < tail.size ? tail.data[(index + 1) << 1]! : tsMs;
       }
     } else if (!this.recordGrid(gridMeter!, reading)) return 'duplicate';
     if (!this.schedule.allStarted) this.schedule.noteReading(tsMs);
@@ -126,6 +134,7 @@ export class SiteEngine {
     if (changedFromMs < this.schedule.passedUntilMs) {
       if (changedFromMs < this.dirtyFromMs) this.dirtyFromMs = changedFromMs;
       if (changedToMs > this.dirtyToMs) this.dirtyToMs = changedToMs;
+      this.integrator.cache?.invalidateFrom(changedFromMs);
       return 'accepted_late';
     }
     return 'accepted';
@@ -169,8 +178,8 @@ export class SiteEngine {
   }
 
   /** Work done so far: windows passed one by one and ranges integrated (see WindowEngine.work()). */
-  work(): { windowsPassed: number; rangesIntegrated: number } {
-    return { windowsPassed: this.schedule.windowsPassed, rangesIntegrated: this.integrator.rangesIntegrated };
+  work(): { windowsPassed: number; rangesIntegrated: number; rangesReused: number } {
+    return { windowsPassed: this.schedule.windowsPassed, rangesIntegrated: this.integrator.rangesIntegrated, rangesReused: this.integrator.rangesReused };
   }
 
   private process(wm: number, acceptHorizonMs: number, out: WindowResult[]): void {
@@ -225,11 +234,13 @@ export class SiteEngine {
 
   /** Earliest time any meter's tail may contribute (grid sums are kept per window: the schedule's). */
   private earliestTailMs(): number {
+    if (!Number.isNaN(this.earliestTailCachedMs)) return this.earliestTailCachedMs;
     let earliestMs = Infinity;
     for (const tail of this.tails) {
       const liveMs = earliestLiveMs(tail, this.frontierMs, this.settings.maxHoldMs, this.settings.maxCounterGapMs);
       if (liveMs < earliestMs) earliestMs = liveMs;
     }
+    this.earliestTailCachedMs = earliestMs;
     return earliestMs;
   }
 
@@ -239,6 +250,7 @@ export class SiteEngine {
     if (this.frontierMs === -Infinity) {
       // Never ahead of the lateness horizon: an earlier reading may still open earlier windows.
       this.frontierMs = Math.min(this.schedule.nextStartMs(), toMs);
+      this.earliestTailCachedMs = NaN;
       if (!(toMs > this.frontierMs)) return;
     }
     const sizes = this.schedule.sizes;
@@ -249,20 +261,22 @@ export class SiteEngine {
       if (earliestMs > fromMs) fromMs = Math.min(toMs, Math.max(fromMs, bucketStartMs(earliestMs)));
       if (fromMs >= toMs) break;
       const rangeToMs = Math.min(toMs, nextBoundaryMs(fromMs, windowSizesMs), fromMs + this.integrator.maxRangeMs);
-      this.integrator.integrate(fromMs, rangeToMs, this.rangeScratch);
+      const range = this.integrator.range(fromMs, rangeToMs, false);
       for (const size of sizes) {
         const startMs = windowStartMs(fromMs, size.windowMs);
         if (size.frozen.startMs !== startMs) resetAggregates(size.frozen, startMs);
-        mergeAggregates(size.frozen, this.rangeScratch);
+        mergeAggregates(size.frozen, range.agg);
         if (size.swing !== undefined) {
           if (size.swing.startMs !== startMs) resetSwing(size.swing, startMs);
-          addBuckets(size.swing, this.integrator.buckets, this.model.nodes.length);
+          addBuckets(size.swing, range.buckets, this.model.nodes.length);
         }
       }
-      for (let meter = 0; meter < this.tails.length; meter++) this.counterResets += this.rangeScratch.counterResets[meter]!;
+      for (let meter = 0; meter < this.tails.length; meter++) this.counterResets += range.agg.counterResets[meter]!;
       fromMs = rangeToMs;
     }
     this.frontierMs = toMs;
+    this.earliestTailCachedMs = NaN;
+    this.integrator.cache?.forgetBefore(toMs);
     for (const tail of this.tails) foldTail(tail, toMs, this.settings.maxHoldMs, this.settings.maxCounterGapMs);
     for (const seen of this.gridSeen) for (const tsMs of seen) if (tsMs < toMs) seen.delete(tsMs);
   }
@@ -302,7 +316,9 @@ export class SiteEngine {
       throw new SnapshotError(`snapshot of site '${String(state.site)}' does not fit site '${this.model.spec.id}'`);
     }
     state.tails.forEach((tail, i) => importTail(this.tails[i]!, tail));
+    this.integrator.cache?.clear();
     this.frontierMs = state.frontierMs;
+    this.earliestTailCachedMs = NaN;
     this.acceptFromMs = state.acceptFromMs ?? state.frontierMs;
     this.counters.restore(state.counterMeters ?? []);
     this.maxTsMs = state.maxTsMs;

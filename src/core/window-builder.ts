@@ -5,7 +5,7 @@ import type { RangeIntegrator } from './range-integrator.js';
 import type { SiteModel } from './site-model.js';
 import type { OpenWindow, SizeState } from './size-state.js';
 import { addBuckets, copySwing, newSwingScratch, newSwingSeries, resetSwing, type SwingScratch, type SwingSeries } from './swing.js';
-import { bucketStartMs } from './time.js';
+import { bucketStartMs, nextBoundaryMs } from './time.js';
 
 /**
  * Computes one window of a site from its size's frozen part (time before the fold frontier)
@@ -18,16 +18,17 @@ export class WindowBuilder {
   /** Per size with swing metrics: the working copy of its series while a window is built. */
   private readonly swingWork = new Map<SizeState, SwingSeries>();
   private readonly swingScratch: SwingScratch;
+  private readonly windowSizesMs: number[];
 
-  /** `rangeScratch`: the site's integrator output, shared with the fold (both run one at a time). */
+  /** `integrator`: the site's, shared with the fold (both run one at a time). */
   constructor(
     private readonly model: SiteModel,
     private readonly settings: EngineSettings,
     private readonly emitMeters: boolean,
     private readonly integrator: RangeIntegrator,
-    private readonly rangeScratch: SiteAggregates,
     sizes: readonly SizeState[],
   ) {
+    this.windowSizesMs = sizes.map((size) => size.windowMs);
     this.windowAcc = newAggregates(model.meterIds.length, model.nodes.length);
     this.deriveScratch = newDeriveScratch(model.nodes.length);
     const swingSizes = sizes.filter((size) => size.swing !== undefined).length;
@@ -58,30 +59,33 @@ export class WindowBuilder {
     }
     let fromMs = Math.max(startMs, frontierMs);
     if (earliestDataMs > fromMs) fromMs = Math.max(fromMs, bucketStartMs(earliestDataMs));
+    // Split where the fold splits (every window boundary): the fold and the builds of longer
+    // windows then take these ranges from the integrator's cache instead of integrating them again.
     while (fromMs < endMs) {
-      const toMs = Math.min(endMs, fromMs + this.integrator.maxRangeMs);
-      this.integrator.integrate(fromMs, toMs, this.rangeScratch);
-      mergeAggregates(acc, this.rangeScratch);
-      if (swing !== undefined) addBuckets(swing, this.integrator.buckets, this.model.nodes.length);
+      const toMs = Math.min(endMs, nextBoundaryMs(fromMs, this.windowSizesMs), fromMs + this.integrator.maxRangeMs);
+      const range = this.integrator.range(fromMs, toMs, true);
+      mergeAggregates(acc, range.agg);
+      if (swing !== undefined) addBuckets(swing, range.buckets, this.model.nodes.length);
       fromMs = toMs;
     }
-    const records = deriveWindow({
-      model: this.model,
-      settings: this.settings,
-      windowMs: size.windowMs,
-      startMs,
-      revision: window.revision + 1,
-      acc,
-      history: size.history,
-      demand: size.demand,
-      grid: size.grid.get(startMs),
-      emitMeters: this.emitMeters,
-      scratch: this.deriveScratch,
-      swing,
-      swingScratch: this.swingScratch,
-    });
-    if (records.length === 0) return;
-    window.revision++;
-    for (const record of records) out.push(record);
+    const appended = deriveWindow(
+      {
+        model: this.model,
+        settings: this.settings,
+        windowMs: size.windowMs,
+        startMs,
+        revision: window.revision + 1,
+        acc,
+        history: size.history,
+        demand: size.demand,
+        grid: size.grid.get(startMs),
+        emitMeters: this.emitMeters,
+        scratch: this.deriveScratch,
+        swing,
+        swingScratch: this.swingScratch,
+      },
+      out,
+    );
+    if (appended > 0) window.revision++;
   }
 }

@@ -7,6 +7,11 @@ import { SnapshotError } from './snapshot/error.js';
 export interface EngineOptions {
   /** Emit per-meter window records too (replay --meters). */
   emitMeters?: boolean;
+  /**
+   * Reuse the ranges window builds integrated in the fold and longer windows (default true).
+   * false integrates every range afresh: the same results at more cost (for tests).
+   */
+  reuseRanges?: boolean;
 }
 
 export interface EngineStats {
@@ -27,6 +32,8 @@ export interface EngineWork {
   windowsPassed: number;
   /** Ranges of time integrated over the meter tails (folds and window builds). */
   rangesIntegrated: number;
+  /** Ranges a window build had integrated, taken again by the fold or a longer window instead of integrating them. */
+  rangesReused: number;
 }
 
 /**
@@ -52,7 +59,7 @@ export class WindowEngine {
     readonly options: EngineOptions = {},
   ) {
     for (const spec of topology.sites) {
-      const engine = new SiteEngine(buildSiteModel(spec), settings, options.emitMeters === true);
+      const engine = new SiteEngine(buildSiteModel(spec), settings, options.emitMeters === true, options.reuseRanges !== false);
       this.sites.set(spec.id, engine);
       this.siteOrder.push(engine);
     }
@@ -110,11 +117,12 @@ export class WindowEngine {
 
   /** Work done so far (tests and benchmarks: the cost of a jump in event time is bounded by the data, not its length). */
   work(): EngineWork {
-    const total: EngineWork = { windowsPassed: 0, rangesIntegrated: 0 };
+    const total: EngineWork = { windowsPassed: 0, rangesIntegrated: 0, rangesReused: 0 };
     for (const site of this.siteOrder) {
       const work = site.work();
       total.windowsPassed += work.windowsPassed;
       total.rangesIntegrated += work.rangesIntegrated;
+      total.rangesReused += work.rangesReused;
     }
     return total;
   }

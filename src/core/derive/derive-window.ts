@@ -8,19 +8,20 @@ import { deriveSite } from './site-record.js';
 type WindowRecords = (MeterWindow | NodeWindow | SiteWindow)[];
 
 /**
- * Derives the meter, node and site records of one window. Returns [] when it has no data.
+ * Derives the meter, node and site records of one window and appends them to `out` (no
+ * intermediate array: a window of a large site has tens of thousands). Returns how many it
+ * appended: 0 when the window has no data.
  * Steps: meter records (when asked for), the roll-up of meters into nodes, then per node its
  * failover headroom and history (ramp, time to breach), then the site record.
  */
-export function deriveWindow(ctx: WindowContext): WindowRecords {
-  const out: WindowRecords = [];
+export function deriveWindow(ctx: WindowContext, out: WindowRecords): number {
+  const before = out.length;
   if (ctx.emitMeters) meterRecords(ctx, out);
   rollUp(ctx);
   nodeRecords(ctx, out);
   const siteRecord = deriveSite(ctx);
-  if (out.length === 0 && siteRecord === null) return [];
   if (siteRecord !== null) out.push(siteRecord);
-  return out;
+  return out.length - before;
 }
 
 /** One record per meter with covered time (meters without still count in the site stats). */

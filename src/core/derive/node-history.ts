@@ -34,10 +34,10 @@ export function recordLoad(history: NodeHistory, node: number, startMs: number, 
   const slots = history.slots;
   const windowIndex = Math.floor(startMs / windowMs);
   const base = node * slots;
-  const slot = base + (windowIndex % slots);
+  const slot = base + remainder(windowIndex, slots);
   history.startMs[slot] = startMs;
   history.loadWatts[slot] = loadWatts;
-  const prevSlot = base + ((windowIndex - 1) % slots);
+  const prevSlot = base + remainder(windowIndex - 1, slots);
   return history.startMs[prevSlot] === startMs - windowMs ? (loadWatts - history.loadWatts[prevSlot]!) / (windowMs / MS_PER_SECOND) : null;
 }
 
@@ -59,18 +59,38 @@ export function timeToBreachSeconds(
   const windowIndex = Math.floor(startMs / windowMs);
   if (scratch.y.length < slots) Object.assign(scratch, newTrendScratch(slots));
   const loads = scratch.y;
+  const neededWindows = Math.max(3, minWindows, Math.ceil(0.8 * slots));
   let first = -1;
   let present = 0;
+  // The ring slot of the oldest window of the horizon; later ones follow it round the ring.
+  let slot = base + floorRemainder(windowIndex - (slots - 1), slots);
   for (let j = 0; j < slots; j++) {
     // j = 0 is the oldest window of the horizon, slots - 1 the current one.
     const windowStartMs = startMs - (slots - 1 - j) * windowMs;
-    const slot = base + (((windowIndex - (slots - 1 - j)) % slots) + slots) % slots;
     if (history.startMs[slot] === windowStartMs) {
       loads[j] = history.loadWatts[slot]!;
       if (first < 0) first = j;
       present++;
-    } else if (first >= 0) loads[j] = loads[j - 1]!;
+    } else {
+      if (first >= 0) loads[j] = loads[j - 1]!;
+      // Too few windows left to reach the least the trend needs.
+      if (present + (slots - 1 - j) < neededWindows) return null;
+    }
+    slot = slot + 1 === base + slots ? base : slot + 1;
   }
-  if (first < 0 || present < Math.max(3, minWindows, Math.ceil(0.8 * slots))) return null;
+  if (first < 0 || present < neededWindows) return null;
   return projectBreachSeconds(loads.subarray(first, slots), windowMs / MS_PER_SECOND, usableWatts, scratch, (2 * slots * windowMs) / MS_PER_SECOND);
+}
+
+/**
+ * `dividend % divisor` for whole numbers (the sign of the dividend), without the float modulo
+ * the optimiser emits when it cannot prove 32-bit integers (a call per use). Exact below 2^53.
+ */
+function remainder(dividend: number, divisor: number): number {
+  return dividend - Math.trunc(dividend / divisor) * divisor;
+}
+
+/** The remainder with the sign of the divisor (((a % b) + b) % b), for whole numbers below 2^53. */
+function floorRemainder(dividend: number, divisor: number): number {
+  return dividend - Math.floor(dividend / divisor) * divisor;
 }

@@ -22,7 +22,7 @@ import { binaryVersion } from './binary.js';
 import { ByteReader } from './byte-reader.js';
 import { ByteWriter } from './byte-writer.js';
 import { SnapshotError } from './error.js';
-import { AGG_FIELDS, WINDOW_SNAPSHOT_VERSION, type AggregatesState, type SiteState, type SizeSnapshot, type TailState } from './window-state.js';
+import { AGG_FIELDS, WINDOW_SNAPSHOT_VERSION, type AggregatesState, type SiteState, type SizeSnapshot, type TailState, tailPairs } from './window-state.js';
 
 export const WINDOW_MAGIC = 'HRSW';
 const WHAT = 'window engine';
@@ -42,7 +42,7 @@ export function writeWindowState(sites: readonly SiteState[]): Uint8Array {
 function siteBoundBytes(site: SiteState): number {
   const arrayBytes = (values: ArrayLike<number>): number => 16 + values.length * 8;
   let bytes = 1024 + site.site.length * 3;
-  for (const tail of site.tails) bytes += 5 + 24 * ((tail.data.length >> 1) - tail.head);
+  for (const tail of site.tails) bytes += 5 + 24 * (tailPairs(tail) - tail.head);
   for (const values of [site.counterMeters ?? [], site.lateByMeter, site.lateByGridMeter, site.meterMaxTsMs, site.meterSeenMs, ...site.gridSeen]) bytes += arrayBytes(values);
   for (const size of site.sizes) {
     bytes += 1024 + 24 * size.open.length + 32 * size.demandWindows.length + 24 * size.demandIntervals.length + 80 * size.grid.length;
@@ -74,10 +74,10 @@ function writeTails(w: ByteWriter, tails: readonly TailState[]): void {
   const n = tails.length;
   w.u32(n);
   w.reserve(n * 5);
-  for (const tail of tails) w.u32Unchecked((tail.data.length >> 1) - tail.head);
+  for (const tail of tails) w.u32Unchecked(tailPairs(tail) - tail.head);
   for (const tail of tails) w.u8Unchecked(tail.wattHours === null ? 0 : 1);
-  for (const tail of tails) w.f64Values(tail.data, tail.head << 1);
-  for (const tail of tails) if (tail.wattHours !== null) w.f64Values(tail.wattHours, tail.head);
+  for (const tail of tails) w.f64Values(tail.data, tail.head << 1, tailPairs(tail) << 1);
+  for (const tail of tails) if (tail.wattHours !== null) w.f64Values(tail.wattHours, tail.head, tailPairs(tail));
 }
 
 function writeSize(w: ByteWriter, size: SizeSnapshot): void {

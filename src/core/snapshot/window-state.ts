@@ -32,6 +32,13 @@ export interface TailState {
   data: number[];
   wattHours: number[] | null;
   head: number;
+  /** Pairs in use (the engine's tails keep stale pairs after them); absent: all of `data`. */
+  size?: number;
+}
+
+/** Pairs of a tail state in use. */
+export function tailPairs(tail: TailState): number {
+  return tail.size ?? tail.data.length >> 1;
 }
 
 /** Plain-data form of a SizeState. */
@@ -114,9 +121,12 @@ export function exportTail(tail: MeterTail): TailState {
 
 /** Takes over a decoded tail state, re-based to head 0. */
 export function importTail(tail: MeterTail, state: TailState): void {
-  tail.data = state.head === 0 ? state.data : state.data.slice(state.head << 1);
-  tail.wattHours = state.wattHours === null || state.head === 0 ? state.wattHours : state.wattHours.slice(state.head);
+  const pairs = tailPairs(state);
+  const whole = state.head === 0 && pairs << 1 === state.data.length;
+  tail.data = whole ? state.data : state.data.slice(state.head << 1, pairs << 1);
+  tail.wattHours = state.wattHours === null || (whole && state.wattHours.length === pairs) ? state.wattHours : state.wattHours.slice(state.head, pairs);
   tail.head = 0;
+  tail.size = pairs - state.head;
 }
 
 /** A size's state, sharing the engine's arrays (no copy: encode before the engine moves on). */

@@ -93,7 +93,7 @@ function runWithGap(gapMs: number, walk: 'jump' | 'steps' | 'idle-jump'): { out:
   run.feed(resumeMs + 1000, AFTER_S, 9);
   return {
     out: run.finish(),
-    jumpWork: { windowsPassed: after.windowsPassed - before.windowsPassed, rangesIntegrated: after.rangesIntegrated - before.rangesIntegrated },
+    jumpWork: { windowsPassed: after.windowsPassed - before.windowsPassed, rangesIntegrated: after.rangesIntegrated - before.rangesIntegrated, rangesReused: after.rangesReused - before.rangesReused },
   };
 }
 
@@ -188,7 +188,7 @@ describe('a jump over a counter meter', () => {
     out.push(...engine.drain());
     return {
       windows: out.map((w) => JSON.stringify(w)).sort(),
-      jumpWork: { windowsPassed: after.windowsPassed - before.windowsPassed, rangesIntegrated: after.rangesIntegrated - before.rangesIntegrated },
+      jumpWork: { windowsPassed: after.windowsPassed - before.windowsPassed, rangesIntegrated: after.rangesIntegrated - before.rangesIntegrated, rangesReused: after.rangesReused - before.rangesReused },
     };
   }
 
