@@ -42,7 +42,7 @@ export class GroupProbe {
       workerId,
       partitionCount,
       ...timing,
-      log: createLogger({ level: 'silent' }),
+      log: createLogger({ level: (process.env['GROUP_PROBE_LOG'] as 'silent' | 'debug' | 'info' | undefined) ?? 'silent' }),
       metrics: new GroupMetrics(probe.registry, 'test'),
       onAcquire: record('acquire'),
       onLose: record('lose'),
