@@ -153,6 +153,9 @@ describe('headroom run in a worker group', () => {
       async () => {
         const s = await status(beta);
         if (s.group.partitions.length !== P) throw new Error(`beta owns ${s.group.partitions.length}`);
+        // Owned as soon as the lease is taken; restored a moment later (null until then).
+        const restoring = s.group.partitions.filter((q) => alphaHeld.includes(q.partition) && q.restoredFromSequence === null);
+        if (restoring.length > 0) throw new Error(`beta still restoring ${restoring.map((q) => q.partition).join(', ')}`);
         return s;
       },
       30_000,

@@ -119,7 +119,10 @@ describe('worker group members as processes (3-node cluster)', () => {
     const oldTokens = new Map(w.events.filter((e) => e.event === 'acquire' && frozen.includes(e.partition ?? -1)).map((e) => [e.partition ?? -1, e.token ?? -1]));
     await waitUntil('w writes for its partitions', () => frozen.every((p) => writes.some((x) => x.partition === p && x.workerId === 'w')));
     w.child.kill('SIGSTOP');
-    await waitUntil('a takes over all 6', () => a.owned().length === P, 30_000);
+    // Normally about a lease (6 s) after the freeze; a full CI run once took over 30 s (the cause
+    // is not known: run with GROUP_PROBE_LOG=debug to see the probe's log). What this test checks
+    // is the fencing below, not how fast the takeover is (npm run bench:failover measures that).
+    await waitUntil('a takes over all 6', () => a.owned().length === P, 60_000);
     const takenAtWallMs = new Map(a.events.filter((e) => e.kind === 'acquire' && frozen.includes(e.partition)).map((e) => [e.partition, Date.now() - (performance.now() - e.atMs)]));
     const resumedAtMs = Date.now();
     w.child.kill('SIGCONT');
@@ -139,7 +142,7 @@ describe('worker group members as processes (3-node cluster)', () => {
     expect(lossAtMs).toBeGreaterThanOrEqual(resumedAtMs);
     const newTokens = w.events.filter((e) => e.event === 'acquire' && e.atMs > resumedAtMs).map((e) => e.token ?? 0);
     expect(Math.min(...newTokens)).toBeGreaterThan(Math.max(...oldTokens.values()));
-  });
+  }, 150_000);
 
   it('a SIGKILLed worker: its partitions are taken over after the lease time, with new tokens', async () => {
     const { w, a } = await pair();
