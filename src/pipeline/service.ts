@@ -66,9 +66,9 @@ export interface ServiceStopReport {
 
 /** Default metrics endpoint of the embedded default when the config has none. */
 const EMBEDDED_METRICS_LISTEN = { host: '127.0.0.1', port: 9464 };
-/** Kept back from the pipeline's share of the budget for the metrics server and NATS: a tenth, at most 1 s. */
 /** Embedded simulator: messages queued for the pipeline before the simulator waits (the bus drops past 10,000). */
 const SIMULATOR_MAX_BACKLOG_MESSAGES = 2_000;
+/** Kept back from the pipeline's share of the budget for the metrics server and NATS: a tenth, at most 1 s. */
 const CLOSE_RESERVE_SHARE = 0.1;
 const CLOSE_RESERVE_MAX_MS = 1_000;
 /** Of a group worker's stop budget, what the hand-over (checkpoints, freed leases) may take before the sinks close. */
