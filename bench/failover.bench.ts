@@ -13,7 +13,6 @@
  * BENCH_FAILOVER_LEASE / _HEARTBEAT / _MARGIN / _CHECKPOINT_EVERY (durations such as 3s; default:
  * the group defaults 10s / 2s / 2s / 10s), BENCH_FAILOVER_CLUSTER=1 (a 3-node cluster, R3).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readSync, closeSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -22,12 +21,12 @@ import { connect, StringCodec } from 'nats';
 import { parse, stringify } from 'yaml';
 import { loadConfigFile } from '../src/config/index.js';
 import type { OutputRecord } from '../src/domain/index.js';
-import type { OwnedPartitionStatus } from '../src/pipeline/group/group-worker.js';
 import { sitesByPartition } from '../src/pipeline/group/partition-map.js';
 import { SimulatorDriver } from '../src/pipeline/index.js';
 import { createSimulator, NO_FAULTS } from '../src/sources/index.js';
-import { freePort, retryUntil, startNats, startNatsCluster } from '../tests/helpers/servers.js';
+import { retryUntil, startNats, startNatsCluster } from '../tests/helpers/servers.js';
 import { waitFor } from '../tests/helpers/wait.js';
+import { WorkerProcess, type WorkerStatusBody } from './group-worker-process.js';
 import { envNumber, writeReport } from './report.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -41,18 +40,6 @@ const GROUP_ENV: Record<string, string> = { lease: 'BENCH_FAILOVER_LEASE', heart
 const POLL_MS = 50;
 const SETTLE_TIMEOUT_MS = 180_000;
 
-interface StatusBody {
-  group: { workerId: string; partitions: OwnedPartitionStatus[] };
-}
-
-interface Worker {
-  id: string;
-  url: string;
-  child: ChildProcess;
-  exited: Promise<void>;
-  stderr: () => string;
-}
-
 interface Round {
   round: number;
   killed: string;
@@ -65,32 +52,24 @@ interface Round {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const dir = mkdtempSync(join(tmpdir(), 'headroom-bench-failover-'));
-const children = new Set<ChildProcess>();
+type GroupStatus = NonNullable<WorkerStatusBody['group']>;
 
-async function startWorker(id: string, config: string): Promise<Worker> {
-  const port = await freePort();
-  const args = [mainJs, 'run', '--config', config, '--data-dir', join(dir, id), '--metrics-listen', `127.0.0.1:${port}`, '--worker-id', id, '--no-summary', '--log-level', 'warn'];
-  const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const exited = new Promise<void>((r) => child.once('exit', () => (children.delete(child), r())));
-  return { id, url: `http://127.0.0.1:${port}`, child, exited, stderr: () => stderr };
-}
+const startWorker = (id: string, config: string): Promise<WorkerProcess> => WorkerProcess.start({ id, mainJs, cwd: repoRoot, config, dataDir: join(dir, id) });
 
-async function status(w: Worker): Promise<StatusBody> {
-  const res = await fetch(`${w.url}/status`);
-  if (!res.ok) throw new Error(`${w.id}: /status answered ${res.status}`);
-  return (await res.json()) as StatusBody;
+/** A worker's group status; throws until it has joined. */
+async function status(w: WorkerProcess): Promise<GroupStatus> {
+  const body = await w.status();
+  if (body.group === undefined) throw new Error(`${w.id}: not in the group yet`);
+  return body.group;
 }
 
 /** Both workers own their share, every partition started (restored), caught up and checkpointed by its owner. */
-async function settle(workers: readonly Worker[]): Promise<StatusBody[]> {
+async function settle(workers: readonly WorkerProcess[]): Promise<GroupStatus[]> {
   return waitFor('both workers settled', SETTLE_TIMEOUT_MS, async () => {
     const all = await Promise.all(workers.map(status));
-    const counts = all.map((s) => s.group.partitions.length);
+    const counts = all.map((s) => s.partitions.length);
     if (counts.reduce((a, b) => a + b, 0) !== P || counts.some((n) => n !== Math.floor(P / 2) && n !== Math.ceil(P / 2))) return null;
-    const ready = all.every((s) => s.group.partitions.every((p) => p.restoreMs > 0 && p.pending === 0 && p.lastCheckpointAtMs !== null));
+    const ready = all.every((s) => s.partitions.every((p) => p.restoreMs > 0 && p.pending === 0 && p.lastCheckpointAtMs !== null));
     return ready ? all : null;
   }, 500).catch((err: unknown) => {
     throw new Error(`group did not settle; stderr: ${workers.map((w) => `${w.id}: ${w.stderr()}`).join(' | ')}`, { cause: err });
@@ -167,7 +146,7 @@ const topology = loaded.config.topology;
 const partitionSites = sitesByPartition(topology, P);
 const meters = topology.sites.reduce((n, s) => n + s.nodes.reduce((k, node) => k + node.meters.length, 0), 0);
 
-const workers: Worker[] = [await startWorker('alpha', configPath), await startWorker('beta', configPath)];
+const workers: WorkerProcess[] = [await startWorker('alpha', configPath), await startWorker('beta', configPath)];
 // The demo fleet, live: each tick published when its event time is due (the workers create the stream).
 const js = nc.jetstream();
 const sc = StringCodec();
@@ -192,38 +171,37 @@ try {
     if (publishError !== undefined) throw new Error('publishing the demo fleet failed', { cause: publishError });
     const settled = await settle(workers);
     // Kill a worker that owns sites; alternate between the two when both do.
-    const withSites = settled.filter((s) => s.group.partitions.some((p) => partitionSites[p.partition]!.length > 0));
+    const withSites = settled.filter((s) => s.partitions.some((p) => partitionSites[p.partition]!.length > 0));
     if (withSites.length === 0) throw new Error('no worker owns a partition with sites');
     const victimStatus = withSites[round % withSites.length]!;
-    const victim = workers.find((w) => w.id === victimStatus.group.workerId)!;
+    const victim = workers.find((w) => w.id === victimStatus.workerId)!;
     const survivor = workers.find((w) => w !== victim)!;
-    const taken = victimStatus.group.partitions.map((p) => p.partition).sort((a, b) => a - b);
+    const taken = victimStatus.partitions.map((p) => p.partition).sort((a, b) => a - b);
     const deadSites = new Set(taken.flatMap((p) => partitionSites[p]!));
     const ndjson = join(dir, survivor.id, 'results.ndjson');
     const tail = new NdjsonTail(ndjson, NdjsonTail.sizeOf(ndjson));
 
     const killedAtMs = performance.now();
-    victim.child.kill('SIGKILL');
+    const killed = victim.kill();
     const timeoutMs = 3 * group.leaseMs + 60_000;
-    const takeover = waitFor('the survivor to own every partition', timeoutMs, async () => ((await status(survivor)).group.partitions.length === P ? performance.now() - killedAtMs : null), POLL_MS);
+    const takeover = waitFor('the survivor to own every partition', timeoutMs, async () => ((await status(survivor)).partitions.length === P ? performance.now() - killedAtMs : null), POLL_MS);
     const firstWindow = waitFor("a window of the dead worker's sites in the survivor's NDJSON", timeoutMs, () => (tail.findWindow(deadSites) === null ? null : performance.now() - killedAtMs), POLL_MS);
     const [takeoverMs, firstWindowMs] = await Promise.all([takeover, firstWindow]);
     const restored = await waitFor('the taken partitions restored', 60_000, async () => {
-      const mine = (await status(survivor)).group.partitions.filter((p) => taken.includes(p.partition));
+      const mine = (await status(survivor)).partitions.filter((p) => taken.includes(p.partition));
       return mine.length === taken.length && mine.every((p) => p.restoreMs > 0) ? mine : null;
     });
     rounds.push({ round, killed: victim.id, partitionsTaken: taken, sites: [...deadSites].sort(), takeoverMs, firstWindowMs, restoreMs: Math.max(...restored.map((p) => p.restoreMs)) });
     console.log(`round ${round}: killed ${victim.id} (partitions ${taken.join(',')}: ${[...deadSites].join(', ')}); takeover ${Math.round(takeoverMs)} ms, first window ${Math.round(firstWindowMs)} ms`);
 
-    await victim.exited;
+    await killed;
     workers[workers.indexOf(victim)] = await startWorker(victim.id, configPath);
   }
   if (publishError !== undefined) throw new Error('publishing the demo fleet failed', { cause: publishError });
 } finally {
   driver.stop();
   await publishing;
-  for (const c of children) c.kill('SIGKILL');
-  await Promise.all(workers.map((w) => w.exited));
+  await Promise.all(workers.map((w) => w.kill()));
   await nc.close();
   await servers.stop();
   rmSync(dir, { recursive: true, force: true });
