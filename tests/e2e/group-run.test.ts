@@ -124,7 +124,16 @@ describe('headroom run in a worker group', () => {
     expect(owned).toEqual([0, 1, 2, 3]);
     expect(settled.every((s) => s.counts.readings > 0)).toBe(true);
 
-    const metrics = await (await fetch(`${alpha.url}/metrics`)).text();
+    // The group gauges are updated once a second: the scrape after /status showed the checkpoints may precede it.
+    const metrics = await retryUntil(
+      async () => {
+        const text = await (await fetch(`${alpha.url}/metrics`)).text();
+        if (!/^headroom_group_checkpoint_bytes\{/m.test(text)) throw new Error('group gauges not updated yet');
+        return text;
+      },
+      10_000,
+      200,
+    );
     expect(metrics).toMatch(/^headroom_group_partitions_owned\{group="grun"\} 2$/m);
     expect(metrics).toMatch(/^headroom_group_checkpoint_bytes\{group="grun",partition="\d"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^headroom_readings_total\{outcome="accepted"\} [1-9]\d*$/m);
